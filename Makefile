@@ -1,0 +1,50 @@
+# `make demo` and `make test` work from a clean clone: each creates what it needs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The newest azure-functions 2.x needs Python 3.13; found through pyenv when not on PATH.
+PY313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -1)
+VENV313 := .venv313
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test lint typecheck pytest test-py313 bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev,reference]'
+	touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python tools/demo.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check sdk tests hooks bench tools
+	$(BIN)/ruff format --check sdk tests hooks bench tools
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The SDK tests again on Python 3.13 with the newest azure-functions 2.x.
+test-py313:
+	@test -n "$(PY313)" || { echo "Python 3.13 not found (install it with pyenv)"; exit 1; }
+	test -x $(VENV313)/bin/python || $(PY313) -m venv $(VENV313)
+	$(VENV313)/bin/python -m pip install -q --upgrade pip
+	$(VENV313)/bin/python -m pip install -q -e . 'azure-functions>=2' pytest pytest-asyncio pytest-timeout hypothesis pydantic
+	$(VENV313)/bin/python -c "import azure.functions as f; print('azure-functions', f.__version__)"
+	$(VENV313)/bin/pytest tests/sdk -m "not reference" $(PYTEST_ARGS)
+
+test: lint typecheck pytest test-py313
+
+bench: $(STAMP)
+	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/imports.py
+
+clean:
+	rm -rf $(VENV) $(VENV313) .pytest_cache .mypy_cache .ruff_cache
