@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 PY313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -1)
 VENV313 := .venv313
 PYTEST_ARGS ?=
+# Two workers: the suite is mostly I/O-bound (subprocess hosts, template renders).
+XDIST ?= -n 2
 
 .PHONY: venv demo test lint typecheck pytest test-py313 bench clean
 
@@ -29,7 +31,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 # The SDK tests again on Python 3.13 with the newest azure-functions 2.x.
 test-py313:
