@@ -40,6 +40,7 @@ from durable_functions.errors import SerializationError
 __all__ = [
     "STRICT_TYPING_ENV_VAR",
     "ClassNotFoundError",
+    "InvalidJSONError",
     "ModuleNotLoadedError",
     "decode_as",
     "df_dumps",
@@ -55,6 +56,10 @@ _TRUTHY = frozenset({"1", "true", "yes"})
 _ENVELOPE_KEYS = ("__class__", "__module__", "__data__")
 
 T = TypeVar("T")
+
+
+class InvalidJSONError(SerializationError, ValueError):
+    """The text handed to :func:`df_loads` is not JSON."""
 
 
 class ModuleNotLoadedError(SerializationError, ValueError):
@@ -221,7 +226,7 @@ def df_loads(text: str | bytes, expected_type: Any = None) -> Any:
     try:
         raw = json.loads(text)
     except (TypeError, ValueError) as exc:
-        raise SerializationError(f"Cannot deserialize value: invalid JSON ({exc})") from exc
+        raise InvalidJSONError(f"Cannot deserialize value: invalid JSON ({exc})") from exc
     strict = is_strict_mode()
     if strict:
         return _loads_strict(raw, expected_type)
