@@ -27,9 +27,12 @@ if TYPE_CHECKING:
     from durable_functions.options import ManagedIdentityTokenSource, RetryOptions
     from durable_functions.replay import Orchestrator
     from durable_functions.status import OrchestrationRuntimeStatus
+    # Importable at top level but, as in the reference, not part of ``__all__``.
     from durable_functions.validation import (
-        validate_extension_bundles,
-        validate_v1_programming_model,
+        validate_extension_bundles as validate_extension_bundles,
+    )
+    from durable_functions.validation import (
+        validate_v1_programming_model as validate_v1_programming_model,
     )
 
 __version__ = "0.1.0"
@@ -75,14 +78,21 @@ __all__ = [
 ]
 
 
+# Subpackages the reference makes reachable as attributes (``df.models.Task``, ...).
+_SUBMODULES = frozenset({"constants", "decorators", "entity", "models", "orchestrator"})
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
-    if module is None:
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
         raise AttributeError(f"module 'durable_functions' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
