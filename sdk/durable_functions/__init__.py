@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from durable_functions.options import ManagedIdentityTokenSource, RetryOptions
     from durable_functions.replay import Orchestrator
     from durable_functions.status import OrchestrationRuntimeStatus
+
     # Importable at top level but, as in the reference, not part of ``__all__``.
     from durable_functions.validation import (
         validate_extension_bundles as validate_extension_bundles,
