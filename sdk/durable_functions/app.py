@@ -17,7 +17,10 @@ This module imports ``azure.functions``; the package facade only loads it when
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import json
+import typing
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -27,6 +30,7 @@ from azure.functions.decorators.core import InputBinding, Trigger
 from azure.functions.decorators.function_app import FunctionBuilder
 
 from durable_functions.entity import Entity
+from durable_functions.serialization import decode_as, df_dumps
 
 __all__ = [
     "ActivityTrigger",
@@ -104,6 +108,65 @@ class DurableClient(InputBinding):  # type: ignore[misc]
 # ---------------------------------------------------------------------------
 
 
+def _is_model_type(tp: Any) -> bool:
+    """Whether ``tp`` mentions a dataclass or pydantic model (``Point``, ``list[Point]``, ...)."""
+    if isinstance(tp, type):
+        return dataclasses.is_dataclass(tp) or hasattr(tp, "model_validate")
+    return any(_is_model_type(arg) for arg in typing.get_args(tp))
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses/pydantic models as the JSON data they travel as; other values unchanged."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return json.loads(df_dumps(value))
+
+
+def _add_typed_activity_io(fb: FunctionBuilder, input_name: str) -> None:
+    """Let activities take and return dataclasses / pydantic models.
+
+    The worker's activity converter knows only plain JSON and ``to_json`` objects.
+    When the input or return annotation names a dataclass or pydantic model, the
+    registered function is wrapped: the input is decoded into the annotated type
+    and such a result is sent as its JSON object (the wire the reference would use
+    for the equivalent dict). Other activities are registered unchanged; the
+    original stays reachable as ``.activity_function``.
+    """
+    function: Any = fb._function
+    user_code: Callable[..., Any] = function._func
+    try:
+        hints = typing.get_type_hints(user_code)
+    except Exception:  # unresolvable annotations: leave the function alone
+        return
+    input_type = hints.get(input_name)
+    if not (_is_model_type(input_type) or _is_model_type(hints.get("return"))):
+        return
+
+    def convert_input(kwargs: dict[str, Any]) -> None:
+        if input_name in kwargs and _is_model_type(input_type):
+            kwargs[input_name] = decode_as(kwargs[input_name], input_type, strict=True)
+
+    wrapper: Any
+    if inspect.iscoroutinefunction(user_code):
+
+        @wraps(user_code)
+        async def async_typed_activity(*args: Any, **kwargs: Any) -> Any:
+            convert_input(kwargs)
+            return _plain(await user_code(*args, **kwargs))
+
+        wrapper = async_typed_activity
+    else:
+
+        @wraps(user_code)
+        def typed_activity(*args: Any, **kwargs: Any) -> Any:
+            convert_input(kwargs)
+            return _plain(user_code(*args, **kwargs))
+
+        wrapper = typed_activity
+    wrapper.activity_function = user_code
+    function._func = wrapper
+
+
 def _build_client(binding_json: str, invocation_id: str | None) -> Any:
     # Imported on first call: the client module is only needed by client functions.
     from durable_functions.client import DurableOrchestrationClient
@@ -165,7 +228,11 @@ class Blueprint(TriggerApi, BindingApi, SettingsApi):  # type: ignore[misc]
         return self._configure_orchestrator_callable(wrap, input_type=input_type)
 
     def activity_trigger(self, input_name: str, activity: str | None = None) -> Decorator:
-        """Register a function as an activity; it is registered unchanged.
+        """Register a function as an activity.
+
+        Activities whose input or return annotation is a dataclass or pydantic
+        model get typed input/output (see ``_add_typed_activity_io``); others are
+        registered unchanged, as in the reference.
 
         Args:
             input_name: the parameter receiving the activity input.
@@ -174,6 +241,7 @@ class Blueprint(TriggerApi, BindingApi, SettingsApi):  # type: ignore[misc]
 
         @self._configure_function_builder  # type: ignore[misc]
         def wrap(fb: FunctionBuilder) -> FunctionBuilder:
+            _add_typed_activity_io(fb, input_name)
             fb.add_trigger(trigger=ActivityTrigger(name=input_name, activity=activity))
             return fb
 
