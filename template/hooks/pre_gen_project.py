@@ -1,0 +1,76 @@
+"""Reject invalid template answers before any file is written.
+
+Cookiecutter has no per-question validator, so this hook checks every answer
+and stops generation with one line that says what is wrong and what is
+accepted. ``durable new`` imports :func:`validate` from this file, so both
+share one set of rules; ``copier.yml`` states the same rules as validators.
+Standard library only: it runs in whatever Python runs the generator.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+
+PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+BACKENDS = ("azure_storage", "durable_task_scheduler", "mssql")
+AUTH_LEVELS = ("function", "anonymous")
+FLAGS = ("include_entity", "include_azd_infra", "include_ci")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,79}")
+SLUG_RE = re.compile(r"[a-z][a-z0-9_]{0,38}[a-z0-9]")
+
+# Filled in by the generator when the hook runs; importing the file leaves it as is.
+ANSWERS_JSON = r"""{{ {
+    "project_name": cookiecutter.project_name,
+    "project_slug": cookiecutter.project_slug,
+    "python_version": cookiecutter.python_version,
+    "durable_backend": cookiecutter.durable_backend,
+    "http_auth_level": cookiecutter.http_auth_level,
+    "include_entity": cookiecutter.include_entity,
+    "include_azd_infra": cookiecutter.include_azd_infra,
+    "include_ci": cookiecutter.include_ci,
+} | tojson }}"""
+
+
+def validate(answers: dict[str, object]) -> str | None:
+    """Return the first problem with the answers as one line, or None when all are valid.
+
+    The slug names the app folder and, with ``-`` for ``_``, the Function app
+    and azd resources, so it must be a Python identifier and a valid app name.
+    """
+    name = str(answers.get("project_name", ""))
+    if not NAME_RE.fullmatch(name):
+        return (
+            f"project_name {name!r} is invalid: use 1-80 characters (letters, digits, "
+            "spaces, '.', '-', '_'), starting with a letter or digit."
+        )
+    slug = str(answers.get("project_slug", ""))
+    if not SLUG_RE.fullmatch(slug) or keyword.iskeyword(slug):
+        return (
+            f"project_slug {slug!r} is invalid: use 2-40 lowercase letters, digits or "
+            "underscores, starting with a letter and not ending with '_' (it must be a Python "
+            "identifier and, with '-' for '_', a valid Function app name)."
+        )
+    choices = (
+        ("python_version", PYTHON_VERSIONS),
+        ("durable_backend", BACKENDS),
+        ("http_auth_level", AUTH_LEVELS),
+    )
+    for key, accepted in choices:
+        value = str(answers.get(key, ""))
+        if value not in accepted:
+            return f"{key} {value!r} is not supported: choose one of {', '.join(accepted)}."
+    for key in FLAGS:
+        value = answers.get(key)
+        if not isinstance(value, bool):
+            return f"{key} {value!r} is invalid: answer yes or no (true or false)."
+    return None
+
+
+if __name__ == "__main__":
+    problem = validate(json.loads(ANSWERS_JSON))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(1)

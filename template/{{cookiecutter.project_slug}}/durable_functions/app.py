@@ -1,0 +1,328 @@
+"""The v2 programming model: ``DFApp`` and ``Blueprint`` decorators.
+
+``DFApp`` is an ``azure.functions`` function app (every normal decorator such as
+``route`` or ``timer_trigger`` works) that also knows the Durable triggers::
+
+    import durable_functions as df
+
+    app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+    @app.orchestration_trigger(context_name="context")
+    def hello_orchestrator(context: df.DurableOrchestrationContext):
+        return (yield context.call_activity("hello", "Tokyo"))
+
+This module imports ``azure.functions``; the package facade only loads it when
+``DFApp``/``Blueprint`` are first used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import typing
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from azure.functions import AuthLevel, BindingApi, FunctionRegister, SettingsApi, TriggerApi
+from azure.functions.decorators.core import InputBinding, Trigger
+from azure.functions.decorators.function_app import FunctionBuilder
+
+from durable_functions.entity import Entity
+from durable_functions.serialization import decode_as, df_dumps
+
+__all__ = [
+    "ActivityTrigger",
+    "Blueprint",
+    "DFApp",
+    "DurableClient",
+    "EntityTrigger",
+    "OrchestrationTrigger",
+]
+
+Decorator = Callable[[Callable[..., Any]], FunctionBuilder]
+
+
+# ---------------------------------------------------------------------------
+# Binding metadata (``decorators.metadata`` of the reference)
+#
+# azure.functions derives the binding dict from the ``__init__`` parameter names
+# (snake case -> camelCase), so these names are part of the wire.
+# ---------------------------------------------------------------------------
+
+
+class OrchestrationTrigger(Trigger):  # type: ignore[misc]
+    """``{"type": "orchestrationTrigger", "name": ..., "orchestration": ...}``."""
+
+    @staticmethod
+    def get_binding_name() -> str:
+        return "orchestrationTrigger"
+
+    def __init__(self, name: str, orchestration: str | None = None) -> None:
+        self.orchestration = orchestration
+        super().__init__(name=name)
+
+
+class ActivityTrigger(Trigger):  # type: ignore[misc]
+    """``{"type": "activityTrigger", "name": ..., "activity": ...}``."""
+
+    @staticmethod
+    def get_binding_name() -> str:
+        return "activityTrigger"
+
+    def __init__(self, name: str, activity: str | None = None) -> None:
+        self.activity = activity
+        super().__init__(name=name)
+
+
+class EntityTrigger(Trigger):  # type: ignore[misc]
+    """``{"type": "entityTrigger", "name": ..., "entityName": ...}``."""
+
+    @staticmethod
+    def get_binding_name() -> str:
+        return "entityTrigger"
+
+    def __init__(self, name: str, entity_name: str | None = None) -> None:
+        self.entity_name = entity_name
+        super().__init__(name=name)
+
+
+class DurableClient(InputBinding):  # type: ignore[misc]
+    """``{"type": "durableClient", "name": ..., "taskHub": ..., "connectionName": ...}``."""
+
+    @staticmethod
+    def get_binding_name() -> str:
+        return "durableClient"
+
+    def __init__(
+        self, name: str, task_hub: str | None = None, connection_name: str | None = None
+    ) -> None:
+        self.task_hub = task_hub
+        self.connection_name = connection_name
+        super().__init__(name=name)
+
+
+# ---------------------------------------------------------------------------
+# Decorators
+# ---------------------------------------------------------------------------
+
+
+def _is_model_type(tp: Any) -> bool:
+    """Whether ``tp`` mentions a dataclass or pydantic model (``Point``, ``list[Point]``, ...)."""
+    if isinstance(tp, type):
+        return dataclasses.is_dataclass(tp) or hasattr(tp, "model_validate")
+    return any(_is_model_type(arg) for arg in typing.get_args(tp))
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses/pydantic models as the JSON data they travel as; other values unchanged."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return json.loads(df_dumps(value))
+
+
+def _add_typed_activity_io(fb: FunctionBuilder, input_name: str) -> None:
+    """Let activities take and return dataclasses / pydantic models.
+
+    The worker's activity converter knows only plain JSON and ``to_json`` objects.
+    When the input or return annotation names a dataclass or pydantic model, the
+    registered function is wrapped: the input is decoded into the annotated type
+    and such a result is sent as its JSON object (the wire the reference would use
+    for the equivalent dict). Other activities are registered unchanged; the
+    original stays reachable as ``.activity_function``.
+    """
+    function: Any = fb._function
+    user_code: Callable[..., Any] = function._func
+    try:
+        hints = typing.get_type_hints(user_code)
+    except Exception:  # unresolvable annotations: leave the function alone
+        return
+    input_type = hints.get(input_name)
+    if not (_is_model_type(input_type) or _is_model_type(hints.get("return"))):
+        return
+
+    def convert_input(kwargs: dict[str, Any]) -> None:
+        if input_name in kwargs and _is_model_type(input_type):
+            kwargs[input_name] = decode_as(kwargs[input_name], input_type, strict=True)
+
+    wrapper: Any
+    if inspect.iscoroutinefunction(user_code):
+
+        @wraps(user_code)
+        async def async_typed_activity(*args: Any, **kwargs: Any) -> Any:
+            convert_input(kwargs)
+            return _plain(await user_code(*args, **kwargs))
+
+        wrapper = async_typed_activity
+    else:
+
+        @wraps(user_code)
+        def typed_activity(*args: Any, **kwargs: Any) -> Any:
+            convert_input(kwargs)
+            return _plain(user_code(*args, **kwargs))
+
+        wrapper = typed_activity
+    wrapper.activity_function = user_code
+    function._func = wrapper
+
+
+def _build_client(binding_json: str, invocation_id: str | None) -> Any:
+    # Imported on first call: the client module is only needed by client functions.
+    from durable_functions.client import DurableOrchestrationClient
+
+    return DurableOrchestrationClient(binding_json, invocation_id)
+
+
+class Blueprint(TriggerApi, BindingApi, SettingsApi):  # type: ignore[misc]
+    """A container of Durable (and plain) functions, registered later on a ``DFApp``."""
+
+    def __init__(self, http_auth_level: AuthLevel | str = AuthLevel.FUNCTION) -> None:
+        super().__init__(auth_level=http_auth_level)  # type: ignore[no-untyped-call]
+        self._is_durable_openai_agent_setup = False
+
+    def _configure_entity_callable(self, wrap: Callable[[Any], Any]) -> Decorator:
+        def decorator(entity_func: Any) -> Any:
+            handle = Entity.create(entity_func)
+            handle.__name__ = entity_func.__name__
+            return wrap(handle)
+
+        return decorator
+
+    def _configure_orchestrator_callable(
+        self, wrap: Callable[[Any], Any], input_type: type | None = None
+    ) -> Decorator:
+        def decorator(orchestrator_func: Any) -> Any:
+            from durable_functions.replay import Orchestrator
+
+            handle: Any = Orchestrator.create(orchestrator_func)
+            handle.__name__ = orchestrator_func.__name__
+            # Read by the orchestration context: get_input() decodes into this type.
+            handle._df_input_type = input_type
+            return wrap(handle)
+
+        return decorator
+
+    def orchestration_trigger(
+        self,
+        context_name: str,
+        orchestration: str | None = None,
+        input_type: type | None = None,
+    ) -> Decorator:
+        """Register a generator function as an orchestrator.
+
+        Args:
+            context_name: the parameter receiving the context (must be ``"context"``).
+            orchestration: the orchestrator's Durable name; defaults to the function name.
+            input_type: decode the orchestration input into this type in
+                ``context.get_input()`` (an explicit ``expected_type`` wins).
+        """
+
+        @self._configure_function_builder  # type: ignore[misc]
+        def wrap(fb: FunctionBuilder) -> FunctionBuilder:
+            fb.add_trigger(
+                trigger=OrchestrationTrigger(name=context_name, orchestration=orchestration)
+            )
+            return fb
+
+        return self._configure_orchestrator_callable(wrap, input_type=input_type)
+
+    def activity_trigger(self, input_name: str, activity: str | None = None) -> Decorator:
+        """Register a function as an activity.
+
+        Activities whose input or return annotation is a dataclass or pydantic
+        model get typed input/output (see ``_add_typed_activity_io``); others are
+        registered unchanged, as in the reference.
+
+        Args:
+            input_name: the parameter receiving the activity input.
+            activity: the activity's Durable name; defaults to the function name.
+        """
+
+        @self._configure_function_builder  # type: ignore[misc]
+        def wrap(fb: FunctionBuilder) -> FunctionBuilder:
+            _add_typed_activity_io(fb, input_name)
+            fb.add_trigger(trigger=ActivityTrigger(name=input_name, activity=activity))
+            return fb
+
+        return wrap  # type: ignore[no-any-return]
+
+    def entity_trigger(self, context_name: str, entity_name: str | None = None) -> Decorator:
+        """Register an entity: a function of the entity context, or a class of operations.
+
+        Args:
+            context_name: the parameter receiving the context (must be ``"context"``).
+            entity_name: the entity's Durable name; defaults to the function/class name.
+        """
+
+        @self._configure_entity_callable
+        @self._configure_function_builder  # type: ignore[misc]
+        def wrap(fb: FunctionBuilder) -> FunctionBuilder:
+            fb.add_trigger(trigger=EntityTrigger(name=context_name, entity_name=entity_name))
+            return fb
+
+        return wrap
+
+    def _add_rich_client(
+        self,
+        fb: FunctionBuilder,
+        parameter_name: str,
+        client_constructor: Callable[[str, str | None], Any],
+    ) -> None:
+        function: Any = fb._function
+        user_code: Callable[..., Any] = function._func
+        # The worker type-checks binding parameters and only accepts ``str`` for the
+        # client binding; the wrapper swaps in the rich client after that check.
+        user_code.__annotations__[parameter_name] = str
+
+        @wraps(user_code)
+        async def df_client_middleware(*args: Any, **kwargs: Any) -> Any:
+            starter = kwargs[parameter_name]
+            context = kwargs.get("context")
+            invocation_id = getattr(context, "invocation_id", None) if context else None
+            kwargs[parameter_name] = client_constructor(starter, invocation_id)
+            result = user_code(*args, **kwargs)
+            # Unlike the reference, a plain ``def`` client function works too.
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+
+        # On Python 3.14 ``wraps`` copies ``__annotate__``, which would bring back the
+        # original annotation; pin the ``str`` one on the wrapper itself.
+        annotations = dict(getattr(df_client_middleware, "__annotations__", {}))
+        annotations[parameter_name] = str
+        df_client_middleware.__annotations__ = annotations
+        if hasattr(df_client_middleware, "__annotate__"):
+            df_client_middleware.__annotate__ = None
+        df_client_middleware.client_function = user_code  # type: ignore[attr-defined]
+        function._func = df_client_middleware
+
+    def durable_client_input(
+        self,
+        client_name: str,
+        task_hub: str | None = None,
+        connection_name: str | None = None,
+    ) -> Decorator:
+        """Give a function a ``DurableOrchestrationClient`` in parameter ``client_name``.
+
+        Args:
+            client_name: the parameter receiving the client.
+            task_hub: the task hub to talk to; defaults to host.json's.
+            connection_name: the app setting naming the storage connection.
+        """
+
+        @self._configure_function_builder  # type: ignore[misc]
+        def wrap(fb: FunctionBuilder) -> FunctionBuilder:
+            self._add_rich_client(fb, client_name, _build_client)
+            fb.add_binding(
+                binding=DurableClient(
+                    name=client_name, task_hub=task_hub, connection_name=connection_name
+                )
+            )
+            return fb
+
+        return wrap  # type: ignore[no-any-return]
+
+
+class DFApp(Blueprint, FunctionRegister):  # type: ignore[misc]
+    """A Durable Functions app: the object the Functions worker indexes."""

@@ -1,0 +1,763 @@
+"""The durable client: start, query and manage instances over the host's HTTP API.
+
+A client function receives the ``durableClient`` binding (a JSON text naming the
+task hub, the public management URLs and ``rpcBaseUrl``, the host's local RPC
+endpoint). Every async method is one HTTP call to ``rpcBaseUrl`` with the paths,
+queries and bodies of ``azure-functions-durable`` 1.7, so an app moved from it
+keeps its wire behaviour. Differences are deliberate fixes, listed in
+``docs/compatibility.md`` ("Client").
+
+Only the standard library is used for HTTP (:mod:`durable_functions._http`);
+``azure.functions`` is imported by the few methods that build an ``HttpResponse``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timezone
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote, urlsplit
+
+from durable_functions._http import shared_client
+from durable_functions.errors import HostError, OrchestrationNotFoundError
+from durable_functions.serialization import df_dumps
+from durable_functions.status import (
+    DATETIME_STRING_FORMAT,
+    DurableOrchestrationStatus,
+    EntityStateResponse,
+    OrchestrationRuntimeStatus,
+    PurgeHistoryResult,
+)
+
+if TYPE_CHECKING:
+    import azure.functions as func
+
+__all__ = [
+    "DurableOrchestrationBindings",
+    "DurableOrchestrationClient",
+    "RawJson",
+    "RpcManagementOptions",
+    "delete_async_request",
+    "get_async_request",
+    "post_async_request",
+]
+
+CONTINUATION_HEADER = "x-ms-continuation-token"
+"""Request/response header the host pages list queries with."""
+INVOCATION_ID_HEADER = "X-Azure-Functions-InvocationId"
+"""Correlates a client call with the calling function's invocation in host logs."""
+
+
+class _EntityIdLike(Protocol):
+    """What the client needs of an ``EntityId``."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+
+# ---------------------------------------------------------------------------
+# HTTP calls (module functions, also set as client attributes so tests can swap them)
+# ---------------------------------------------------------------------------
+
+
+class RawJson(str):
+    """A request body that is already JSON text and must be sent as is, not encoded again."""
+
+    __slots__ = ()
+
+
+class HttpResult(list[Any]):
+    """``[status_code, parsed_body]`` as the reference returns it, plus the response headers."""
+
+    headers: dict[str, str]
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        super().__init__([status, body])
+        self.headers = headers or {}
+
+
+def _encode_body(data: Any) -> bytes | None:
+    # The reference hands `data` to aiohttp's `json=`, so text is encoded once more;
+    # that double encoding is the wire format of start_new and signal_entity.
+    if data is None:
+        return None
+    if isinstance(data, RawJson):
+        return str(data).encode("utf-8")
+    return json.dumps(data).encode("utf-8")
+
+
+async def post_async_request(
+    url: str,
+    data: Any = None,
+    trace_parent: str | None = None,
+    trace_state: str | None = None,
+    function_invocation_id: str | None = None,
+) -> HttpResult:
+    """POST ``data`` (JSON-encoded; :class:`RawJson` as is; nothing for ``None``)."""
+    headers: dict[str, str] = {}
+    body = _encode_body(data)
+    if body is not None:
+        headers["Content-Type"] = "application/json; charset=utf-8"
+    if trace_parent:
+        headers["traceparent"] = trace_parent
+    if trace_state:
+        headers["tracestate"] = trace_state
+    if function_invocation_id:
+        headers[INVOCATION_ID_HEADER] = function_invocation_id
+    response = await shared_client().request("POST", url, body=body, headers=headers)
+    return HttpResult(response.status, response.json(), response.headers)
+
+
+async def get_async_request(
+    url: str,
+    function_invocation_id: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> HttpResult:
+    """GET ``url``; an empty body reads as ``""`` (as in the reference)."""
+    sent = dict(headers or {})
+    if function_invocation_id:
+        sent[INVOCATION_ID_HEADER] = function_invocation_id
+    response = await shared_client().request("GET", url, headers=sent)
+    body = response.json()
+    return HttpResult(response.status, "" if body is None else body, response.headers)
+
+
+async def delete_async_request(url: str, function_invocation_id: str | None = None) -> HttpResult:
+    """DELETE ``url``."""
+    sent = {INVOCATION_ID_HEADER: function_invocation_id} if function_invocation_id else {}
+    response = await shared_client().request("DELETE", url, headers=sent)
+    return HttpResult(response.status, response.json(), response.headers)
+
+
+# ---------------------------------------------------------------------------
+# Binding and URL options
+# ---------------------------------------------------------------------------
+
+
+class DurableOrchestrationBindings:
+    """The ``durableClient`` binding: task hub, management URLs and the RPC base URL."""
+
+    def __init__(
+        self,
+        taskHubName: str,  # the binding's JSON keys
+        creationUrls: dict[str, str] | None = None,
+        managementUrls: dict[str, str] | None = None,
+        rpcBaseUrl: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._task_hub_name = taskHubName
+        self._creation_urls = dict(creationUrls or {})
+        self._management_urls = dict(managementUrls or {})
+        self._rpc_base_url = rpcBaseUrl
+        self._client_data = SimpleNamespace(**kwargs)
+
+    @property
+    def task_hub_name(self) -> str:
+        """The task hub the client works on."""
+        return self._task_hub_name
+
+    @property
+    def creation_urls(self) -> dict[str, str]:
+        """Public URL templates for starting instances."""
+        return self._creation_urls
+
+    @property
+    def management_urls(self) -> dict[str, str]:
+        """Public URL templates for managing an instance (``INSTANCEID`` placeholder)."""
+        return self._management_urls
+
+    @property
+    def rpc_base_url(self) -> str | None:
+        """Base of every client call (ends with ``/``); ``None`` if the host disabled it."""
+        return self._rpc_base_url
+
+    @property
+    def client_data(self) -> SimpleNamespace:
+        """Any other key of the binding, as attributes."""
+        return self._client_data
+
+    @classmethod
+    def from_json(
+        cls, json_string: str | bytes | Mapping[str, Any]
+    ) -> DurableOrchestrationBindings:
+        """Parse the binding text the host passes to a client function.
+
+        Raises:
+            HostError: the text is not a JSON object with a ``taskHubName``.
+        """
+        if isinstance(json_string, Mapping):
+            data: Any = dict(json_string)
+        else:
+            try:
+                data = json.loads(json_string)
+            except (TypeError, ValueError) as exc:
+                raise HostError(
+                    f"The durableClient binding is not valid JSON ({exc}); the Functions host "
+                    "passes it to a parameter declared with `durable_client_input`."
+                ) from exc
+        if not isinstance(data, dict) or "taskHubName" not in data:
+            raise HostError(
+                "The durableClient binding must be a JSON object with at least 'taskHubName', "
+                f"got {str(data)[:200]!r}."
+            )
+        return cls(**data)
+
+
+def _format_query_datetime(value: datetime) -> str:
+    # The wire text ends in "Z": an aware datetime is converted to UTC first.
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc)
+    return value.strftime(DATETIME_STRING_FORMAT)
+
+
+class RpcManagementOptions:
+    """Builds the ``instances/`` and ``entities/`` URLs of the management calls.
+
+    Values are inserted unescaped, in the reference's order; the HTTP layer
+    percent-encodes on the way out.
+    """
+
+    def __init__(
+        self,
+        instance_id: str | None = None,
+        task_hub_name: str | None = None,
+        connection_name: str | None = None,
+        show_history: bool | None = None,
+        show_history_output: bool | None = None,
+        created_time_from: datetime | None = None,
+        created_time_to: datetime | None = None,
+        runtime_status: list[OrchestrationRuntimeStatus] | None = None,
+        show_input: bool | None = None,
+        operation_name: str | None = None,
+        entity_Id: _EntityIdLike | None = None,  # the reference's spelling
+        instance_id_prefix: str | None = None,
+    ) -> None:
+        self._instance_id = instance_id
+        self._task_hub_name = task_hub_name
+        self._connection_name = connection_name
+        self._show_history = show_history
+        self._show_history_output = show_history_output
+        self._created_time_from = created_time_from
+        self._created_time_to = created_time_to
+        self._runtime_status = runtime_status
+        self._show_input = show_input
+        self.operation_name = operation_name
+        self.entity_Id = entity_Id
+        self._instance_id_prefix = instance_id_prefix
+
+    def to_url(self, base_url: str | None) -> str:
+        """The full URL under ``base_url``.
+
+        Raises:
+            ValueError: ``base_url`` is ``None`` (the binding has no ``rpcBaseUrl``).
+        """
+        if base_url is None:
+            raise ValueError("orchestration bindings has not RPC base url")
+        if self.entity_Id is not None:
+            url = f"{base_url}entities/{self.entity_Id.name}/{self.entity_Id.key}"
+        else:
+            url = f"{base_url}instances/{self._instance_id or ''}"
+        pairs: list[tuple[str, Any]] = [
+            ("taskHub", self._task_hub_name),
+            ("connectionName", self._connection_name),
+            ("showInput", self._show_input),
+            ("showHistory", self._show_history),
+            ("showHistoryOutput", self._show_history_output),
+            (
+                "createdTimeFrom",
+                self._created_time_from and _format_query_datetime(self._created_time_from),
+            ),
+            (
+                "createdTimeTo",
+                self._created_time_to and _format_query_datetime(self._created_time_to),
+            ),
+            ("op", self.operation_name),
+        ]
+        if self.entity_Id is None and not self._instance_id:
+            pairs.append(("instanceIdPrefix", self._instance_id_prefix))
+        if self._runtime_status:
+            pairs.append(("runtimeStatus", ",".join(_status_name(s) for s in self._runtime_status)))
+        query = [f"{name}={value}" for name, value in pairs if value]
+        return f"{url}?{'&'.join(query)}" if query else url
+
+
+def _status_name(status: OrchestrationRuntimeStatus | str) -> str:
+    return status.value if isinstance(status, OrchestrationRuntimeStatus) else str(status)
+
+
+# ---------------------------------------------------------------------------
+# The client
+# ---------------------------------------------------------------------------
+
+_PostRequest = Callable[..., Awaitable[list[Any]]]
+_GetRequest = Callable[..., Awaitable[list[Any]]]
+
+
+def _unexpected_status(response: list[Any]) -> HostError:
+    error = HostError(f"The operation failed with an unexpected status code {response[0]}")
+    error.status_code = response[0]  # type: ignore[attr-defined]
+    error.body = response[1]  # type: ignore[attr-defined]
+    return error
+
+
+def _not_found(instance_id: str, *, quoted: bool) -> OrchestrationNotFoundError:
+    shown = f"'{instance_id}'" if quoted else instance_id
+    return OrchestrationNotFoundError(f"No instance with ID {shown} found.")
+
+
+class DurableOrchestrationClient:
+    """Starts, queries, signals and manages orchestration instances and entities.
+
+    Args:
+        context: the ``durableClient`` binding JSON text the host passes in.
+        function_invocation_id: the calling function's invocation id, sent as
+            ``X-Azure-Functions-InvocationId`` on every POST for log correlation.
+    """
+
+    def __init__(self, context: str, function_invocation_id: str | None = None) -> None:
+        self._orchestration_bindings = DurableOrchestrationBindings.from_json(context)
+        self._function_invocation_id = function_invocation_id
+        self.task_hub_name: str = self._orchestration_bindings.task_hub_name
+        self._post_async_request: _PostRequest = post_async_request
+        self._get_async_request: _GetRequest = get_async_request
+        self._delete_async_request: _GetRequest = delete_async_request
+
+    def __repr__(self) -> str:
+        return (
+            f"DurableOrchestrationClient(task_hub_name={self.task_hub_name!r}, "
+            f"rpc_base_url={self._orchestration_bindings.rpc_base_url!r})"
+        )
+
+    @property
+    def _rpc_base_url(self) -> str:
+        base = self._orchestration_bindings.rpc_base_url
+        if not base:
+            raise ValueError("orchestration bindings has not RPC base url")
+        return base
+
+    # -- orchestrations ----------------------------------------------------
+
+    async def start_new(
+        self,
+        orchestration_function_name: str,
+        instance_id: str | None = None,
+        client_input: Any | None = None,
+        version: str | None = None,
+    ) -> str:
+        """Start an orchestrator and return the new instance's id.
+
+        An existing instance with the same ``instance_id`` is replaced, as the host decides.
+
+        Raises:
+            HostError: the host refused (for example, no orchestrator of that name).
+        """
+        url = f"{self._rpc_base_url}orchestrators/{orchestration_function_name}"
+        if instance_id is not None:
+            url += f"/{instance_id}"
+        if version is not None:
+            url += f"?version={quote(version)}"
+        body = df_dumps(client_input) if client_input is not None else None
+        trace_parent, trace_state = self._get_current_activity_context()
+        response = await self._post_async_request(
+            url, body, trace_parent, trace_state, self._function_invocation_id
+        )
+        status, payload = response[0], response[1]
+        if status <= 202 and payload:
+            if isinstance(payload, dict) and "id" in payload:
+                return str(payload["id"])
+            raise _unexpected_status(response)
+        if status == 400:
+            message = payload
+            if isinstance(payload, dict):
+                message = payload.get("ExceptionMessage") or payload.get("Message") or payload
+            raise HostError(str(message))
+        raise HostError(str(payload) if payload else f"start_new failed with status code {status}")
+
+    async def get_status(
+        self,
+        instance_id: str,
+        show_history: bool = False,
+        show_history_output: bool = False,
+        show_input: bool = False,
+    ) -> DurableOrchestrationStatus:
+        """The instance's status; falsy (no ``created_time``) when it does not exist.
+
+        As in the reference, ``show_input=False`` sends no ``showInput`` flag, so the
+        host's default applies and the input is included either way.
+        """
+        options = RpcManagementOptions(
+            instance_id=instance_id,
+            show_history=show_history,
+            show_history_output=show_history_output,
+            show_input=show_input,
+        )
+        response = await self._get_async_request(options.to_url(self._rpc_base_url))
+        if response[0] not in (200, 202, 400, 404, 500):
+            raise _unexpected_status(response)
+        return DurableOrchestrationStatus.from_json(response[1])
+
+    async def get_status_all(self) -> list[DurableOrchestrationStatus]:
+        """Every instance's status, following the host's pages to the end."""
+        return await self._list_statuses(RpcManagementOptions())
+
+    async def get_status_by(
+        self,
+        created_time_from: datetime | None = None,
+        created_time_to: datetime | None = None,
+        runtime_status: list[OrchestrationRuntimeStatus] | None = None,
+        instance_id_prefix: str | None = None,
+    ) -> list[DurableOrchestrationStatus]:
+        """The statuses of the instances matching every given condition (all pages)."""
+        options = RpcManagementOptions(
+            created_time_from=created_time_from,
+            created_time_to=created_time_to,
+            runtime_status=runtime_status,
+            instance_id_prefix=instance_id_prefix,
+        )
+        return await self._list_statuses(options)
+
+    async def _list_statuses(
+        self, options: RpcManagementOptions
+    ) -> list[DurableOrchestrationStatus]:
+        url = options.to_url(self._rpc_base_url)
+        statuses: list[DurableOrchestrationStatus] = []
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            if token:
+                response = await self._get_async_request(url, headers={CONTINUATION_HEADER: token})
+            else:
+                response = await self._get_async_request(url)
+            if response[0] != 200:
+                raise _unexpected_status(response)
+            statuses.extend(DurableOrchestrationStatus.from_json(o) for o in response[1] or [])
+            headers: Mapping[str, str] = getattr(response, "headers", None) or {}
+            token = headers.get(CONTINUATION_HEADER)
+            # An empty, "null" or repeated token means the last page was read.
+            if not token or token == "null" or token in seen:
+                return statuses
+            seen.add(token)
+
+    async def purge_instance_history(self, instance_id: str) -> PurgeHistoryResult:
+        """Delete one instance's history and state."""
+        url = f"{self._rpc_base_url}instances/{instance_id}"
+        return self._parse_purge_response(await self._delete_async_request(url))
+
+    async def purge_instance_history_by(
+        self,
+        created_time_from: datetime | None = None,
+        created_time_to: datetime | None = None,
+        runtime_status: list[OrchestrationRuntimeStatus] | None = None,
+    ) -> PurgeHistoryResult:
+        """Delete the instances matching the conditions.
+
+        Raises:
+            ValueError: ``created_time_from`` is missing (the host requires it).
+        """
+        if created_time_from is None:
+            raise ValueError("created_time_from is required when purging instance history")
+        options = RpcManagementOptions(
+            created_time_from=created_time_from,
+            created_time_to=created_time_to,
+            runtime_status=runtime_status,
+        )
+        response = await self._delete_async_request(options.to_url(self._rpc_base_url))
+        return self._parse_purge_response(response)
+
+    @staticmethod
+    def _parse_purge_response(response: list[Any]) -> PurgeHistoryResult:
+        if response[0] == 200 and isinstance(response[1], dict):
+            return PurgeHistoryResult.from_json(response[1])
+        if response[0] == 404:
+            return PurgeHistoryResult(instancesDeleted=0)
+        raise _unexpected_status(response)
+
+    async def raise_event(
+        self,
+        instance_id: str,
+        event_name: str,
+        event_data: Any = None,
+        task_hub_name: str | None = None,
+        connection_name: str | None = None,
+    ) -> None:
+        """Send an event to an instance waiting in ``wait_for_external_event``.
+
+        The data is sent as JSON once, so the orchestrator receives the value
+        itself (the reference sent its JSON text, upstream issue #295).
+
+        Raises:
+            ValueError: ``event_name`` is empty.
+            OrchestrationNotFoundError: no such instance.
+            HostError: the instance has ended, or the host refused the event.
+        """
+        if event_name == "":
+            raise ValueError("event_name must be a non-empty string.")
+        url = f"{self._rpc_base_url}instances/{instance_id}/raiseEvent/{event_name}"
+        query = [f"taskHub={task_hub_name}"] if task_hub_name else []
+        if connection_name:
+            query.append(f"connection={connection_name}")
+        if query:
+            url += "?" + "&".join(query)
+        response = await self._post_async_request(
+            url,
+            RawJson(df_dumps(event_data)),
+            function_invocation_id=self._function_invocation_id,
+        )
+        status = response[0]
+        if status == 202:
+            return
+        if status == 404:
+            raise _not_found(instance_id, quoted=False)
+        if status == 410:
+            raise HostError(f"Instance with ID {instance_id} is gone: either completed or failed")
+        if status == 400:
+            raise HostError("Only application/json request content is supported")
+        raise HostError(f"Webhook returned unrecognized status code {status}")
+
+    async def terminate(self, instance_id: str, reason: str) -> None:
+        """Stop a running instance; an already finished one is left as is."""
+        await self._change_state(instance_id, "terminate", reason)
+
+    async def suspend(self, instance_id: str, reason: str) -> None:
+        """Suspend a running instance until ``resume``."""
+        await self._change_state(instance_id, "suspend", reason)
+
+    async def resume(self, instance_id: str, reason: str) -> None:
+        """Resume a suspended instance."""
+        await self._change_state(instance_id, "resume", reason)
+
+    async def _change_state(self, instance_id: str, operation: str, reason: str) -> None:
+        url = f"{self._rpc_base_url}instances/{instance_id}/{operation}?reason={quote(reason)}"
+        response = await self._post_async_request(
+            url, None, function_invocation_id=self._function_invocation_id
+        )
+        if response[0] in (202, 410):
+            return
+        if response[0] == 404:
+            raise _not_found(instance_id, quoted=True)
+        raise _unexpected_status(response)
+
+    async def rewind(
+        self,
+        instance_id: str,
+        reason: str,
+        task_hub_name: str | None = None,
+        connection_name: str | None = None,
+    ) -> None:
+        """Rerun a failed instance from its last good state."""
+        base = self._orchestration_bindings.rpc_base_url
+        if not base:
+            raise HostError(
+                "The Python SDK only supports RPC endpoints."
+                "Please remove the `localRpcEnabled` setting from host.json"
+            )
+        url = f"{base}instances/{instance_id}/rewind?reason={reason}"
+        if task_hub_name is not None:
+            url += f"&taskHub={task_hub_name}"
+        if connection_name is not None:
+            url += f"&connection={connection_name}"
+        response = await self._post_async_request(
+            url, None, function_invocation_id=self._function_invocation_id
+        )
+        status, payload = response[0], response[1]
+        if status in (200, 202):
+            return
+        if status == 404:
+            raise _not_found(instance_id, quoted=False)
+        if status == 410:
+            raise HostError(
+                "The rewind operation is only supported on failed orchestration instances."
+            )
+        if isinstance(payload, str):
+            raise HostError(payload)
+        raise HostError(f"Received unexpected payload from the durable-extension: {response}")
+
+    async def restart(self, instance_id: str, restart_with_new_instance_id: bool = True) -> str:
+        """Start the instance again with its original input; returns the id it runs under.
+
+        The host answers with a check-status object; its ``id`` is returned (the
+        reference returned the whole object).
+        """
+        flag = str(restart_with_new_instance_id).lower()
+        url = f"{self._rpc_base_url}instances/{instance_id}/restart?restartWithNewInstanceId={flag}"
+        response = await self._post_async_request(
+            url, None, function_invocation_id=self._function_invocation_id
+        )
+        status, payload = response[0], response[1]
+        if status == 404:
+            raise _not_found(instance_id, quoted=True)
+        if status not in (202, 410):
+            raise _unexpected_status(response)
+        if isinstance(payload, dict) and payload.get("id"):
+            return str(payload["id"])
+        if isinstance(payload, str) and payload:
+            return payload
+        return instance_id
+
+    # -- entities ------------------------------------------------------------
+
+    async def signal_entity(
+        self,
+        entityId: _EntityIdLike,  # the reference's spelling
+        operation_name: str,
+        operation_input: Any | None = None,
+        task_hub_name: str | None = None,
+        connection_name: str | None = None,
+    ) -> None:
+        """Send a one-way operation to an entity.
+
+        Every input except ``None`` is sent (the reference dropped falsy inputs
+        such as ``0``, ``""`` or ``False``).
+        """
+        options = RpcManagementOptions(
+            operation_name=operation_name,
+            connection_name=connection_name,
+            task_hub_name=task_hub_name,
+            entity_Id=entityId,
+        )
+        url = options.to_url(self._rpc_base_url)
+        body = df_dumps(operation_input) if operation_input is not None else None
+        trace_parent, trace_state = self._get_current_activity_context()
+        response = await self._post_async_request(
+            url, body, trace_parent, trace_state, self._function_invocation_id
+        )
+        if response[0] != 202:
+            raise _unexpected_status(response)
+
+    async def read_entity_state(
+        self,
+        entityId: _EntityIdLike,
+        task_hub_name: str | None = None,
+        connection_name: str | None = None,
+    ) -> EntityStateResponse:
+        """Read an entity's current state."""
+        options = RpcManagementOptions(
+            connection_name=connection_name, task_hub_name=task_hub_name, entity_Id=entityId
+        )
+        response = await self._get_async_request(options.to_url(self._rpc_base_url))
+        if response[0] == 200:
+            return EntityStateResponse(True, response[1])
+        if response[0] == 404:
+            return EntityStateResponse(False)
+        raise _unexpected_status(response)
+
+    # -- HTTP responses for client functions -------------------------------
+
+    def get_client_response_links(
+        self, request: func.HttpRequest | None, instance_id: str
+    ) -> dict[str, str]:
+        """The instance's management URLs, on the request's origin when one is given."""
+        urls = self._orchestration_bindings.management_urls
+        placeholder = urls.get("id", "INSTANCEID")
+        request_url = getattr(request, "url", None) if request is not None else None
+        links: dict[str, str] = {}
+        for key, value in urls.items():
+            if request_url and isinstance(value, str):
+                value = _replace_origin(request_url, value)
+            links[key] = (
+                value.replace(placeholder, instance_id) if isinstance(value, str) else value
+            )
+        return links
+
+    def create_http_management_payload(self, instance_id: str) -> dict[str, str]:
+        """The instance's management URLs as the host published them."""
+        return self.get_client_response_links(None, instance_id)
+
+    def create_check_status_response(
+        self, request: func.HttpRequest, instance_id: str
+    ) -> func.HttpResponse:
+        """A 202 response with a ``Location`` header and the management URLs as body."""
+        import azure.functions as func
+
+        payload = self.get_client_response_links(request, instance_id)
+        return func.HttpResponse(
+            status_code=202,
+            body=json.dumps(payload),
+            headers={
+                "Content-Type": "application/json",
+                "Location": payload.get("statusQueryGetUri", ""),
+                "Retry-After": "10",
+            },
+        )
+
+    async def wait_for_completion_or_create_check_status_response(
+        self,
+        request: func.HttpRequest,
+        instance_id: str,
+        timeout_in_milliseconds: int = 10000,
+        retry_interval_in_milliseconds: int = 1000,
+    ) -> func.HttpResponse:
+        """Wait up to the timeout for the instance to end, else answer as check-status.
+
+        Completed → 200 with the output; Terminated or Canceled → 200 and Failed → 500,
+        both with the status as JSON.
+        """
+        if retry_interval_in_milliseconds > timeout_in_milliseconds:
+            raise ValueError(
+                f"Total timeout {timeout_in_milliseconds} (ms) should be bigger than "
+                f"retry timeout {retry_interval_in_milliseconds} (ms)"
+            )
+        started = time.monotonic()
+        while True:
+            status = await self.get_status(instance_id)
+            if status:
+                runtime = status.runtime_status
+                if runtime is OrchestrationRuntimeStatus.Completed:
+                    return self._create_http_response(200, status.output)
+                if runtime in (
+                    OrchestrationRuntimeStatus.Canceled,
+                    OrchestrationRuntimeStatus.Terminated,
+                ):
+                    return self._create_http_response(200, status.to_json())
+                if runtime is OrchestrationRuntimeStatus.Failed:
+                    return self._create_http_response(500, status.to_json())
+            elapsed_ms = (time.monotonic() - started) * 1000
+            if elapsed_ms >= timeout_in_milliseconds:
+                return self.create_check_status_response(request, instance_id)
+            remaining = timeout_in_milliseconds - elapsed_ms
+            await asyncio.sleep(min(retry_interval_in_milliseconds, remaining) / 1000)
+
+    @staticmethod
+    def _create_http_response(status_code: int, body: Any) -> func.HttpResponse:
+        import azure.functions as func
+
+        # As in the reference, a str output goes out as is (not as a JSON string).
+        text = body if isinstance(body, str) else json.dumps(body)
+        return func.HttpResponse(
+            status_code=status_code,
+            body=text,
+            mimetype="application/json",
+            headers={"Content-Type": "application/json"},
+        )
+
+    @staticmethod
+    def _get_current_activity_context() -> tuple[str | None, str | None]:
+        """W3C trace headers of the current OpenTelemetry span, if the app uses OpenTelemetry."""
+        if "opentelemetry.trace" not in sys.modules:
+            return None, None
+        try:
+            from opentelemetry.trace.propagation.tracecontext import (  # type: ignore[import-not-found]
+                TraceContextTextMapPropagator,
+            )
+        except ImportError:
+            return None, None
+        carrier: dict[str, str] = {}
+        TraceContextTextMapPropagator().inject(carrier)
+        return carrier.get("traceparent"), carrier.get("tracestate")
+
+
+def _replace_origin(request_url: str, value_url: str) -> str:
+    request_parts = urlsplit(request_url)
+    value_parts = urlsplit(value_url)
+    request_origin = f"{request_parts.scheme}://{request_parts.netloc}/"
+    value_origin = f"{value_parts.scheme}://{value_parts.netloc}/"
+    return value_url.replace(value_origin, request_origin)

@@ -1,0 +1,1 @@
+"""Decorator definitions for Durable Functions (import path of the reference SDK)."""

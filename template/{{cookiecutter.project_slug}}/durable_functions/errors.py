@@ -1,0 +1,150 @@
+"""One exception hierarchy for the SDK, the local host and the tools.
+
+::
+
+    Exception
+     └── DurableError
+          ├── TaskFailedError            an activity, sub-orchestration or entity operation failed
+          ├── NonDeterminismError        the code no longer matches the recorded history
+          ├── OrchestratorExecutionError the orchestrator function failed (host wire format)
+          ├── OrchestratorUsageError     the orchestrator misused the API (yielded a non-task, …)
+          ├── PayloadError               a malformed orchestration trigger payload
+          ├── OrchestrationFailedError   the orchestrator raised (carries the error text)
+          ├── OrchestrationNotFoundError no instance with that id
+          ├── FunctionNotFoundError      no orchestrator/activity/entity of that name
+          ├── SerializationError         a value cannot cross the wire as JSON
+          ├── HostError                  the local host cannot start or serve
+          └── TemplateError              invalid template answers
+
+    UserWarning
+     └── DurableFunctionsCompatibilityWarning
+
+Task failures keep the reference SDK's message text (``"<reason> \\n <details>"``)
+so existing ``except Exception as e: str(e)`` handlers keep working.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class DurableFunctionsCompatibilityWarning(UserWarning):
+    """The app uses a layout this SDK cannot run as is (legacy ``function.json`` apps)."""
+
+
+class DurableError(Exception):
+    """Root of every error raised on purpose by this package."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailureDetails:
+    """Why a task failed, as the host records it."""
+
+    reason: str | None
+    """The host's one-line reason, e.g. ``Activity function 'x' failed: boom``."""
+    details: str | None = None
+    """The host's details (often a serialized exception)."""
+    error_type: str | None = None
+    """The original exception type name, when known."""
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> FailureDetails:
+        """Build from a TaskFailed / SubOrchestrationInstanceFailed history event."""
+        nested = event.get("FailureDetails") or {}
+        error_type = nested.get("ErrorType") if isinstance(nested, dict) else None
+        return cls(reason=event.get("Reason"), details=event.get("Details"), error_type=error_type)
+
+
+class TaskFailedError(DurableError):
+    """An activity or sub-orchestration failed; its message equals the reference SDK's."""
+
+    def __init__(self, message: str, *, failure: FailureDetails | None = None) -> None:
+        super().__init__(message)
+        self.failure = failure or FailureDetails(reason=message)
+
+    @property
+    def reason(self) -> str | None:
+        """The host's reason text."""
+        return self.failure.reason
+
+    @property
+    def details(self) -> str | None:
+        """The host's details text."""
+        return self.failure.details
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> TaskFailedError:
+        """Build the error a failed completion event surfaces to user code."""
+        failure = FailureDetails.from_event(event)
+        return cls(f"{failure.reason} \n {failure.details}", failure=failure)
+
+
+class NonDeterminismError(DurableError):
+    """The orchestrator's decisions differ from what its history recorded.
+
+    Raised during replay when, for example, the code schedules activity ``b``
+    where history recorded ``a``. Fix the code, or start a new instance (or a
+    new orchestration version) for the changed logic.
+    """
+
+    def __init__(self, *, event_id: int | None, recorded: str, actual: str) -> None:
+        self.event_id = event_id
+        self.recorded = recorded
+        self.actual = actual
+        super().__init__(
+            f"Non-deterministic orchestrator: at event id {event_id} history recorded "
+            f"{recorded}, but the code now does {actual}. Orchestrator code must make the "
+            "same decisions on every replay; deploy changed logic under a new orchestration "
+            "name or version."
+        )
+
+
+class OrchestratorExecutionError(DurableError):
+    """The orchestrator function failed in this episode.
+
+    The message is the host's wire format, ``<error>\n\n$OutOfProcData$:<state JSON>``:
+    the host parses the orchestrator state after the label, applies its actions and
+    fails the instance with ``error``. The parts are kept as attributes too.
+    """
+
+    def __init__(self, message: str, *, error: str, state_json: str) -> None:
+        super().__init__(message)
+        self.error = error
+        self.state_json = state_json
+
+
+class OrchestratorUsageError(DurableError, TypeError):
+    """The orchestrator function used the API in a way that cannot work.
+
+    For example it yielded something that is not a task, or it is an ``async def``
+    function (orchestrators are generators: ``yield`` tasks from the context).
+    """
+
+
+class PayloadError(DurableError, ValueError):
+    """The orchestration trigger payload is malformed (missing keys, empty history, bad time)."""
+
+
+class OrchestrationFailedError(DurableError):
+    """An orchestration ended Failed; ``output`` holds the host's error text."""
+
+
+class OrchestrationNotFoundError(DurableError):
+    """No orchestration instance has the given id."""
+
+
+class FunctionNotFoundError(DurableError):
+    """No function with that name is registered in the app."""
+
+
+class SerializationError(DurableError, TypeError):
+    """A value cannot be encoded to, or decoded from, the wire format."""
+
+
+class HostError(DurableError):
+    """The local host cannot load the app, start or serve a request."""
+
+
+class TemplateError(DurableError, ValueError):
+    """An invalid answer was given to the project template."""

@@ -1,0 +1,406 @@
+"""Load a v2 Python function app and invoke its functions as the Python worker does.
+
+The app is indexed like the worker indexes it: import ``function_app.py``, find every
+``FunctionApp``/``DFApp``/``Blueprint`` registered object and call ``get_functions()``.
+Payloads cross into user code only through ``azure.functions``' own converters and types
+(``OrchestrationContext``, ``EntityContext``, the activity trigger's ``df_loads``/``df_dumps``,
+``HttpRequest``/``HttpResponse``, the durable client payload as ``str``), so an app written
+for Microsoft's ``azure-functions-durable`` runs unchanged, and so does one written for
+this SDK.
+
+``azure.functions`` is imported lazily: this module is only loaded by ``durable start``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import logging
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from durable_functions.errors import FunctionNotFoundError, HostError
+
+log = logging.getLogger("durable_functions.host")
+
+KIND_HTTP = "http"
+KIND_ORCHESTRATOR = "orchestrator"
+KIND_ACTIVITY = "activity"
+KIND_ENTITY = "entity"
+KIND_OTHER = "other"
+
+_TRIGGER_KINDS = {
+    "httpTrigger": KIND_HTTP,
+    "orchestrationTrigger": KIND_ORCHESTRATOR,
+    "activityTrigger": KIND_ACTIVITY,
+    "entityTrigger": KIND_ENTITY,
+}
+_DURABLE_NAME_PROPERTY = {
+    KIND_ORCHESTRATOR: "orchestration",
+    KIND_ACTIVITY: "activity",
+    KIND_ENTITY: "entityName",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppFunction:
+    """One indexed function of the app."""
+
+    name: str
+    """The Functions function name."""
+    kind: str
+    """``http``, ``orchestrator``, ``activity``, ``entity`` or ``other`` (not run locally)."""
+    durable_name: str
+    """The name orchestrations use to call it (trigger property override, else ``name``)."""
+    func: Callable[..., Any]
+    """The callable the worker would call."""
+    trigger_param: str
+    """The parameter receiving the trigger value."""
+    client_param: str | None = None
+    """The parameter receiving the durable client payload, if any."""
+    client_hub: str | None = None
+    """The ``taskHub`` property of the durable client binding."""
+    methods: tuple[str, ...] = ()
+    """Allowed HTTP methods (empty = all)."""
+    route: str = ""
+    """HTTP route template (defaults to the function name)."""
+    auth_level: str = "function"
+    """HTTP auth level: ``anonymous``, ``function`` or ``admin``."""
+    wants_context: bool = False
+    """The function declares a ``context`` parameter that is not a binding."""
+    trigger_type: str = ""
+    """The raw trigger binding type."""
+
+    @property
+    def is_async(self) -> bool:
+        """Whether calling the function returns a coroutine."""
+        return inspect.iscoroutinefunction(self.func)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpResult:
+    """An HTTP function's response, after the worker's HTTP converter."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+def _enum_value(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def _invocation_context(fn: AppFunction, app_dir: Path) -> Any:
+    """Build the ``func.Context`` the worker passes to a ``context`` parameter."""
+    import azure.functions as func
+
+    class _Context(func.Context):
+        def __init__(self) -> None:
+            self._invocation_id = str(uuid.uuid4())
+            self._local = threading.local
+
+        @property
+        def invocation_id(self) -> str:
+            return self._invocation_id
+
+        @property
+        def thread_local_storage(self) -> type[threading.local]:
+            return self._local
+
+        @property
+        def function_name(self) -> str:
+            return fn.name
+
+        @property
+        def function_directory(self) -> str:
+            return str(app_dir)
+
+        @property
+        def trace_context(self) -> Any:
+            return None
+
+        @property
+        def retry_context(self) -> Any:
+            return None
+
+    return _Context()
+
+
+class LoadedApp:
+    """The indexed app plus the invocation paths the host needs (the ``Invoker``)."""
+
+    def __init__(self, app_dir: Path, functions: list[AppFunction]) -> None:
+        self.app_dir = app_dir
+        self.functions = functions
+        self._by_kind: dict[str, dict[str, AppFunction]] = {}
+        for fn in functions:
+            table = self._by_kind.setdefault(fn.kind, {})
+            if fn.durable_name in table:
+                raise HostError(f"two {fn.kind} functions are named {fn.durable_name!r}")
+            table[fn.durable_name] = fn
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_lock = threading.Lock()
+        self.client_payload: Callable[[str | None], str] = lambda hub: "{}"
+        """Builds the durable client binding payload; set by the server once its port is known."""
+
+    # -- lookups ----------------------------------------------------------------------
+    def _get(self, kind: str, name: str) -> AppFunction:
+        table = self._by_kind.get(kind, {})
+        if name in table:
+            return table[name]
+        for key, fn in table.items():  # the extension matches names case-insensitively
+            if key.lower() == name.lower():
+                return fn
+        known = ", ".join(sorted(table)) or "none"
+        raise FunctionNotFoundError(f"no {kind} function named {name!r} (known: {known})")
+
+    def find(self, kind: str, name: str) -> AppFunction:
+        """Return the function of that kind and durable name, or raise FunctionNotFoundError."""
+        return self._get(kind, name)
+
+    def known_orchestrators(self) -> list[str]:
+        """Durable names of the app's orchestrators."""
+        return sorted(self._by_kind.get(KIND_ORCHESTRATOR, {}))
+
+    def known_activities(self) -> list[str]:
+        """Durable names of the app's activities."""
+        return sorted(self._by_kind.get(KIND_ACTIVITY, {}))
+
+    def known_entities(self) -> list[str]:
+        """Durable names of the app's entities."""
+        return sorted(self._by_kind.get(KIND_ENTITY, {}))
+
+    def http_functions(self) -> list[AppFunction]:
+        """HTTP-triggered functions in index order."""
+        return [fn for fn in self.functions if fn.kind == KIND_HTTP]
+
+    # -- the async loop user coroutines run on ----------------------------------------
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The one event loop async functions run on (started on first use)."""
+        with self._loop_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="durable-functions-loop", daemon=True
+                )
+                thread.start()
+                self._loop = loop
+            return self._loop
+
+    def _call(self, fn: AppFunction, kwargs: dict[str, Any]) -> Any:
+        if fn.wants_context:
+            kwargs["context"] = _invocation_context(fn, self.app_dir)
+        if fn.is_async:
+            future: Future[Any] = asyncio.run_coroutine_threadsafe(
+                fn.func(**kwargs), self.loop()
+            )
+            return future.result()
+        result = fn.func(**kwargs)
+        if inspect.isawaitable(result):
+            return asyncio.run_coroutine_threadsafe(_await(result), self.loop()).result()
+        return result
+
+    def _extra_kwargs(self, fn: AppFunction) -> dict[str, Any]:
+        if fn.client_param is None:
+            return {}
+        return {fn.client_param: self.client_payload(fn.client_hub)}
+
+    # -- the Invoker protocol ---------------------------------------------------------
+    def invoke_orchestrator(self, name: str, payload: str) -> str:
+        """Run one orchestrator episode; returns OrchestratorState JSON or raises."""
+        from azure.functions import meta
+        from azure.functions.durable_functions import OrchestrationTriggerConverter
+
+        fn = self._get(KIND_ORCHESTRATOR, name)
+        context = OrchestrationTriggerConverter.decode(
+            meta.Datum(type="string", value=payload), trigger_metadata=None
+        )
+        kwargs = {fn.trigger_param: context, **self._extra_kwargs(fn)}
+        result = self._call(fn, kwargs)
+        datum = OrchestrationTriggerConverter.encode(result, expected_type=None)
+        return _as_text(datum.value)
+
+    def invoke_activity(self, name: str, input_json: str) -> str:
+        """Run an activity; returns the JSON text of its result or raises its exception."""
+        from azure.functions import meta
+        from azure.functions.durable_functions import ActivityTriggerConverter
+
+        fn = self._get(KIND_ACTIVITY, name)
+        value = ActivityTriggerConverter.decode(
+            meta.Datum(type="string", value=input_json), trigger_metadata=None
+        )
+        kwargs = {fn.trigger_param: value, **self._extra_kwargs(fn)}
+        result = self._call(fn, kwargs)
+        datum = ActivityTriggerConverter.encode(result, expected_type=None)
+        return _as_text(datum.value)
+
+    def invoke_entity(self, name: str, batch_payload: str) -> str:
+        """Run one entity batch; returns the batch result JSON."""
+        from azure.functions import meta
+        from azure.functions.durable_functions import EnitityTriggerConverter
+
+        fn = self._get(KIND_ENTITY, name)
+        context = EnitityTriggerConverter.decode(
+            meta.Datum(type="string", value=batch_payload), trigger_metadata=None
+        )
+        kwargs = {fn.trigger_param: context, **self._extra_kwargs(fn)}
+        result = self._call(fn, kwargs)
+        datum = EnitityTriggerConverter.encode(result, expected_type=None)
+        return _as_text(datum.value)
+
+    async def invoke_http(
+        self,
+        fn: AppFunction,
+        *,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        params: Mapping[str, str],
+        route_params: Mapping[str, str],
+        body: bytes,
+    ) -> HttpResult:
+        """Run an HTTP function off the server's loop and convert its return value."""
+        from azure.functions import meta
+        from azure.functions.http import HttpRequestConverter, HttpResponseConverter
+
+        def datum_map(values: Mapping[str, str]) -> dict[str, Any]:
+            return {k: meta.Datum(type="string", value=v) for k, v in values.items()}
+
+        request = HttpRequestConverter.decode(
+            meta.Datum(
+                type="http",
+                value={
+                    "method": meta.Datum(type="string", value=method),
+                    "url": meta.Datum(type="string", value=url),
+                    "headers": datum_map(headers),
+                    "query": datum_map(params),
+                    "params": datum_map(route_params),
+                    "body": meta.Datum(type="bytes", value=body),
+                },
+            ),
+            trigger_metadata=None,
+        )
+        kwargs = {fn.trigger_param: request, **self._extra_kwargs(fn)}
+        if fn.wants_context:
+            kwargs["context"] = _invocation_context(fn, self.app_dir)
+        if fn.is_async:
+            future = asyncio.run_coroutine_threadsafe(fn.func(**kwargs), self.loop())
+            result = await asyncio.wrap_future(future)
+        else:
+            result = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: fn.func(**kwargs)
+            )
+        if result is None:
+            return HttpResult(status=204)
+        datum = HttpResponseConverter.encode(result, expected_type=None)
+        if datum.type == "string":
+            return HttpResult(
+                status=200,
+                headers=[("Content-Type", "text/plain; charset=utf-8")],
+                body=str(datum.value).encode("utf-8"),
+            )
+        value = datum.value
+        return HttpResult(
+            status=int(value["status_code"].value),
+            headers=[(k, str(v.value)) for k, v in value["headers"].items()],
+            body=bytes(value["body"].value or b""),
+        )
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _describe(app_dir: Path, raw: Any) -> AppFunction:
+    """Turn one ``azure.functions`` Function object into an AppFunction."""
+    name = raw.get_function_name()
+    trigger = raw.get_trigger()
+    trigger_type = str(getattr(trigger, "type", "")) if trigger is not None else ""
+    kind = _TRIGGER_KINDS.get(trigger_type, KIND_OTHER)
+    user = raw.get_user_function()
+    bindings = [b.get_dict_repr() for b in raw.get_bindings()]
+    trigger_dict = next((b for b in bindings if b.get("type") == trigger_type), {})
+    client = next((b for b in bindings if b.get("type") == "durableClient"), None)
+    binding_names = {str(b.get("name")) for b in bindings}
+    try:
+        params = inspect.signature(user).parameters
+    except (TypeError, ValueError):
+        params = {}  # type: ignore[assignment]
+    wants_context = "context" in params and "context" not in binding_names
+    durable_prop = _DURABLE_NAME_PROPERTY.get(kind)
+    durable_name = str((trigger_dict.get(durable_prop) if durable_prop else None) or name)
+    methods = tuple(_enum_value(m).upper() for m in (trigger_dict.get("methods") or ()))
+    route = str(trigger_dict.get("route") or name)
+    auth = _enum_value(trigger_dict.get("authLevel") or "function").lower()
+    return AppFunction(
+        name=name,
+        kind=kind,
+        durable_name=durable_name,
+        func=user,
+        trigger_param=str(trigger_dict.get("name") or ""),
+        client_param=str(client["name"]) if client else None,
+        client_hub=str(client["taskHub"]) if client and client.get("taskHub") else None,
+        methods=methods,
+        route=route.strip("/"),
+        auth_level=auth,
+        wants_context=wants_context,
+        trigger_type=trigger_type,
+    )
+
+
+def load_app(app_dir: Path, *, module_name: str = "function_app") -> LoadedApp:
+    """Import ``function_app.py`` from ``app_dir`` and index its functions.
+
+    Raises:
+        HostError: the file is missing, fails to import, or registers no functions.
+    """
+    from azure.functions import FunctionRegister
+
+    app_dir = app_dir.resolve()
+    script = app_dir / f"{module_name}.py"
+    if not script.is_file():
+        legacy = any(p.joinpath("function.json").is_file() for p in app_dir.iterdir() if p.is_dir())
+        hint = (
+            " This looks like a v1 (function.json) app; the local host runs v2 apps only."
+            if legacy
+            else ""
+        )
+        raise HostError(f"no {module_name}.py in {app_dir}.{hint}")
+    if str(app_dir) not in sys.path:
+        sys.path.insert(0, str(app_dir))
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        log.exception("importing %s failed", script.name)
+        raise HostError(f"importing {script.name} failed: {type(exc).__name__}: {exc}") from exc
+    registers = [v for v in vars(module).values() if isinstance(v, FunctionRegister)]
+    if not registers:
+        raise HostError(f"{script.name} defines no FunctionApp (e.g. app = df.DFApp())")
+    functions: list[AppFunction] = []
+    seen: set[str] = set()
+    for register in registers:
+        for raw in register.get_functions():
+            fn = _describe(app_dir, raw)
+            if fn.name in seen:
+                raise HostError(f"function name {fn.name!r} is registered twice")
+            seen.add(fn.name)
+            functions.append(fn)
+    if not functions:
+        raise HostError(f"{script.name} registers no functions")
+    return LoadedApp(app_dir, functions)

@@ -1,0 +1,1 @@
+"""Helpers kept at the reference SDK's import paths."""
