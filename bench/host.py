@@ -1,0 +1,465 @@
+"""Benchmark: the local durable host against DBOS on the same workload, both on SQLite.
+
+Workload: an orchestration (a DBOS workflow) that calls ``say_hello`` for Tokyo,
+Seattle and London in sequence. Two phases per system:
+
+* burst: N instances (default 1,000) started concurrently; orchestrations/s and
+  activities/s over the time from the first start to the last completion, and
+  p50/p99 of each instance's start-to-finish latency;
+* sequential: M instances (default 200) one after another; p50/p99 latency.
+
+Both run on SQLite in WAL mode with the same ``synchronous`` setting (default
+``NORMAL``; ``--synchronous FULL`` to compare fully synced commits). Our host is
+started as ``python -m durable_functions start`` on a free port and driven through
+``DurableOrchestrationClient`` over HTTP. DBOS runs in-process (its normal mode:
+``DBOS.start_workflow_async`` and ``handle.get_result()``), in a separate venv
+``.venv-bench`` this script creates (``pip install dbos``) on first run.
+
+Usage::
+
+    .venv/bin/python bench/host.py                # both systems, print the table
+    .venv/bin/python bench/host.py --only dbos    # one side
+    .venv/bin/python bench/host.py -n 200 --seq 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import venv
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_VENV = ROOT / ".venv-bench"
+CITIES = ("Tokyo", "Seattle", "London")
+EXPECTED = [f"Hello {city}!" for city in CITIES]
+
+
+# ---------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def summarize(
+    name: str, burst_seconds: float, burst: list[float], sequential: list[float]
+) -> dict[str, Any]:
+    """One table row from the measured latencies (seconds)."""
+    n = len(burst)
+    return {
+        "system": name,
+        "n": n,
+        "burst_s": burst_seconds,
+        "orch_per_s": n / burst_seconds,
+        "act_per_s": 3 * n / burst_seconds,
+        "burst_p50_ms": percentile(burst, 50) * 1000,
+        "burst_p99_ms": percentile(burst, 99) * 1000,
+        "seq_n": len(sequential),
+        "seq_p50_ms": percentile(sequential, 50) * 1000,
+        "seq_p99_ms": percentile(sequential, 99) * 1000,
+        "seq_mean_ms": statistics.fmean(sequential) * 1000 if sequential else float("nan"),
+    }
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    """Print the comparison table (and ratios when both systems ran)."""
+    header = (
+        f"{'system':<26}{'orch/s':>10}{'act/s':>10}{'p50 ms':>10}{'p99 ms':>10}"
+        f"{'seq p50':>10}{'seq p99':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row['system']:<26}{row['orch_per_s']:>10.1f}{row['act_per_s']:>10.1f}"
+            f"{row['burst_p50_ms']:>10.1f}{row['burst_p99_ms']:>10.1f}"
+            f"{row['seq_p50_ms']:>10.1f}{row['seq_p99_ms']:>10.1f}"
+        )
+    ours = next((r for r in rows if r["system"].startswith("durable_functions")), None)
+    dbos_rows = [r for r in rows if r["system"].startswith("dbos")]
+    if ours and dbos_rows:
+        # Compare with DBOS's best style on each measure.
+        dbos = max(dbos_rows, key=lambda r: r["orch_per_s"])
+        dbos_seq = min(dbos_rows, key=lambda r: r["seq_p50_ms"])
+        print(
+            f"\nthroughput ratio (ours / DBOS): {ours['orch_per_s'] / dbos['orch_per_s']:.2f}x"
+            f"   sequential p50: ours {ours['seq_p50_ms']:.1f} ms vs DBOS "
+            f"{dbos_seq['seq_p50_ms']:.1f} ms"
+        )
+
+
+# ---------------------------------------------------------------------------
+# DBOS side (runs inside .venv-bench)
+# ---------------------------------------------------------------------------
+
+
+def ensure_bench_venv() -> Path:
+    """Create ``.venv-bench`` with DBOS on first use; return its python."""
+    python = BENCH_VENV / "bin" / "python"
+    if not python.exists():
+        print(f"creating {BENCH_VENV.name} (pip install dbos) ...", file=sys.stderr)
+        venv.create(BENCH_VENV, with_pip=True)
+    check = subprocess.run([str(python), "-c", "import dbos"], capture_output=True)
+    if check.returncode != 0:
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "dbos"], check=True)
+    return python
+
+
+def run_dbos(args: argparse.Namespace, workdir: Path, mode: str) -> dict[str, Any]:
+    """Run the DBOS worker (``sync`` or ``async`` workflows) in the bench venv."""
+    python = ensure_bench_venv()
+    command = [
+        str(python),
+        str(Path(__file__).resolve()),
+        "--dbos-worker",
+        "--db",
+        str(workdir / f"dbos-{mode}.sqlite"),
+        "-n",
+        str(args.n),
+        "--seq",
+        str(args.seq),
+        "--synchronous",
+        args.synchronous,
+        "--dbos-mode",
+        mode,
+    ]
+    out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=workdir)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def dbos_worker(args: argparse.Namespace) -> None:
+    """The DBOS workload, in-process; prints one JSON line of measurements."""
+    import logging
+
+    import sqlalchemy as sa
+    from dbos import DBOS, DBOSConfig
+
+    synchronous = args.synchronous
+
+    @sa.event.listens_for(sa.engine.Engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # Same durability settings as our host: WAL journal, chosen synchronous level.
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.close()
+
+    @DBOS.step()
+    async def say_hello_async(city: str) -> str:
+        return f"Hello {city}!"
+
+    @DBOS.workflow()
+    async def hello_sequence_async() -> list[str]:
+        return [await say_hello_async(city) for city in CITIES]
+
+    @DBOS.step()
+    def say_hello(city: str) -> str:
+        return f"Hello {city}!"
+
+    @DBOS.workflow()
+    def hello_sequence() -> list[str]:
+        return [say_hello(city) for city in CITIES]
+
+    config: DBOSConfig = {
+        "name": "bench-hello",
+        "system_database_url": f"sqlite:///{args.db}",
+        "log_level": "WARNING",
+    }
+    logging.getLogger("dbos").setLevel(logging.WARNING)
+    DBOS(config=config)
+    DBOS.launch()
+
+    def check(result: Any) -> None:
+        if result != EXPECTED:
+            raise AssertionError(f"unexpected result {result!r}")
+
+    async def one_async() -> float:
+        started = time.perf_counter()
+        handle = await DBOS.start_workflow_async(hello_sequence_async)
+        check(await handle.get_result())
+        return time.perf_counter() - started
+
+    async def run_async() -> tuple[float, list[float], list[float]]:
+        for _ in range(5):  # warm up
+            await one_async()
+        began = time.perf_counter()
+        burst = await asyncio.gather(*(one_async() for _ in range(args.n)))
+        burst_seconds = time.perf_counter() - began
+        sequential = [await one_async() for _ in range(args.seq)]
+        return burst_seconds, list(burst), sequential
+
+    def one_sync() -> float:
+        started = time.perf_counter()
+        check(DBOS.start_workflow(hello_sequence).get_result())
+        return time.perf_counter() - started
+
+    def run_sync() -> tuple[float, list[float], list[float]]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        for _ in range(5):  # warm up
+            one_sync()
+        began = time.perf_counter()
+        starts = []
+        handles = []
+        for _ in range(args.n):
+            starts.append(time.perf_counter())
+            handles.append(DBOS.start_workflow(hello_sequence))
+
+        def finish(index: int) -> float:
+            check(handles[index].get_result())
+            return time.perf_counter() - starts[index]
+
+        # One waiting thread per instance, so each finish time is taken when it happens.
+        with ThreadPoolExecutor(max_workers=args.n) as pool:
+            burst = list(pool.map(finish, range(args.n)))
+        burst_seconds = max(s + b for s, b in zip(starts, burst)) - began
+        sequential = [one_sync() for _ in range(args.seq)]
+        return burst_seconds, burst, sequential
+
+    try:
+        if args.dbos_mode == "async":
+            burst_seconds, burst, sequential = asyncio.run(run_async())
+        else:
+            burst_seconds, burst, sequential = run_sync()
+    finally:
+        DBOS.destroy()
+    name = f"dbos {_dbos_version()} {args.dbos_mode}"
+    print(json.dumps(summarize(name, burst_seconds, burst, sequential)))
+
+
+def _dbos_version() -> str:
+    from importlib.metadata import version
+
+    return version("dbos")
+
+
+# ---------------------------------------------------------------------------
+# Our side: the local host in a subprocess, driven over HTTP by the client
+# ---------------------------------------------------------------------------
+
+BENCH_APP = textwrap.dedent(
+    '''
+    """Benchmark app: one orchestration calling say_hello three times in sequence."""
+
+    import azure.functions as func
+
+    import durable_functions as df
+
+    app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+    @app.orchestration_trigger(context_name="context")
+    def hello_sequence(context):
+        results = []
+        for city in ("Tokyo", "Seattle", "London"):
+            results.append((yield context.call_activity("say_hello", city)))
+        return results
+
+
+    @app.activity_trigger(input_name="city")
+    def say_hello(city: str) -> str:
+        return f"Hello {city}!"
+    '''
+)
+
+HOST_JSON = {
+    "version": "2.0",
+    "extensionBundle": {
+        "id": "Microsoft.Azure.Functions.ExtensionBundle",
+        "version": "[4.*, 5.0.0)",
+    },
+}
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def binding_for(port: int) -> str:
+    """The durableClient binding the local host hands to client functions."""
+    base = f"http://127.0.0.1:{port}/runtime/webhooks/durabletask"
+    return json.dumps(
+        {
+            "taskHubName": "TestHubName",
+            "creationUrls": {},
+            "managementUrls": {
+                "id": "INSTANCEID",
+                "statusQueryGetUri": f"{base}/instances/INSTANCEID",
+            },
+            "baseUrl": base,
+            "rpcBaseUrl": f"http://127.0.0.1:{port}/durabletask/",
+            "requiredQueryStringParameters": "",
+        }
+    )
+
+
+def start_host(app_dir: Path, port: int, db: Path, extra: list[str]) -> subprocess.Popen[bytes]:
+    """Start ``python -m durable_functions start`` and wait until it answers."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "sdk")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "durable_functions", "start", "--port", str(port), "--db", str(db)]
+        + extra,
+        cwd=app_dir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(app_dir / "host.log", "wb"),  # noqa: SIM115 - lives as long as the host
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log = (app_dir / "host.log").read_text(errors="replace")
+            raise SystemExit(f"the host exited with {process.returncode}:\n{log[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the host did not start listening within 30 s")
+
+
+def run_ours(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Run the workload against our host over HTTP."""
+    sys.path.insert(0, str(ROOT / "sdk"))
+    app_dir = workdir / "app"
+    app_dir.mkdir()
+    (app_dir / "function_app.py").write_text(BENCH_APP)
+    (app_dir / "host.json").write_text(json.dumps(HOST_JSON))
+    port = free_port()
+    host = start_host(app_dir, port, workdir / "durable.sqlite", args.host_arg or [])
+    try:
+        return asyncio.run(_drive_ours(args, port))
+    finally:
+        host.terminate()
+        try:
+            host.wait(10)
+        except subprocess.TimeoutExpired:
+            host.kill()
+
+
+async def _drive_ours(args: argparse.Namespace, port: int) -> dict[str, Any]:
+    from durable_functions._http import close_shared_client
+    from durable_functions.client import DurableOrchestrationClient
+    from durable_functions.status import OrchestrationRuntimeStatus
+
+    client = DurableOrchestrationClient(binding_for(port))
+    completed = OrchestrationRuntimeStatus.Completed
+
+    async def wait_one(instance_id: str, started: float, poll: float) -> float:
+        while True:
+            status = await client.get_status(instance_id)
+            if status.runtime_status is completed:
+                if status.output != EXPECTED:
+                    raise AssertionError(f"unexpected output {status.output!r}")
+                return time.perf_counter() - started
+            if status.runtime_status is OrchestrationRuntimeStatus.Failed:
+                raise AssertionError(f"instance failed: {status.output}")
+            await asyncio.sleep(poll)
+
+    async def sequential_one() -> float:
+        started = time.perf_counter()
+        instance_id = await client.start_new("hello_sequence")
+        return await wait_one(instance_id, started, args.poll_seq)
+
+    for _ in range(5):  # warm up
+        await sequential_one()
+
+    # Burst: start all concurrently; completions are read from list queries, so 1,000
+    # pollers do not compete with the work they measure.
+    started_at: dict[str, float] = {}
+    finished_at: dict[str, float] = {}
+
+    async def start_one() -> None:
+        t0 = time.perf_counter()
+        started_at[await client.start_new("hello_sequence")] = t0
+
+    began = time.perf_counter()
+    starting = asyncio.ensure_future(asyncio.gather(*(start_one() for _ in range(args.n))))
+    while len(finished_at) < args.n:
+        await asyncio.sleep(args.poll_burst)
+        now = time.perf_counter()
+        done = await client.get_status_by(runtime_status=[completed])
+        for status in done:
+            if status.instance_id in started_at and status.instance_id not in finished_at:
+                finished_at[status.instance_id] = now
+        if starting.done() and starting.exception() is not None:
+            raise starting.exception()  # type: ignore[misc]
+    await starting
+    burst_seconds = max(finished_at.values()) - began
+    burst = [finished_at[i] - started_at[i] for i in started_at]
+
+    sequential = [await sequential_one() for _ in range(args.seq)]
+    await close_shared_client()
+    return summarize("durable_functions", burst_seconds, burst, sequential)
+
+
+# ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=1000, help="instances in the burst (1000)")
+    parser.add_argument("--seq", type=int, default=200, help="sequential instances (200)")
+    parser.add_argument("--only", choices=("dbos", "ours"), help="run one system only")
+    parser.add_argument(
+        "--synchronous", default="NORMAL", choices=("OFF", "NORMAL", "FULL"), help="SQLite level"
+    )
+    parser.add_argument("--poll-burst", type=float, default=0.05, help="burst poll interval (s)")
+    parser.add_argument("--poll-seq", type=float, default=0.002, help="sequential poll (s)")
+    parser.add_argument("--host-arg", action="append", help="extra argument for `durable start`")
+    parser.add_argument("--json", action="store_true", help="print rows as JSON too")
+    parser.add_argument(
+        "--dbos-modes", default="sync,async", help="DBOS workflow styles to run (sync,async)"
+    )
+    parser.add_argument("--dbos-mode", default="sync", help=argparse.SUPPRESS)
+    parser.add_argument("--dbos-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.dbos_worker:
+        dbos_worker(args)
+        return 0
+
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="durable-bench-") as tmp:
+        workdir = Path(tmp)
+        if args.only in (None, "dbos"):
+            for mode in args.dbos_modes.split(","):
+                rows.append(run_dbos(args, workdir, mode))
+        if args.only in (None, "ours"):
+            rows.append(run_ours(args, workdir))
+    print(
+        f"\nworkload: hello_sequence (3 activities in sequence); burst {args.n} started "
+        f"concurrently, then {args.seq} one after another; SQLite WAL, "
+        f"synchronous={args.synchronous}\n"
+    )
+    print_table(rows)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
