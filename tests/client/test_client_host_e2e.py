@@ -310,6 +310,13 @@ async def test_restart_with_the_same_id_reruns_that_instance(
     assert (await wait_for(client, original)).output == {"input": 8}
 
 
+async def test_restart_of_an_unknown_instance_raises_not_found(
+    client: DurableOrchestrationClient,
+) -> None:
+    with pytest.raises(OrchestrationNotFoundError):
+        await client.restart(new_id("missing"))
+
+
 async def test_purge_instance_history_deletes_the_instance(
     client: DurableOrchestrationClient,
 ) -> None:

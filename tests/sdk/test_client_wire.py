@@ -234,6 +234,14 @@ async def test_restart_returns_the_id_of_the_check_status_object(server: Server)
     assert server.requests[0].target.endswith("/restart?restartWithNewInstanceId=true")
 
 
+async def test_restart_answered_400_for_an_unknown_id_raises_not_found(server: Server) -> None:
+    server.reply(400, {"Message": "No instance with ID 'x' found."})
+    server.reply(404)
+
+    with pytest.raises(OrchestrationNotFoundError, match="No instance with ID 'x' found."):
+        await server.client().restart("x")
+
+
 async def test_purge_of_an_unknown_instance_deletes_nothing(server: Server) -> None:
     server.reply(404)
 
