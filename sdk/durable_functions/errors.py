@@ -6,6 +6,9 @@
      └── DurableError
           ├── TaskFailedError            an activity, sub-orchestration or entity operation failed
           ├── NonDeterminismError        the code no longer matches the recorded history
+          ├── OrchestratorExecutionError the orchestrator function failed (host wire format)
+          ├── OrchestratorUsageError     the orchestrator misused the API (yielded a non-task, …)
+          ├── PayloadError               a malformed orchestration trigger payload
           ├── OrchestrationFailedError   the orchestrator raised (carries the error text)
           ├── OrchestrationNotFoundError no instance with that id
           ├── FunctionNotFoundError      no orchestrator/activity/entity of that name
@@ -95,6 +98,32 @@ class NonDeterminismError(DurableError):
             "same decisions on every replay; deploy changed logic under a new orchestration "
             "name or version."
         )
+
+
+class OrchestratorExecutionError(DurableError):
+    """The orchestrator function failed in this episode.
+
+    The message is the host's wire format, ``<error>\n\n$OutOfProcData$:<state JSON>``:
+    the host parses the orchestrator state after the label, applies its actions and
+    fails the instance with ``error``. The parts are kept as attributes too.
+    """
+
+    def __init__(self, message: str, *, error: str, state_json: str) -> None:
+        super().__init__(message)
+        self.error = error
+        self.state_json = state_json
+
+
+class OrchestratorUsageError(DurableError, TypeError):
+    """The orchestrator function used the API in a way that cannot work.
+
+    For example it yielded something that is not a task, or it is an ``async def``
+    function (orchestrators are generators: ``yield`` tasks from the context).
+    """
+
+
+class PayloadError(DurableError, ValueError):
+    """The orchestration trigger payload is malformed (missing keys, empty history, bad time)."""
 
 
 class OrchestrationFailedError(DurableError):

@@ -1,0 +1,389 @@
+"""Actions: what an orchestrator asks the host to do, in the wire shape the host replays.
+
+Every action turns into a dict with ``actionType`` first and the reference SDK's field
+names in the reference SDK's order (the host matches them by name, but byte-identical
+output keeps recorded payloads comparable). Inputs are serialized once, when the action
+is created, so a value that cannot cross the wire fails at the call site.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import date, datetime, time, timezone
+from enum import Enum, IntEnum
+from typing import Any
+
+from durable_functions.constants import DATETIME_STRING_FORMAT
+from durable_functions.entity import EntityId
+from durable_functions.options import DurableHttpRequest, RetryOptions
+from durable_functions.serialization import df_dumps
+
+__all__ = [
+    "Action",
+    "ActionType",
+    "CallActivityAction",
+    "CallActivityWithRetryAction",
+    "CallEntityAction",
+    "CallHttpAction",
+    "CallSubOrchestratorAction",
+    "CallSubOrchestratorWithRetryAction",
+    "CompoundAction",
+    "ContinueAsNewAction",
+    "CreateTimerAction",
+    "NoOpAction",
+    "ReplaySchema",
+    "SignalEntityAction",
+    "WaitForExternalEventAction",
+    "WhenAllAction",
+    "WhenAnyAction",
+]
+
+
+class ReplaySchema(Enum):
+    """The action protocol version negotiated with the host (``schemaVersion``)."""
+
+    V1 = 0
+    V2 = 1
+    V3 = 2
+
+
+class ActionType(IntEnum):
+    """The host's ``actionType`` values."""
+
+    CALL_ACTIVITY = 0
+    CALL_ACTIVITY_WITH_RETRY = 1
+    CALL_SUB_ORCHESTRATOR = 2
+    CALL_SUB_ORCHESTRATOR_WITH_RETRY = 3
+    CONTINUE_AS_NEW = 4
+    CREATE_TIMER = 5
+    WAIT_FOR_EXTERNAL_EVENT = 6
+    CALL_ENTITY = 7
+    CALL_HTTP = 8
+    SIGNAL_ENTITY = 9
+    WHEN_ANY = 11
+    WHEN_ALL = 12
+
+
+class Action(ABC):
+    """One action of the orchestrator's reply."""
+
+    @property
+    @abstractmethod
+    def action_type(self) -> int:
+        """The action's ``actionType``."""
+
+    @abstractmethod
+    def to_json(self) -> dict[str, Any]:
+        """The wire dict of this action."""
+
+
+def _require_name(value: str, field: str) -> None:
+    if not value:
+        raise ValueError(f"{field} cannot be empty")
+
+
+class CallActivityAction(Action):
+    """Run an activity function once."""
+
+    def __init__(self, function_name: str, input_: Any = None) -> None:
+        self.function_name = function_name
+        self.input_ = df_dumps(input_)
+        _require_name(function_name, "function_name")
+
+    @property
+    def action_type(self) -> int:
+        return ActionType.CALL_ACTIVITY
+
+    def to_json(self) -> dict[str, Any]:
+        return {"actionType": 0, "functionName": self.function_name, "input": self.input_}
+
+
+class CallActivityWithRetryAction(Action):
+    """Run an activity function; the host retries it per ``retry_options``."""
+
+    def __init__(self, function_name: str, retry_options: RetryOptions, input_: Any = None) -> None:
+        self.function_name = function_name
+        self.retry_options = retry_options
+        self.input_ = df_dumps(input_)
+        _require_name(function_name, "function_name")
+
+    @property
+    def action_type(self) -> int:
+        return ActionType.CALL_ACTIVITY_WITH_RETRY
+
+    def to_json(self) -> dict[str, Any]:
+        json_dict: dict[str, Any] = {
+            "actionType": 1,
+            "functionName": self.function_name,
+            "input": self.input_,
+        }
+        if self.retry_options:
+            json_dict["retryOptions"] = self.retry_options.to_json()
+        return json_dict
+
+
+class CallSubOrchestratorAction(Action):
+    """Start a sub-orchestration and wait for it."""
+
+    def __init__(
+        self,
+        function_name: str,
+        _input: Any = None,
+        instance_id: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        self.function_name = function_name
+        self._input = df_dumps(_input)
+        self.instance_id = instance_id
+        self.version = version
+        _require_name(function_name, "function_name")
+
+    @property
+    def action_type(self) -> int:
+        return ActionType.CALL_SUB_ORCHESTRATOR
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "actionType": 2,
+            "functionName": self.function_name,
+            "input": self._input,
+            "instanceId": self.instance_id,
+            "version": self.version,
+        }
+
+
+class CallSubOrchestratorWithRetryAction(Action):
+    """Start a sub-orchestration; the host retries it per ``retry_options``."""
+
+    def __init__(
+        self,
+        function_name: str,
+        retry_options: RetryOptions,
+        _input: Any = None,
+        instance_id: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        self.function_name = function_name
+        self._input = df_dumps(_input)
+        self.retry_options = retry_options
+        self.instance_id = instance_id
+        self.version = version
+        _require_name(function_name, "function_name")
+
+    @property
+    def action_type(self) -> int:
+        return ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY
+
+    def to_json(self) -> dict[str, Any]:
+        json_dict: dict[str, Any] = {
+            "actionType": 3,
+            "functionName": self.function_name,
+            "input": self._input,
+        }
+        if self.retry_options:
+            json_dict["retryOptions"] = self.retry_options.to_json()
+        json_dict["instanceId"] = self.instance_id
+        json_dict["version"] = self.version
+        return json_dict
+
+
+class ContinueAsNewAction(Action):
+    """Restart the orchestration with a new input (history is truncated)."""
+
+    def __init__(self, input_: Any = None) -> None:
+        self.input_ = df_dumps(input_)
+
+    @property
+    def action_type(self) -> int:
+        return ActionType.CONTINUE_AS_NEW
+
+    def to_json(self) -> dict[str, Any]:
+        return {"actionType": 4, "input": self.input_}
+
+
+_UTC = timezone.utc
+
+
+def _as_utc(fire_at: Any) -> datetime:
+    """Normalize a timer deadline: naive means UTC, aware values are converted to UTC."""
+    if isinstance(fire_at, datetime):
+        if fire_at.tzinfo is None or fire_at.utcoffset() is None:
+            return fire_at.replace(tzinfo=_UTC)
+        return fire_at.astimezone(_UTC)
+    if isinstance(fire_at, date):
+        return datetime.combine(fire_at, time(), tzinfo=_UTC)
+    raise ValueError(
+        f"fireAt: expected a datetime, got {type(fire_at).__name__} {fire_at!r}; pass e.g. "
+        "context.current_utc_datetime + timedelta(minutes=5)"
+    )
+
+
+class CreateTimerAction(Action):
+    """A durable timer that fires at ``fire_at`` (always held as an aware UTC datetime)."""
+
+    def __init__(self, fire_at: datetime, is_cancelled: bool = False) -> None:
+        self.fire_at: datetime = _as_utc(fire_at)
+        self.is_cancelled = is_cancelled
+
+    @property
+    def action_type(self) -> int:
+        return ActionType.CREATE_TIMER
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "actionType": 5,
+            "fireAt": self.fire_at.strftime(DATETIME_STRING_FORMAT),
+            "isCanceled": self.is_cancelled,
+        }
+
+
+class WaitForExternalEventAction(Action):
+    """Wait for an event raised to this instance under ``external_event_name``."""
+
+    def __init__(self, external_event_name: str) -> None:
+        self.external_event_name = external_event_name
+        self.reason = "ExternalEvent"
+        _require_name(external_event_name, "external_event_name")
+
+    @property
+    def action_type(self) -> int:
+        return ActionType.WAIT_FOR_EXTERNAL_EVENT
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "actionType": 6,
+            "externalEventName": self.external_event_name,
+            "reason": self.reason,
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WaitForExternalEventAction):
+            return False
+        return self.external_event_name == other.external_event_name and self.reason == other.reason
+
+    __hash__ = Action.__hash__
+
+
+def _entity_instance_id(entity_id: EntityId) -> str:
+    if not entity_id:
+        raise ValueError("entity_id cannot be empty")
+    if not isinstance(entity_id, EntityId):
+        raise TypeError(
+            f"entityId must be an EntityId, got {type(entity_id).__name__}; "
+            "use durable_functions.EntityId(name, key)"
+        )
+    return EntityId.get_scheduler_id(entity_id)
+
+
+class CallEntityAction(Action):
+    """Call an entity operation and wait for its result."""
+
+    def __init__(self, entity_id: EntityId, operation: str, input_: Any = None) -> None:
+        self.entity_id = entity_id
+        self.instance_id = _entity_instance_id(entity_id)
+        self.operation = operation
+        self.input_ = df_dumps(input_)
+
+    @property
+    def action_type(self) -> int:
+        return ActionType.CALL_ENTITY
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "actionType": 7,
+            "instanceId": self.instance_id,
+            "operation": self.operation,
+            "input": self.input_,
+        }
+
+
+class SignalEntityAction(Action):
+    """Send an entity operation without waiting for a result."""
+
+    def __init__(self, entity_id: EntityId, operation: str, input_: Any = None) -> None:
+        self.entity_id = entity_id
+        self.instance_id = _entity_instance_id(entity_id)
+        self.operation = operation
+        self.input_ = df_dumps(input_)
+
+    @property
+    def action_type(self) -> int:
+        return ActionType.SIGNAL_ENTITY
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "actionType": 9,
+            "instanceId": self.instance_id,
+            "operation": self.operation,
+            "input": self.input_,
+        }
+
+
+class CallHttpAction(Action):
+    """A durable HTTP request performed by the host."""
+
+    def __init__(self, http_request: DurableHttpRequest) -> None:
+        self.http_request = http_request
+
+    @property
+    def action_type(self) -> int:
+        return ActionType.CALL_HTTP
+
+    def to_json(self) -> dict[str, Any]:
+        return {"actionType": 8, "httpRequest": self.http_request.to_json()}
+
+
+class CompoundAction(Action):
+    """A group of actions the host schedules together (schemas V2 and V3)."""
+
+    def __init__(self, compound_tasks: Sequence[Action]) -> None:
+        self.compound_tasks = list(compound_tasks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "actionType": int(self.action_type),
+            "compoundActions": [action.to_json() for action in self.compound_tasks],
+        }
+
+
+class WhenAllAction(CompoundAction):
+    """Children of ``task_all`` (also wraps retries and long timers)."""
+
+    @property
+    def action_type(self) -> int:
+        return ActionType.WHEN_ALL
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "actionType": 12,
+            "compoundActions": [action.to_json() for action in self.compound_tasks],
+        }
+
+
+class WhenAnyAction(CompoundAction):
+    """Children of ``task_any``."""
+
+    @property
+    def action_type(self) -> int:
+        return ActionType.WHEN_ANY
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "actionType": 11,
+            "compoundActions": [action.to_json() for action in self.compound_tasks],
+        }
+
+
+class NoOpAction(Action):
+    """Internal bookkeeping (retry timers and re-attempts); never sent to the host."""
+
+    def __init__(self, metadata: str | None = None) -> None:
+        self.metadata = metadata
+
+    @property
+    def action_type(self) -> int:
+        raise TypeError("A NoOpAction has no action type: it is never sent to the host")
+
+    def to_json(self) -> dict[str, Any]:
+        raise TypeError("A NoOpAction cannot be serialized: it is never sent to the host")
