@@ -309,6 +309,16 @@ def _unexpected_status(response: list[Any]) -> HostError:
     return error
 
 
+def _host_message(payload: Any) -> str:
+    """The error text of a host answer (the extension's ``ExceptionMessage``, else ``Message``)."""
+    if isinstance(payload, dict):
+        for key in ("ExceptionMessage", "Message", "message", "error"):
+            if payload.get(key):
+                return str(payload[key])
+        return json.dumps(payload) if payload else ""
+    return str(payload) if payload else ""
+
+
 def _not_found(instance_id: str, *, quoted: bool) -> OrchestrationNotFoundError:
     shown = f"'{instance_id}'" if quoted else instance_id
     return OrchestrationNotFoundError(f"No instance with ID {shown} found.")
@@ -376,10 +386,9 @@ class DurableOrchestrationClient:
                 return str(payload["id"])
             raise _unexpected_status(response)
         if status == 400:
-            message = payload
-            if isinstance(payload, dict):
-                message = payload.get("ExceptionMessage") or payload.get("Message") or payload
-            raise HostError(str(message))
+            raise HostError(
+                _host_message(payload) or "The host refused to start the orchestration."
+            )
         raise HostError(str(payload) if payload else f"start_new failed with status code {status}")
 
     async def get_status(
@@ -595,6 +604,11 @@ class DurableOrchestrationClient:
         status, payload = response[0], response[1]
         if status == 404:
             raise _not_found(instance_id, quoted=True)
+        if status == 400:
+            # The extension answers 400 both for an unknown id and for a refused restart.
+            if not await self.get_status(instance_id):
+                raise _not_found(instance_id, quoted=True)
+            raise HostError(_host_message(payload) or f"The host refused to restart {instance_id}.")
         if status not in (202, 410):
             raise _unexpected_status(response)
         if isinstance(payload, dict) and payload.get("id"):

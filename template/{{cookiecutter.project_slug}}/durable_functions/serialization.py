@@ -210,11 +210,11 @@ def _type_label(tp: Any) -> str:
     return repr(tp)
 
 
-def df_loads(text: str | bytes, expected_type: Any = None) -> Any:
+def df_loads(s: str | bytes, expected_type: Any = None) -> Any:
     """Deserialize JSON text produced by :func:`df_dumps` (or any JSON).
 
     Args:
-        text: the JSON text.
+        s: the JSON text.
         expected_type: optional type to decode into; a class with ``from_json``, a
             dataclass, a pydantic model, or a typing form such as ``list[Point]`` or
             ``Point | None``. In loose mode a value that does not fit is returned as
@@ -224,7 +224,7 @@ def df_loads(text: str | bytes, expected_type: Any = None) -> Any:
         SerializationError: the text is not JSON, or a value cannot be rebuilt.
     """
     try:
-        raw = json.loads(text)
+        raw = json.loads(s)
     except (TypeError, ValueError) as exc:
         raise InvalidJSONError(f"Cannot deserialize value: invalid JSON ({exc})") from exc
     strict = is_strict_mode()
@@ -239,7 +239,7 @@ def df_loads(text: str | bytes, expected_type: Any = None) -> Any:
                 raw["__class__"],
                 _type_label(expected_type),
             )
-    value = json.loads(text, object_hook=_make_hook(expected_type))
+    value = json.loads(s, object_hook=_make_hook(expected_type))
     if expected_type is None:
         return value
     return decode_as(value, expected_type)

@@ -22,7 +22,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,9 +199,7 @@ class LoadedApp:
         if fn.wants_context:
             kwargs["context"] = _invocation_context(fn, self.app_dir)
         if fn.is_async:
-            future: Future[Any] = asyncio.run_coroutine_threadsafe(
-                fn.func(**kwargs), self.loop()
-            )
+            future: Future[Any] = asyncio.run_coroutine_threadsafe(fn.func(**kwargs), self.loop())
             return future.result()
         result = fn.func(**kwargs)
         if inspect.isawaitable(result):
@@ -241,6 +239,27 @@ class LoadedApp:
         result = self._call(fn, kwargs)
         datum = ActivityTriggerConverter.encode(result, expected_type=None)
         return _as_text(datum.value)
+
+    def start_activity(self, name: str, input_json: str, pool: Executor) -> Future[str]:
+        """Start an activity without blocking: sync ones on ``pool``, async ones on the loop."""
+        fn = self._get(KIND_ACTIVITY, name)
+        if not fn.is_async:
+            return pool.submit(self.invoke_activity, name, input_json)
+        from azure.functions import meta
+        from azure.functions.durable_functions import ActivityTriggerConverter
+
+        value = ActivityTriggerConverter.decode(
+            meta.Datum(type="string", value=input_json), trigger_metadata=None
+        )
+        kwargs = {fn.trigger_param: value, **self._extra_kwargs(fn)}
+        if fn.wants_context:
+            kwargs["context"] = _invocation_context(fn, self.app_dir)
+
+        async def run() -> str:
+            result = await fn.func(**kwargs)
+            return _as_text(ActivityTriggerConverter.encode(result, expected_type=None).value)
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop())
 
     def invoke_entity(self, name: str, batch_payload: str) -> str:
         """Run one entity batch; returns the batch result JSON."""

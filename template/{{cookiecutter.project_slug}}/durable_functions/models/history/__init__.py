@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from durable_functions.history import (
-    HistoryEvent,
-    HistoryEventType,
-)
+# Imported from the per-class submodules, as the reference does, so that the
+# package attribute stays the class even after ``import <package>.<Class>``.
+from durable_functions.models.history.HistoryEvent import HistoryEvent
+from durable_functions.models.history.HistoryEventType import HistoryEventType
 
 __all__ = ["HistoryEvent", "HistoryEventType"]

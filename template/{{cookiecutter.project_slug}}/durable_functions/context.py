@@ -1,0 +1,823 @@
+"""The orchestration context: the API orchestrator code calls, and its task bookkeeping.
+
+Built from the orchestration trigger payload (its keys are the constructor's parameter
+names). History stays as the host's plain dicts; ``histories`` builds
+:class:`~durable_functions.history.HistoryEvent` objects only when read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing
+from collections import deque
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import NAMESPACE_OID, NAMESPACE_URL, UUID, uuid5
+
+from durable_functions.actions import (
+    Action,
+    CallActivityAction,
+    CallActivityWithRetryAction,
+    CallEntityAction,
+    CallHttpAction,
+    CallSubOrchestratorAction,
+    CallSubOrchestratorWithRetryAction,
+    ContinueAsNewAction,
+    CreateTimerAction,
+    ReplaySchema,
+    SignalEntityAction,
+    WaitForExternalEventAction,
+)
+from durable_functions.constants import (
+    ACTIVITY_TRIGGER,
+    DATETIME_STRING_FORMAT,
+    ORCHESTRATION_TRIGGER,
+)
+from durable_functions.entity import EntityId
+from durable_functions.errors import (
+    NonDeterminismError,
+    OrchestratorUsageError,
+    PayloadError,
+    SerializationError,
+    TaskFailedError,
+)
+from durable_functions.history import HistoryEvent, HistoryEventType, parse_timestamp
+from durable_functions.options import DurableHttpRequest, RetryOptions, TokenSource
+from durable_functions.serialization import df_loads
+from durable_functions.tasks import (
+    AtomicTask,
+    LongTimerTask,
+    RetryAbleTask,
+    TaskBase,
+    TaskState,
+    TimerTask,
+    WhenAllTask,
+    WhenAnyTask,
+)
+
+__all__ = ["DurableOrchestrationContext", "FunctionContext"]
+
+_ORCHESTRATOR_STARTED = 12
+_EXECUTION_STARTED = 0
+_RUNNING = TaskState.RUNNING
+_Descriptor = tuple[str, "str | None", "str | None"]
+_UUID_NAMESPACE = uuid5(NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
+_TIMESPAN = re.compile(
+    r"^(?P<negative>-)?(?:(?P<days>[0-9]*)\.)?(?P<hours>[0-9]{2}):(?P<minutes>[0-9]{2})"
+    r":(?P<seconds>[0-9]{2})(?:\.(?P<ticks>[0-9]{7}))?$"
+)
+
+
+class FunctionContext:
+    """Payload keys the orchestration context does not use, as attributes."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"The trigger payload has no field {name!r}")
+
+
+def parse_timespan(text: str) -> timedelta:
+    """Parse a .NET TimeSpan (``[-][d.]hh:mm:ss[.fffffff]``).
+
+    Raises:
+        PayloadError: the text is not a TimeSpan.
+    """
+    match = _TIMESPAN.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise PayloadError(f"Invalid TimeSpan {text!r}: expected [-][d.]hh:mm:ss[.fffffff]")
+    span = timedelta(
+        days=int(match["days"] or "0"),
+        hours=int(match["hours"]),
+        minutes=int(match["minutes"]),
+        seconds=int(match["seconds"]),
+        microseconds=int(match["ticks"] or "0") // 10,
+    )
+    return -span if match["negative"] else span
+
+
+def _negotiate_schema(upper: Any, upper_new: Any) -> ReplaySchema:
+    try:
+        schema = ReplaySchema(upper)
+    except ValueError:
+        raise PayloadError(
+            f"Unsupported upperSchemaVersion {upper!r}: expected 0, 1 or 2"
+        ) from None
+    if isinstance(upper_new, int) and upper_new > schema.value:
+        known = [member.value for member in ReplaySchema]
+        schema = ReplaySchema(upper_new if upper_new in known else max(known))
+    return schema
+
+
+def _loads(text: Any, expected_type: Any) -> Any:
+    """``df_loads`` with a fast path for plain JSON (no custom-object envelope, no type)."""
+    if expected_type is None and type(text) is str and "__class__" not in text:
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # df_loads raises the proper error
+    return df_loads(text, expected_type)
+
+
+_RETURN_TYPES: dict[Any, Any] = {}
+
+
+def _user_function(name: Any) -> Any:
+    function = getattr(name, "_function", None)
+    return getattr(function, "_func", None) if function is not None else None
+
+
+def _is_function_builder(name: Any) -> bool:
+    function = getattr(name, "_function", None)
+    return function is not None and hasattr(function, "_trigger")
+
+
+def _return_type(fn: Any) -> Any:
+    """The concrete class ``fn`` is annotated to return, or ``None``."""
+    if fn in _RETURN_TYPES:
+        return _RETURN_TYPES[fn]
+    try:
+        annotation = typing.get_type_hints(fn).get("return")
+    except Exception:  # unresolvable annotations: no type information
+        annotation = getattr(fn, "__annotations__", {}).get("return")
+    found = annotation if isinstance(annotation, type) else None
+    _RETURN_TYPES[fn] = found
+    return found
+
+
+class DurableOrchestrationContext:
+    """What an orchestrator function receives: schedules tasks, reads input, time and ids.
+
+    Example::
+
+        def orchestrator(context: df.DurableOrchestrationContext):
+            city = context.get_input()
+            greeting = yield context.call_activity("hello", city)
+            return greeting
+    """
+
+    # Parameter names are the payload's JSON keys.
+    def __init__(
+        self,
+        history: list[dict[str, Any]],
+        instanceId: str,
+        isReplaying: bool,
+        parentInstanceId: str | None,
+        input: Any = None,
+        upperSchemaVersion: int = 0,
+        maximumShortTimerDuration: str | None = None,
+        longRunningTimerIntervalDuration: str | None = None,
+        upperSchemaVersionNew: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(history, list):
+            raise PayloadError(
+                f"The payload's 'history' must be a list of events, got {type(history).__name__}"
+            )
+        self._history: list[dict[str, Any]] = history
+        self._histories: list[HistoryEvent] | None = None
+        self._instance_id = instanceId
+        self._is_replaying = isReplaying
+        self._parent_instance_id = parentInstanceId
+        self._maximum_short_timer_duration: timedelta | None = None
+        if maximumShortTimerDuration is not None:
+            self._maximum_short_timer_duration = parse_timespan(maximumShortTimerDuration)
+        self._long_timer_interval_duration: timedelta | None = None
+        if longRunningTimerIntervalDuration is not None:
+            self._long_timer_interval_duration = parse_timespan(longRunningTimerIntervalDuration)
+        self._custom_status: Any = None
+        self._new_uuid_counter = 0
+        self._continue_as_new_flag = False
+        self._decision_started_index = self._first_index(_ORCHESTRATOR_STARTED)
+        if self._decision_started_index < 0:
+            raise PayloadError(
+                "The orchestration history has no OrchestratorStarted event, so there is no "
+                "orchestration time to start from"
+            )
+        self._current_utc_datetime: datetime = parse_timestamp(
+            self._event_field(history[self._decision_started_index], "Timestamp")
+        )
+        self._function_context = FunctionContext(**kwargs)
+        self._sequence_number = 0
+        self._replay_schema = _negotiate_schema(upperSchemaVersion, upperSchemaVersionNew)
+        self._is_v1 = self._replay_schema is ReplaySchema.V1
+        self._action_payload_v1: list[list[Action]] = []
+        self._action_payload_v2: list[Action] = []
+        if isinstance(input, dict):
+            input = json.dumps(input)
+        self._input: Any = input
+        self._input_expected_type: Any = None
+        started = self._first_index(_EXECUTION_STARTED)
+        self._version: str | None = history[started].get("Version") if started >= 0 else None
+        # Task bookkeeping (read by the replay core).
+        self.open_tasks: dict[int | str, TaskBase] = {}
+        self.deferred_tasks: dict[int | str, tuple[dict[str, Any], int]] = {}
+        self._event_waiters: dict[str, list[TaskBase]] = {}
+        self._buffered_events: dict[str, deque[dict[str, Any]]] = {}
+        self._processing_new_events = False
+        self._nd_recorded: dict[int, tuple[dict[str, Any], int]] = {}
+        self._nd_scheduled: dict[int, _Descriptor] = {}
+        self._nd_error: NonDeterminismError | None = None
+        self._complete: Any = None  # set by the replay core: applies a completion event
+
+    def _first_index(self, event_type: int) -> int:
+        for index, event in enumerate(self._history):
+            if isinstance(event, dict) and event.get("EventType") == event_type:
+                return index
+        return -1
+
+    @staticmethod
+    def _event_field(event: dict[str, Any], key: str) -> Any:
+        try:
+            return event[key]
+        except KeyError:
+            raise PayloadError(f"History event {event!r} has no {key!r} field") from None
+
+    @classmethod
+    def from_json(cls, json_string: str) -> DurableOrchestrationContext:
+        """Build from the orchestration trigger payload text.
+
+        Raises:
+            PayloadError: the text is not a JSON object with the required keys.
+        """
+        try:
+            payload = json.loads(json_string)
+        except (TypeError, ValueError) as exc:
+            raise PayloadError(f"The orchestration trigger payload is not JSON: {exc}") from None
+        return cls.from_dict(payload)
+
+    @classmethod
+    def from_dict(cls, payload: Any) -> DurableOrchestrationContext:
+        """Build from the already-parsed orchestration trigger payload.
+
+        Raises:
+            PayloadError: required keys are missing.
+        """
+        if not isinstance(payload, dict):
+            raise PayloadError(
+                f"The orchestration trigger payload must be a JSON object, got "
+                f"{type(payload).__name__}"
+            )
+        missing = [
+            key
+            for key in ("history", "instanceId", "isReplaying", "parentInstanceId")
+            if key not in payload
+        ]
+        if missing:
+            raise PayloadError(
+                f"The orchestration trigger payload lacks {', '.join(map(repr, missing))}"
+            )
+        return cls(**payload)
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def histories(self) -> list[HistoryEvent]:
+        """The history events of this instance (built on first read)."""
+        if self._histories is None:
+            self._histories = [HistoryEvent.from_dict(event) for event in self._history]
+        return self._histories
+
+    @property
+    def decision_started_event(self) -> HistoryEvent:
+        """The first OrchestratorStarted event (whose time starts the clock)."""
+        return HistoryEvent.from_dict(self._history[self._decision_started_index])
+
+    @property
+    def instance_id(self) -> str:
+        """The id of this orchestration instance."""
+        return self._instance_id
+
+    @property
+    def parent_instance_id(self) -> str | None:
+        """The id of the parent orchestration, for a sub-orchestration."""
+        return self._parent_instance_id
+
+    @property
+    def is_replaying(self) -> bool:
+        """Whether the code is re-running past decisions (e.g. to skip duplicate logging)."""
+        return self._is_replaying
+
+    def _set_is_replaying(self, is_replaying: bool) -> None:
+        self._is_replaying = is_replaying
+
+    @property
+    def current_utc_datetime(self) -> datetime:
+        """The deterministic current time: the start of the episode that resumed the code."""
+        return self._current_utc_datetime
+
+    @current_utc_datetime.setter
+    def current_utc_datetime(self, value: datetime) -> None:
+        self._current_utc_datetime = value
+
+    @property
+    def custom_status(self) -> Any:
+        """The last value given to :meth:`set_custom_status`."""
+        return self._custom_status
+
+    @property
+    def function_context(self) -> FunctionContext:
+        """Payload fields the orchestration does not use, as attributes."""
+        return self._function_context
+
+    @property
+    def will_continue_as_new(self) -> bool:
+        """Whether :meth:`continue_as_new` was called."""
+        return self._continue_as_new_flag
+
+    @property
+    def version(self) -> str | None:
+        """The version the instance was created with (``Version`` of ExecutionStarted)."""
+        return self._version
+
+    # ------------------------------------------------------------------ input, ids, status
+
+    def get_input(self, expected_type: type | None = None) -> Any:
+        """The orchestration input, decoded (optionally into ``expected_type``).
+
+        Returns ``None`` when there is no input. Text that is not JSON is returned as is.
+        """
+        raw = self._input
+        if raw is None or raw == "":
+            return None
+        resolved = expected_type or self._input_expected_type
+        if not isinstance(raw, str):
+            raw = json.dumps(raw)
+        try:
+            return _loads(raw, resolved)
+        except SerializationError:
+            try:
+                json.loads(raw)
+            except ValueError:
+                return raw  # plain text input, e.g. started with body "hello"
+            raise
+
+    def set_custom_status(self, status: Any) -> None:
+        """Publish a value that status queries return while the orchestration runs."""
+        self._custom_status = status
+
+    def new_uuid(self) -> str:
+        """A replay-safe UUID (v5 over instance id, current time and a counter)."""
+        name = (
+            f"{self._instance_id}_{self._current_utc_datetime.strftime(DATETIME_STRING_FORMAT)}"
+            f"_{self._new_uuid_counter}"
+        )
+        self._new_uuid_counter += 1
+        return str(uuid5(_UUID_NAMESPACE, name))
+
+    def new_guid(self) -> UUID:
+        """A replay-safe UUID object (the older variant of :meth:`new_uuid`)."""
+        name = f"{self._instance_id}_{self._current_utc_datetime}_{self._new_uuid_counter}"
+        self._new_uuid_counter += 1
+        return uuid5(NAMESPACE_URL, name)
+
+    # ------------------------------------------------------------------ scheduling API
+
+    def _generate_task(
+        self,
+        action: Action,
+        retry_options: RetryOptions | None = None,
+        id_: int | str | None = None,
+        parent: TaskBase | None = None,
+        task_constructor: type[AtomicTask] = AtomicTask,
+        descriptor: tuple[str, str | None, str | None] | None = None,
+    ) -> TaskBase:
+        task: TaskBase = task_constructor(id_, [action] if self._is_v1 else action)
+        task.parent = parent  # type: ignore[assignment]
+        if descriptor is not None:
+            task._descriptor = descriptor
+        if retry_options is not None:
+            task = RetryAbleTask(task, retry_options, self)
+        return task
+
+    def _function_name(self, name: Any, trigger: str, api: str) -> str:
+        if isinstance(name, str):
+            return name
+        if not _is_function_builder(name):
+            if callable(name):
+                raise ValueError(
+                    f"The `{api}` API received a `Callable` without an associated Azure "
+                    "Functions trigger-type. Please ensure you're using the Python programming "
+                    f"model V2 and that your function is decorated with `{trigger}`. "
+                    "Otherwise, provide the name of the function as a string."
+                )
+            raise TypeError(
+                f"`{api}` expects a function name (str) or a decorated function, got "
+                f"{type(name).__name__}"
+            )
+        function = name._function
+        actual = getattr(function._trigger, "type", None)
+        if actual != trigger:
+            expected = (
+                "OrchestrationTrigger" if trigger == ORCHESTRATION_TRIGGER else ("ActivityTrigger")
+            )
+            raise ValueError(
+                f"Received function with Trigger-type `{actual}` but expected `{expected}`. "
+                f"Ensure your function is annotated with the `{expected}` decorator or "
+                "directly pass in the name of the function as a string."
+            )
+        return str(function._name)
+
+    def _activity(self, name: Any, api: str) -> tuple[str, Any]:
+        resolved = self._function_name(name, ACTIVITY_TRIGGER, api)
+        fn = _user_function(name)
+        return resolved, (_return_type(fn) if fn is not None else None)
+
+    def call_activity(
+        self, name: Any, input_: Any = None, expected_type: type | None = None
+    ) -> TaskBase:
+        """Schedule an activity; the task's value is its return value.
+
+        ``name`` is the activity's name or, in the v2 programming model, the decorated
+        activity function (its return annotation then decodes the result).
+        """
+        function_name, discovered = self._activity(name, "call_activity")
+        action = CallActivityAction(function_name, input_)
+        task = self._generate_task(action, descriptor=("activity", function_name, None))
+        task._expected_output_type = expected_type or discovered
+        return task
+
+    def call_activity_with_retry(
+        self,
+        name: Any,
+        retry_options: RetryOptions,
+        input_: Any = None,
+        expected_type: type | None = None,
+    ) -> TaskBase:
+        """Schedule an activity that the host retries on failure per ``retry_options``."""
+        function_name, discovered = self._activity(name, "call_activity_with_retry")
+        action = CallActivityWithRetryAction(function_name, retry_options, input_)
+        task = self._generate_task(
+            action, retry_options, descriptor=("activity", function_name, None)
+        )
+        task._expected_output_type = expected_type or discovered
+        return task
+
+    def call_sub_orchestrator(
+        self,
+        name: Any,
+        input_: Any = None,
+        instance_id: str | None = None,
+        version: str | None = None,
+        expected_type: type | None = None,
+    ) -> TaskBase:
+        """Start a sub-orchestration; the task's value is its output."""
+        function_name = self._function_name(name, ORCHESTRATION_TRIGGER, "call_sub_orchestrator")
+        action = CallSubOrchestratorAction(function_name, input_, instance_id, version)
+        task = self._generate_task(action, descriptor=("sub-orchestration", function_name, None))
+        task._expected_output_type = expected_type
+        return task
+
+    def call_sub_orchestrator_with_retry(
+        self,
+        name: Any,
+        retry_options: RetryOptions,
+        input_: Any = None,
+        instance_id: str | None = None,
+        version: str | None = None,
+        expected_type: type | None = None,
+    ) -> TaskBase:
+        """Start a sub-orchestration that the host retries on failure per ``retry_options``."""
+        function_name = self._function_name(
+            name, ORCHESTRATION_TRIGGER, "call_sub_orchestrator_with_retry"
+        )
+        action = CallSubOrchestratorWithRetryAction(
+            function_name, retry_options, input_, instance_id, version
+        )
+        task = self._generate_task(
+            action, retry_options, descriptor=("sub-orchestration", function_name, None)
+        )
+        task._expected_output_type = expected_type
+        return task
+
+    def call_http(
+        self,
+        method: str,
+        uri: str,
+        content: Any = None,
+        headers: dict[str, str] | None = None,
+        token_source: TokenSource | None = None,
+        is_raw_str: bool = False,
+    ) -> TaskBase:
+        """Have the host make an HTTP request; the value is ``{statusCode, headers, content}``.
+
+        ``content`` is JSON-encoded (so a ``str`` goes out quoted) unless ``is_raw_str``.
+
+        Raises:
+            TypeError: ``is_raw_str`` is set but ``content`` is not a ``str``.
+        """
+        if is_raw_str and not isinstance(content, str):
+            raise TypeError(
+                "Invalid use of 'is_raw_str' parameter: 'is_raw_str' is set to 'True' but "
+                "'content' is not an instance of type 'str'. Either set 'is_raw_str' to "
+                "'False', or ensure your 'content' is of type 'str'."
+            )
+        json_content: str | None = None
+        if content is not None:
+            json_content = content if is_raw_str else json.dumps(content)
+        request = DurableHttpRequest(method, uri, json_content, headers, token_source)
+        return self._generate_task(CallHttpAction(request), descriptor=("http", None, None))
+
+    def call_entity(
+        self,
+        entityId: EntityId,
+        operationName: str,
+        operationInput: Any = None,
+        expected_type: type | None = None,
+    ) -> TaskBase:
+        """Call an entity operation; the value is the operation's result.
+
+        A failed operation raises :class:`~durable_functions.errors.TaskFailedError`.
+        """
+        action = CallEntityAction(entityId, operationName, operationInput)
+        task = self._generate_task(action, descriptor=("entity", operationName, action.instance_id))
+        task._expected_output_type = expected_type
+        task._is_entity_call = True  # type: ignore[attr-defined]
+        return task
+
+    def signal_entity(
+        self, entityId: EntityId, operationName: str, operationInput: Any = None
+    ) -> TaskBase:
+        """Send an entity operation without waiting for it (sent at call time).
+
+        The returned task is already complete: yielding it resumes at once.
+        """
+        action = SignalEntityAction(entityId, operationName, operationInput)
+        task = self._generate_task(action)
+        task.id = self._sequence_number
+        self._record_fire_and_forget_action(action, ("entity", operationName, action.instance_id))
+        task.is_played = self._is_replaying
+        task._set_is_scheduled(True)
+        task.state = TaskState.SUCCEEDED
+        return task
+
+    def create_timer(self, fire_at: datetime) -> TaskBase:
+        """A task that completes at ``fire_at`` (naive values are taken as UTC).
+
+        With backends that limit timer length, long timers are split into a chain of
+        shorter ones, transparently.
+        """
+        action = CreateTimerAction(fire_at)
+        short_max = self._maximum_short_timer_duration
+        if (
+            self._replay_schema is ReplaySchema.V3
+            and short_max
+            and self._long_timer_interval_duration
+            and action.fire_at > self._current_utc_datetime + short_max
+        ):
+            return LongTimerTask(None, action, self)
+        return self._generate_task(action, task_constructor=TimerTask)
+
+    def wait_for_external_event(self, name: str, expected_type: type | None = None) -> TaskBase:
+        """A task that completes when an event called ``name`` is raised to this instance.
+
+        Each raised event is delivered once: to the oldest waiting task, or, if none is
+        waiting, to the next task that waits for that name (first in, first out).
+        """
+        action = WaitForExternalEventAction(name)
+        task = self._generate_task(action, id_=name)
+        task._expected_output_type = expected_type
+        return task
+
+    def task_all(self, activities: Iterable[TaskBase]) -> TaskBase:
+        """A task whose value is the list of the given tasks' values (first failure raises)."""
+        return WhenAllTask(self._task_list(activities, "task_all"), self._replay_schema)
+
+    def task_any(self, activities: Iterable[TaskBase]) -> TaskBase:
+        """A task whose value is the first of the given tasks to complete (the Task object)."""
+        return WhenAnyTask(self._task_list(activities, "task_any"), self._replay_schema)
+
+    @staticmethod
+    def _task_list(activities: Iterable[TaskBase], api: str) -> list[TaskBase]:
+        tasks = activities if isinstance(activities, list) else list(activities)
+        for task in tasks:
+            if not isinstance(task, TaskBase):
+                raise OrchestratorUsageError(
+                    f"{api} expects tasks from the context (call_activity, create_timer, ...), "
+                    f"got {type(task).__name__}"
+                )
+        return tasks
+
+    def continue_as_new(self, input_: Any) -> None:
+        """Restart this orchestration with ``input_`` once the current episode ends."""
+        self._record_fire_and_forget_action(
+            ContinueAsNewAction(input_), ("continue-as-new", None, None)
+        )
+        self._continue_as_new_flag = True
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _record_fire_and_forget_action(
+        self, action: Action, descriptor: tuple[str, str | None, str | None] | None = None
+    ) -> None:
+        self._add_to_actions([action] if self._is_v1 else action)
+        if descriptor is not None and not self._processing_new_events:
+            self._check_determinism(self._sequence_number, descriptor)
+        self._sequence_number += 1
+
+    @property
+    def _actions(self) -> list[list[Action]]:
+        if self._is_v1:
+            return self._action_payload_v1
+        return [self._action_payload_v2]
+
+    def _add_to_actions(self, action_repr: list[Action] | Action) -> None:
+        if self._continue_as_new_flag:
+            return  # nothing is sent after continue_as_new
+        if self._is_v1:
+            if isinstance(action_repr, list):
+                self._action_payload_v1.append(action_repr)
+                return
+        elif isinstance(action_repr, Action):
+            self._action_payload_v2.append(action_repr)
+            return
+        raise TypeError(
+            f"Actions of type {type(action_repr).__name__} do not fit replay schema "
+            f"{self._replay_schema.name}"
+        )
+
+    def _add_to_open_tasks(self, task: TaskBase) -> None:
+        """Give newly scheduled atomic tasks their id and register them for completions."""
+        if task._is_scheduled:
+            return
+        if not isinstance(task, AtomicTask):
+            for child in task.children:  # type: ignore[attr-defined]
+                self._add_to_open_tasks(child)
+            return
+        task_id = task.id
+        if task_id is None:
+            task_id = task.id = self._sequence_number
+            self._sequence_number += 1
+            self.open_tasks[task_id] = task
+            if not self._processing_new_events and task._descriptor is not None:
+                self._check_determinism(task_id, task._descriptor)
+            deferred = self.deferred_tasks.pop(task_id, None)
+            if deferred is not None:
+                self._complete(task, deferred[0], deferred[1])
+        elif isinstance(task_id, str):
+            self._register_waiter(task, task_id)
+
+    def _register_waiter(self, task: TaskBase, name: str) -> None:
+        buffered = self._buffered_events.get(name)
+        if buffered:
+            event = buffered.popleft()
+            if not buffered:
+                del self._buffered_events[name]
+            self._complete(task, event, HistoryEventType.EVENT_RAISED)
+            return
+        self._event_waiters.setdefault(name, []).append(task)
+
+    def _take_waiter(self, name: str) -> TaskBase | None:
+        """The oldest waiter still awaited by the code, else the oldest abandoned one."""
+        waiters = self._event_waiters.get(name)
+        if not waiters:
+            return None
+        chosen = 0
+        for index, task in enumerate(waiters):
+            if not _is_abandoned(task):
+                chosen = index
+                break
+        task = waiters.pop(chosen)
+        if not waiters:
+            del self._event_waiters[name]
+        return task
+
+    def _buffer_event(self, name: str, event: dict[str, Any]) -> None:
+        self._buffered_events.setdefault(name, deque()).append(event)
+
+    # ------------------------------------------------------------------ non-determinism
+
+    def _check_determinism(self, task_id: int, actual: _Descriptor) -> None:
+        recorded = self._nd_recorded.pop(task_id, None)
+        if recorded is None:
+            self._nd_scheduled[task_id] = actual
+        elif not _matches(_history_descriptor(*recorded), actual):
+            self._fail_nondeterminism(task_id, recorded, actual)
+
+    def _record_history_schedule(self, event: dict[str, Any], event_type: int) -> None:
+        """A scheduling event of a past episode: compare with what the code scheduled."""
+        event_id = event.get("EventId")
+        if type(event_id) is not int:
+            return
+        actual = self._nd_scheduled.pop(event_id, None)
+        if actual is None:
+            self._nd_recorded[event_id] = (event, event_type)
+        elif not _matches(_history_descriptor(event, event_type), actual):
+            self._fail_nondeterminism(event_id, (event, event_type), actual)
+
+    def _fail_nondeterminism(
+        self,
+        task_id: int,
+        recorded: tuple[dict[str, Any], int],
+        actual: _Descriptor | None,
+    ) -> None:
+        if self._nd_error is not None:
+            return
+        event, event_type = recorded
+        recorded_text = (
+            f"{_describe(_history_descriptor(event, event_type))} "
+            f"({HistoryEventType(event_type).name})"
+        )
+        actual_text = (
+            _describe(actual)
+            if actual is not None
+            else "not schedule it (the code no longer schedules this task at this point)"
+        )
+        self._nd_error = NonDeterminismError(
+            event_id=task_id, recorded=recorded_text, actual=actual_text
+        )
+
+    def _check_missing_tasks(self) -> None:
+        """Every scheduling event of past episodes must have been scheduled by the code."""
+        if self._nd_recorded and self._nd_error is None:
+            first = min(self._nd_recorded)
+            self._fail_nondeterminism(first, self._nd_recorded[first], None)
+
+
+def _is_abandoned(task: TaskBase) -> bool:
+    parent = task.parent
+    while parent is not None:
+        if parent.state is not _RUNNING:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _history_descriptor(
+    event: dict[str, Any], event_type: int
+) -> tuple[str, str | None, str | None]:
+    if event_type == HistoryEventType.TASK_SCHEDULED:
+        return ("activity", event.get("Name"), None)
+    if event_type == HistoryEventType.SUB_ORCHESTRATION_INSTANCE_CREATED:
+        return ("sub-orchestration", event.get("Name"), None)
+    if event_type == HistoryEventType.TIMER_CREATED:
+        return ("timer", None, None)
+    operation = None
+    try:
+        request = json.loads(event.get("Input") or "")
+        if isinstance(request, dict) and isinstance(request.get("op"), str):
+            operation = request["op"]
+    except (TypeError, ValueError):
+        pass
+    return ("entity", operation, event.get("InstanceId"))
+
+
+def _same_name(recorded: str | None, actual: str | None) -> bool:
+    if recorded is None or actual is None:
+        return True
+    return recorded.casefold() == actual.casefold()
+
+
+def _matches(
+    recorded: tuple[str, str | None, str | None], actual: tuple[str, str | None, str | None]
+) -> bool:
+    kind, name, target = recorded
+    if actual[0] == "http":
+        return kind == "activity"  # the host runs HTTP calls as a built-in activity
+    if kind != actual[0]:
+        return False
+    if kind == "entity":
+        return (target is None or actual[2] is None or target == actual[2]) and (
+            name is None or actual[1] is None or name == actual[1]
+        )
+    return _same_name(name, actual[1])
+
+
+def _describe(descriptor: tuple[str, str | None, str | None]) -> str:
+    kind, name, target = descriptor
+    if kind == "timer":
+        return "a timer"
+    if kind == "http":
+        return "an HTTP call"
+    if kind == "continue-as-new":
+        return "continue_as_new"
+    if kind == "entity":
+        operation = f"operation {name!r}" if name is not None else "an operation"
+        return f"entity {operation} on {target!r}"
+    return f"{kind} {name!r}"
+
+
+def _decode_event_value(task: TaskBase, text: Any) -> Any:
+    return None if text is None else _loads(text, task._expected_output_type)
+
+
+def _entity_response(task: TaskBase, text: Any) -> tuple[bool, Any]:
+    """(is_error, value) of an entity call's response event."""
+    response = json.loads(text)
+    if not isinstance(response, dict) or "result" not in response:
+        raise SerializationError(f"Malformed entity response {text!r}: expected a 'result'")
+    result = response["result"]
+    is_error = "exceptionType" in response
+    if result is None:
+        return (True, TaskFailedError("None")) if is_error else (False, None)
+    if isinstance(result, str) and result.strip().startswith("Timeout value of"):
+        is_error = True
+        result = json.dumps(result)
+    value = _loads(result, task._expected_output_type)
+    if is_error:
+        return True, TaskFailedError(str(value))
+    return False, value

@@ -1,0 +1,148 @@
+"""``durable start``: run the function app in this folder on the local host.
+
+Like ``func start``: reads ``host.json`` and ``local.settings.json``, indexes
+``function_app.py``, prints every function with its URL and serves until Ctrl+C.
+State lives in ``.durable/taskhub.sqlite3`` (SQLite), so a restart resumes
+every orchestration where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from durable_functions.errors import HostError
+
+log = logging.getLogger("durable_functions.host")
+
+DEFAULT_PORT = 7071
+DEFAULT_DB = Path(".durable") / "taskhub.sqlite3"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of ``durable start``."""
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 7071)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--db", type=Path, default=None, help="SQLite file (default .durable/taskhub.sqlite3)"
+    )
+    parser.add_argument("--hub", default=None, help="task hub name (default: from host.json)")
+    parser.add_argument(
+        "--app-dir", type=Path, default=None, help="app folder (default: current directory)"
+    )
+    parser.add_argument(
+        "--require-keys",
+        action="store_true",
+        help="enforce function keys on non-anonymous HTTP functions (.durable/keys.json)",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+
+
+def _banner(server: object, app: object, settings: object, db: Path, keys: object) -> str:
+    from durable_functions.host.functions import LoadedApp
+    from durable_functions.host.server import FunctionKeys, HostServer
+    from durable_functions.host.settings import HostSettings
+
+    assert isinstance(server, HostServer) and isinstance(app, LoadedApp)
+    assert isinstance(settings, HostSettings)
+    lines = [
+        "",
+        f"Durable Functions local host: task hub '{server.store.hub}', store {db}",
+        "",
+        "Functions:",
+        "",
+    ]
+    for fn in app.http_functions():
+        methods = ",".join(fn.methods) if fn.methods else "ALL"
+        auth = "" if fn.auth_level == "anonymous" or keys is None else f" ({fn.auth_level} key)"
+        lines.append(f"        {fn.name}: [{methods}] {server.function_url(fn)}{auth}")
+    others = [fn for fn in app.functions if fn.kind != "http"]
+    if others:
+        lines.append("")
+    for fn in others:
+        shown = fn.name if fn.durable_name == fn.name else f"{fn.name} ({fn.durable_name})"
+        note = "" if fn.kind != "other" else "  (not run by the local host)"
+        lines.append(f"        {shown}: {fn.trigger_type}{note}")
+    lines += [
+        "",
+        f"Durable management API: {server.base_url}/runtime/webhooks/durabletask/ "
+        f"(also {server.base_url}/durabletask/)",
+    ]
+    if isinstance(keys, FunctionKeys):
+        lines.append(f"Function keys: {settings.app_dir / '.durable' / 'keys.json'}")
+    for note in settings.notes:
+        lines.append(f"Note: {note}")
+    lines += ["", "Host started. Press Ctrl+C to stop.", ""]
+    return "\n".join(lines)
+
+
+async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
+    from durable_functions.host.dispatcher import Dispatcher
+    from durable_functions.host.functions import load_app
+    from durable_functions.host.server import FunctionKeys, HostServer
+    from durable_functions.host.settings import load_settings
+    from durable_functions.host.store import SqliteStore
+
+    settings = load_settings(app_dir)
+    hub = args.hub or settings.hub_name
+    db = args.db if args.db is not None else app_dir / DEFAULT_DB
+    if not db.is_absolute():
+        db = (Path.cwd() / db).resolve()
+    app = load_app(app_dir)
+    store = SqliteStore(db, hub, recover=True)
+    keys = (
+        FunctionKeys.load_or_create(app_dir / ".durable" / "keys.json")
+        if args.require_keys
+        else None
+    )
+    dispatcher = Dispatcher(
+        app,
+        store,
+        max_orchestrations=settings.max_concurrent_orchestrations,
+        max_activities=settings.max_concurrent_activities,
+    )
+    server = HostServer(app, store, settings, wake=dispatcher.wake, keys=keys)
+    await server.start(args.host, args.port)
+    print(_banner(server, app, settings, db, keys), flush=True)
+    dispatcher.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping the host")
+        await server.close()
+        await loop.run_in_executor(None, dispatcher.stop)
+        store.close()
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the host and serve until interrupted."""
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="[%(asctime)s] %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    app_dir = (args.app_dir or Path.cwd()).resolve()
+    if not app_dir.is_dir():
+        raise HostError(f"app folder {app_dir} does not exist")
+    if args.db is not None and not args.db.is_absolute():
+        args.db = (Path.cwd() / args.db).resolve()
+    # Like Core Tools and the worker: run from the app folder, with it as the script root.
+    os.chdir(app_dir)
+    os.environ.setdefault("AzureWebJobsScriptRoot", str(app_dir))
+    os.environ.setdefault("FUNCTIONS_WORKER_RUNTIME", "python")
+    try:
+        return asyncio.run(_serve(args, app_dir))
+    except KeyboardInterrupt:
+        return 130

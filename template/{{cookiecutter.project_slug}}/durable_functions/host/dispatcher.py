@@ -1,0 +1,336 @@
+"""The threads that run the work stored in the task hub.
+
+* orchestration workers (``maxConcurrentOrchestratorFunctions`` threads): claim an
+  instance with new messages, run one episode through the engine, commit it in one
+  transaction; different instances run concurrently, one instance never twice at once;
+* activities: one claimer thread hands sync activities to a thread pool and async
+  ones to the app's event loop, within ``maxConcurrentActivityFunctions``; results
+  are committed in batches by a committer thread (each result deletes its work item
+  in the same transaction, so a committed activity never runs again);
+* one entity worker: entity batches, one entity at a time, requests in order;
+* timers are messages that become visible at their fire time: workers sleep until
+  the next one is due, or until the server or another worker wakes them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from durable_functions.errors import DurableError
+from durable_functions.host import engine
+from durable_functions.host.engine import (
+    ActivityWorkItem,
+    EngineConfig,
+    EntityWorkItem,
+    InvocationError,
+    OrchestrationMessage,
+    OrchestrationWorkItem,
+)
+from durable_functions.host.functions import LoadedApp
+from durable_functions.host.store import SqliteStore
+
+log = logging.getLogger("durable_functions.host")
+
+IDLE_WAIT = 1.0
+"""Longest sleep between polls when nobody wakes a worker (seconds)."""
+BATCH_WINDOW = 0.005
+"""How long the committer gathers activity results before one transaction (seconds)."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _invocation_error(exc: BaseException) -> InvocationError:
+    return InvocationError(
+        message=str(exc),
+        error_type=type(exc).__name__,
+        details="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    )
+
+
+def activity_result_message(
+    item: ActivityWorkItem, result: str | None, error: BaseException | None, *, now: datetime
+) -> OrchestrationMessage:
+    """TaskCompleted / TaskFailed for the instance that scheduled the activity (§5.4, §6)."""
+    if error is None:
+        return engine.activity_completed(item, result, now=now)
+    return engine.activity_failed(item, _invocation_error(error), now=now)
+
+
+class Dispatcher:
+    """Runs orchestrations, activities, entities and timers until stopped."""
+
+    def __init__(
+        self,
+        app: LoadedApp,
+        store: SqliteStore,
+        *,
+        max_orchestrations: int = 4,
+        max_activities: int = 10,
+        config: EngineConfig | None = None,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.config = config or EngineConfig()
+        self.max_orchestrations = max_orchestrations
+        self.max_activities = max_activities
+        self._stop = threading.Event()
+        self._orchestration_wake = threading.Condition()
+        self._orchestration_signal = 0
+        self._activity_wake = threading.Event()
+        self._entity_wake = threading.Event()
+        self._slots = threading.Semaphore(max_activities)
+        self._results: queue.Queue[tuple[ActivityWorkItem, OrchestrationMessage]] = queue.Queue()
+        self._pool = ThreadPoolExecutor(max_activities, thread_name_prefix="activity")
+        self._threads: list[threading.Thread] = []
+        self.errors = 0
+        """Unexpected internal errors (logged); tests assert it stays 0."""
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start every worker thread."""
+        targets: list[tuple[str, Callable[[], None]]] = [
+            (f"orchestrator-{i}", self._orchestration_loop) for i in range(self.max_orchestrations)
+        ]
+        targets += [
+            ("activity-claimer", self._activity_loop),
+            ("activity-committer", self._commit_loop),
+            ("entity", self._entity_loop),
+        ]
+        for name, target in targets:
+            thread = threading.Thread(target=self._guarded(target), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop claiming work, flush committed results, and join the threads."""
+        self._stop.set()
+        self.wake()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._flush_results()
+
+    def wake(self) -> None:
+        """New work was stored: wake every sleeping worker."""
+        with self._orchestration_wake:
+            self._orchestration_signal += 1
+            self._orchestration_wake.notify_all()
+        self._activity_wake.set()
+        self._entity_wake.set()
+
+    def _guarded(self, target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            while not self._stop.is_set():
+                try:
+                    target()
+                    return
+                except Exception:
+                    self.errors += 1
+                    log.exception(
+                        "internal error in %s; restarting it", threading.current_thread().name
+                    )
+                    self._stop.wait(0.5)
+
+        return run
+
+    # -- orchestrations ---------------------------------------------------------------------
+    def _wait_orchestrations(self, seen: int) -> None:
+        due = self.store.next_visible_at()
+        wait = IDLE_WAIT
+        if due is not None:
+            wait = max(0.0, min(wait, (due - _now()).total_seconds()))
+        with self._orchestration_wake:
+            if self._orchestration_signal == seen and not self._stop.is_set():
+                self._orchestration_wake.wait(wait)
+
+    def _orchestration_loop(self) -> None:
+        while not self._stop.is_set():
+            with self._orchestration_wake:
+                seen = self._orchestration_signal
+            item = self.store.claim_orchestration(_now())
+            if item is None:
+                self._wait_orchestrations(seen)
+                continue
+            try:
+                self.run_episode(item)
+            except Exception:
+                self.errors += 1
+                log.exception("episode of %s failed inside the host", item.instance.instance_id)
+                self.store.abandon_orchestration(item)
+                self._stop.wait(0.2)
+
+    def run_episode(self, item: OrchestrationWorkItem) -> None:
+        """Run one orchestration episode and commit it."""
+        now = _now()
+        episode = engine.prepare_episode(item, now=now, config=self.config)
+        result: str | InvocationError | None = None
+        name = item.instance.name
+        if episode.payload is not None:
+            started = time.perf_counter()
+            try:
+                result = self.app.invoke_orchestrator(name, json.dumps(episode.payload))
+            except DurableError as exc:
+                result = _invocation_error(exc)
+            except Exception as exc:
+                result = _invocation_error(exc)
+            elapsed = (time.perf_counter() - started) * 1000
+            log.debug(
+                "orchestrator %s (%s) ran in %.1f ms", name, item.instance.instance_id, elapsed
+            )
+        outcome = engine.complete_episode(
+            episode, result, now=_now(), new_id=lambda: uuid.uuid4().hex
+        )
+        self.store.complete_orchestration(item, outcome)
+        if outcome.instance.runtime_status is not item.instance.runtime_status:
+            status = outcome.instance.runtime_status.value
+            if outcome.instance.runtime_status is engine.RuntimeStatus.Failed:
+                log.warning(
+                    "orchestration %s (%s) failed: %s",
+                    name,
+                    item.instance.instance_id,
+                    json.loads(outcome.instance.output or "null"),
+                )
+            else:
+                log.info("orchestration %s (%s) is %s", name, item.instance.instance_id, status)
+        if outcome.activities:
+            self._activity_wake.set()
+        if outcome.entity_messages:
+            self._entity_wake.set()
+        if outcome.messages or outcome.new_instances or outcome.timers:
+            with self._orchestration_wake:
+                self._orchestration_signal += 1
+                self._orchestration_wake.notify_all()
+
+    # -- activities ------------------------------------------------------------------------
+    def _activity_loop(self) -> None:
+        while not self._stop.is_set():
+            if not self._slots.acquire(timeout=IDLE_WAIT):
+                continue
+            item = None
+            try:
+                item = self.store.claim_activity()
+            finally:
+                if item is None:
+                    self._slots.release()
+            if item is None:
+                self._activity_wake.wait(IDLE_WAIT)
+                self._activity_wake.clear()
+                continue
+            self._start_activity(item)
+
+    def _start_activity(self, item: ActivityWorkItem) -> None:
+        log.info("activity %s (%s #%d) started", item.name, item.instance_id, item.task_id)
+        started = time.perf_counter()
+
+        def finish(result: str | None, error: BaseException | None) -> None:
+            try:
+                ms = (time.perf_counter() - started) * 1000
+                if error is None:
+                    log.info(
+                        "activity %s (%s #%d) completed in %.0f ms",
+                        item.name,
+                        item.instance_id,
+                        item.task_id,
+                        ms,
+                    )
+                else:
+                    log.warning(
+                        "activity %s (%s #%d) failed: %s: %s",
+                        item.name,
+                        item.instance_id,
+                        item.task_id,
+                        type(error).__name__,
+                        error,
+                    )
+                self._results.put((item, activity_result_message(item, result, error, now=_now())))
+            finally:
+                self._slots.release()
+
+        try:
+            future: Future[str] = self.app.start_activity(
+                item.name, item.input or "null", self._pool
+            )
+        except Exception as exc:  # unknown activity, decode error, …
+            finish(None, exc)
+            return
+
+        def done(f: Future[str]) -> None:
+            if f.cancelled():
+                self._slots.release()  # host shutting down; the work item stays claimed
+                return
+            exc = f.exception()
+            finish(None if exc else f.result(), exc)
+
+        future.add_done_callback(done)
+
+    def _flush_results(self) -> None:
+        batch: list[tuple[ActivityWorkItem, OrchestrationMessage]] = []
+        while True:
+            try:
+                batch.append(self._results.get_nowait())
+            except queue.Empty:
+                break
+        if batch:
+            self.store.complete_activities(batch)
+
+    def _commit_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                first = self._results.get(timeout=IDLE_WAIT)
+            except queue.Empty:
+                continue
+            time.sleep(BATCH_WINDOW)
+            batch = [first]
+            while True:
+                try:
+                    batch.append(self._results.get_nowait())
+                except queue.Empty:
+                    break
+            self.store.complete_activities(batch)
+            with self._orchestration_wake:
+                self._orchestration_signal += 1
+                self._orchestration_wake.notify_all()
+
+    # -- entities --------------------------------------------------------------------------
+    def _entity_loop(self) -> None:
+        while not self._stop.is_set():
+            item = self.store.claim_entity()
+            if item is None:
+                self._entity_wake.wait(IDLE_WAIT)
+                self._entity_wake.clear()
+                continue
+            try:
+                self.run_entity_batch(item)
+            except Exception:
+                self.errors += 1
+                log.exception("entity batch of %s failed inside the host", item.entity.entity_id)
+                self.store.abandon_entity(item)
+                self._stop.wait(0.2)
+
+    def run_entity_batch(self, item: EntityWorkItem) -> None:
+        """Run one entity batch and commit its state and responses."""
+        name = item.entity.name
+        payload = engine.build_entity_payload(item)
+        result: str | InvocationError
+        try:
+            result = self.app.invoke_entity(name, json.dumps(payload))
+        except Exception as exc:
+            result = _invocation_error(exc)
+        outcome = engine.complete_entity_batch(item, result, now=_now())
+        self.store.complete_entity(item, outcome)
+        if outcome.messages:
+            with self._orchestration_wake:
+                self._orchestration_signal += 1
+                self._orchestration_wake.notify_all()

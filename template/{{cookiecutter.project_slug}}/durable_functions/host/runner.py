@@ -1,0 +1,579 @@
+"""Do one unit of durable work at a time, and run until nothing is left to do.
+
+The runner glues a ``Backend`` (storage), an ``Invoker`` (calls the app's functions)
+and a ``Clock`` to the pure engine. Every step is single-threaded and short: claim,
+invoke, complete. The SQLite host calls the same steps from its worker threads; the
+testing toolkit calls ``run_until_idle`` with a ``VirtualClock``, so a 7-day timer
+fires at once while the orchestration's clock moves 7 days::
+
+    backend, clock = MemoryBackend(), VirtualClock()
+    instance_id = start_orchestration(backend, "hello", input_json='"\\"Tokyo\\""', now=clock.now())
+    run_until_idle(backend, invoker, clock)
+    backend.get_instance(instance_id).runtime_status   # RuntimeStatus.Completed
+
+The management operations (start, raise event, terminate, suspend, resume, rewind,
+restart, purge, signal entity) are here too, as small functions over a backend.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from durable_functions.errors import DurableError, HostError, OrchestrationNotFoundError
+from durable_functions.host import engine
+from durable_functions.host.backend import Backend
+from durable_functions.host.engine import (
+    HTTP_ACTIVITY_NAME,
+    ActivityWorkItem,
+    EngineConfig,
+    EntityWorkItem,
+    EpisodeOutcome,
+    InstanceState,
+    InvocationError,
+    OrchestrationMessage,
+    OrchestrationWorkItem,
+    RuntimeStatus,
+    TimerItem,
+)
+
+# --------------------------------------------------------------------------- protocols
+
+
+class Clock(Protocol):
+    """Where time comes from: the wall clock, or a virtual one the runner moves."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+    def wait_until(self, when: datetime) -> None:
+        """Let time pass until ``when`` (sleep, or jump for a virtual clock)."""
+        ...
+
+
+class Invoker(Protocol):
+    """Calls the app's functions with the payloads the Functions host would send.
+
+    ``invoke_orchestrator`` returns the OrchestratorState JSON text; when it raises,
+    ``str(exception)`` is parsed for the ``$OutOfProcData$`` suffix (§4.5).
+    ``invoke_activity`` takes the input JSON text and returns the result JSON text.
+    ``invoke_entity`` takes the batch payload JSON text (§7.1) and returns the batch
+    result JSON text (§7.2).
+    """
+
+    def invoke_orchestrator(self, name: str, payload: str) -> str:
+        """Run one orchestrator episode."""
+        ...
+
+    def invoke_activity(self, name: str, input_json: str) -> str:
+        """Run one activity."""
+        ...
+
+    def invoke_entity(self, name: str, batch_payload: str) -> str:
+        """Run one entity batch."""
+        ...
+
+    def known_orchestrators(self) -> Collection[str]:
+        """Names of the app's orchestrators."""
+        ...
+
+    def known_activities(self) -> Collection[str]:
+        """Names of the app's activities."""
+        ...
+
+    def known_entities(self) -> Collection[str]:
+        """Names of the app's entities (any case; entity ids use them lowercased)."""
+        ...
+
+
+# --------------------------------------------------------------------------- clocks
+
+
+class SystemClock:
+    """The wall clock."""
+
+    def now(self) -> datetime:
+        """Aware UTC now."""
+        return datetime.now(timezone.utc)
+
+    def wait_until(self, when: datetime) -> None:
+        """Sleep until ``when``."""
+        delay = (when - self.now()).total_seconds()
+        if delay > 0:
+            time.sleep(delay)
+
+
+class VirtualClock:
+    """A clock that only moves when told to; ``run_until_idle`` jumps it to the next timer."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        start = start or datetime(2024, 1, 1, tzinfo=timezone.utc)
+        if start.tzinfo is None:
+            raise ValueError("VirtualClock needs a timezone-aware start time")
+        self._now = start.astimezone(timezone.utc)
+
+    def now(self) -> datetime:
+        """The virtual now."""
+        return self._now
+
+    def wait_until(self, when: datetime) -> None:
+        """Jump to ``when`` (never backwards)."""
+        if when > self._now:
+            self._now = when.astimezone(timezone.utc)
+
+    def advance(self, delta: timedelta) -> None:
+        """Move forward by ``delta``."""
+        if delta < timedelta(0):
+            raise ValueError("a VirtualClock cannot go backwards")
+        self._now += delta
+
+
+# --------------------------------------------------------------------------- steps
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hooks:
+    """Optional observers (the testing toolkit records calls and custom statuses with them)."""
+
+    on_episode: Callable[[OrchestrationWorkItem, EpisodeOutcome], None] | None = None
+    on_activity: Callable[[ActivityWorkItem, OrchestrationMessage], None] | None = None
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _invocation_error(exc: BaseException) -> InvocationError:
+    return InvocationError(
+        message=str(exc),
+        error_type=type(exc).__name__,
+        details="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    )
+
+
+def step_orchestration(
+    backend: Backend,
+    invoker: Invoker,
+    clock: Clock,
+    *,
+    config: EngineConfig | None = None,
+    new_id: Callable[[], str] = _new_id,
+    hooks: Hooks | None = None,
+) -> bool:
+    """Run one orchestration episode if an instance has work; False when none has."""
+    now = clock.now()
+    item = backend.claim_orchestration(now)
+    if item is None:
+        return False
+    try:
+        episode = engine.prepare_episode(item, now=now, config=config)
+        result: str | InvocationError | None = None
+        if episode.payload is not None:
+            name = episode.instance.name
+            if name not in invoker.known_orchestrators():
+                result = InvocationError(
+                    message=_unknown("orchestrator", name, invoker.known_orchestrators()),
+                    error_type="FunctionNotFoundError",
+                )
+            else:
+                try:
+                    result = invoker.invoke_orchestrator(name, json.dumps(episode.payload))
+                except Exception as exc:  # the orchestrator's failure is data for the engine
+                    result = _invocation_error(exc)
+        outcome = engine.complete_episode(episode, result, now=now, new_id=new_id)
+    except BaseException:
+        backend.abandon_orchestration(item)
+        raise
+    backend.complete_orchestration(item, outcome)
+    if hooks and hooks.on_episode:
+        hooks.on_episode(item, outcome)
+    return True
+
+
+def step_activity(
+    backend: Backend,
+    invoker: Invoker,
+    clock: Clock,
+    *,
+    hooks: Hooks | None = None,
+) -> bool:
+    """Run one activity (or durable HTTP call) if one is waiting; False when none is."""
+    item = backend.claim_activity()
+    if item is None:
+        return False
+    message = run_activity(item, invoker, clock)
+    backend.complete_activities([(item, message)])
+    if hooks and hooks.on_activity:
+        hooks.on_activity(item, message)
+    return True
+
+
+def run_activity(item: ActivityWorkItem, invoker: Invoker, clock: Clock) -> OrchestrationMessage:
+    """Invoke one claimed activity and build its TaskCompleted/TaskFailed message."""
+    try:
+        if item.name == HTTP_ACTIVITY_NAME:
+            result = call_http(item.input)
+        elif item.name not in invoker.known_activities():
+            raise FunctionNotFound(_unknown("activity", item.name, invoker.known_activities()))
+        else:
+            result = invoker.invoke_activity(
+                item.name, item.input if item.input is not None else "null"
+            )
+    except Exception as exc:  # an activity's failure goes back to its orchestration
+        return engine.activity_failed(item, _invocation_error(exc), now=clock.now())
+    return engine.activity_completed(item, result, now=clock.now())
+
+
+def step_entity(
+    backend: Backend,
+    invoker: Invoker,
+    clock: Clock,
+) -> bool:
+    """Run one entity batch if an entity has requests; False when none has."""
+    item = backend.claim_entity()
+    if item is None:
+        return False
+    try:
+        outcome = run_entity_batch(item, invoker, clock)
+    except BaseException:
+        backend.abandon_entity(item)
+        raise
+    backend.complete_entity(item, outcome)
+    return True
+
+
+def run_entity_batch(item: EntityWorkItem, invoker: Invoker, clock: Clock) -> engine.EntityOutcome:
+    """Invoke the entity function for one claimed batch and apply its result."""
+    name = item.entity.name
+    known = {n.lower(): n for n in invoker.known_entities()}
+    result: str | InvocationError
+    if name not in known:
+        result = InvocationError(
+            message=_unknown("entity", name, invoker.known_entities()),
+            error_type="FunctionNotFoundError",
+        )
+    else:
+        payload = json.dumps(engine.build_entity_payload(item))
+        try:
+            result = invoker.invoke_entity(known[name], payload)
+        except Exception as exc:  # becomes an error result for every operation
+            result = _invocation_error(exc)
+    return engine.complete_entity_batch(item, result, now=clock.now())
+
+
+def run_until_idle(
+    backend: Backend,
+    invoker: Invoker,
+    clock: Clock,
+    *,
+    config: EngineConfig | None = None,
+    new_id: Callable[[], str] = _new_id,
+    hooks: Hooks | None = None,
+    until: datetime | None = None,
+    advance_time: bool = True,
+    max_steps: int = 100_000,
+) -> int:
+    """Run steps until nothing is runnable; returns how many steps ran.
+
+    When only timers are left and ``advance_time`` is true, the clock waits until
+    the next one (a ``VirtualClock`` jumps there) and the run goes on; with ``until``
+    it never goes past that time.
+
+    Raises:
+        HostError: ``max_steps`` steps ran without reaching idle (an endless loop).
+    """
+    steps = 0
+    while steps < max_steps:
+        if (
+            step_orchestration(backend, invoker, clock, config=config, new_id=new_id, hooks=hooks)
+            or step_entity(backend, invoker, clock)
+            or step_activity(backend, invoker, clock, hooks=hooks)
+        ):
+            steps += 1
+            continue
+        if not advance_time:
+            return steps
+        due = backend.next_visible_at(clock.now())
+        if due is None:
+            return steps
+        if until is not None and due > until:
+            clock.wait_until(until)
+            return steps
+        clock.wait_until(due)
+    raise HostError(
+        f"run_until_idle: still busy after {max_steps} steps; an orchestration may be "
+        "looping forever (e.g. continue-as-new without a timer)."
+    )
+
+
+# --------------------------------------------------------------------------- durable HTTP
+
+
+def call_http(request_json: str | None, *, timeout: float = 100.0) -> str:
+    """Perform a ``call_http`` request; returns ``{"statusCode", "headers", "content"}`` JSON.
+
+    Non-2xx answers are results, not failures (the orchestrator reads the status code).
+    """
+    request = json.loads(request_json or "{}")
+    if not isinstance(request, dict) or not request.get("uri"):
+        raise ValueError("call_http needs a request with a 'uri'")
+    content = request.get("content")
+    data = content.encode("utf-8") if isinstance(content, str) else None
+    headers = {str(k): str(v) for k, v in (request.get("headers") or {}).items()}
+    http_request = urllib.request.Request(
+        str(request["uri"]),
+        data=data,
+        headers=headers,
+        method=str(request.get("method") or "GET").upper(),
+    )
+    try:
+        with urllib.request.urlopen(http_request, timeout=timeout) as response:
+            status, response_headers, body = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        status, response_headers, body = exc.code, exc.headers, exc.read()
+    return json.dumps(
+        {
+            "statusCode": status,
+            "headers": dict(response_headers.items()),
+            "content": body.decode("utf-8", errors="replace"),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- management
+
+
+class FunctionNotFound(DurableError):
+    """An activity, orchestrator or entity the app does not define was called."""
+
+
+class InstanceExistsError(DurableError):
+    """An instance with that id exists and is not finished."""
+
+
+class InstanceStateError(DurableError):
+    """The operation does not apply to the instance in its current status."""
+
+
+def _unknown(kind: str, name: str, known: Collection[str]) -> str:
+    names = ", ".join(sorted(known)) or "none"
+    return (
+        f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function. "
+        f"Known {kind} functions: {names}."
+    )
+
+
+def _require(backend: Backend, instance_id: str) -> InstanceState:
+    instance = backend.get_instance(instance_id)
+    if instance is None:
+        raise OrchestrationNotFoundError(f"No instance with ID '{instance_id}' found.")
+    return instance
+
+
+def start_orchestration(
+    backend: Backend,
+    name: str,
+    *,
+    now: datetime,
+    instance_id: str | None = None,
+    input_json: str | None = None,
+    version: str | None = "",
+    new_id: Callable[[], str] = _new_id,
+) -> str:
+    """Create a Pending instance; returns its id.
+
+    Raises:
+        InstanceExistsError: a live instance already has ``instance_id``.
+    """
+    instance_id = instance_id or new_id()
+    new = engine.new_instance(
+        name, instance_id, input_json, now=now, execution_id=new_id(), version=version
+    )
+    if not backend.create_instance(new):
+        raise InstanceExistsError(
+            f"An instance with ID '{instance_id}' already exists and is not finished."
+        )
+    return instance_id
+
+
+def raise_event(
+    backend: Backend, instance_id: str, name: str, input_json: str | None, *, now: datetime
+) -> None:
+    """Send an external event to a live instance.
+
+    Raises:
+        OrchestrationNotFoundError: no such instance.
+        InstanceStateError: the instance is finished.
+    """
+    instance = _require(backend, instance_id)
+    if instance.runtime_status.is_terminal:
+        raise InstanceStateError(
+            f"Instance with ID {instance_id} is gone: either completed or failed."
+        )
+    backend.send([engine.raise_event_message(instance_id, name, input_json, now=now)])
+
+
+def schedule_event(
+    backend: Backend, instance_id: str, name: str, input_json: str | None, *, at: datetime
+) -> None:
+    """Deliver an external event at time ``at`` (virtual time in tests)."""
+    message = engine.raise_event_message(instance_id, name, input_json, now=at)
+    backend.schedule([TimerItem(fire_at=at, message=message)])
+
+
+def _control(
+    backend: Backend,
+    instance_id: str,
+    make: Callable[..., OrchestrationMessage],
+    reason: str | None,
+    now: datetime,
+) -> bool:
+    instance = _require(backend, instance_id)
+    if instance.runtime_status.is_terminal:
+        return False
+    backend.send([make(instance_id, reason, now=now)])
+    return True
+
+
+def terminate(backend: Backend, instance_id: str, reason: str | None, *, now: datetime) -> bool:
+    """Ask a live instance to end as Terminated; False if it had already finished."""
+    return _control(backend, instance_id, engine.terminate_message, reason, now)
+
+
+def suspend(backend: Backend, instance_id: str, reason: str | None, *, now: datetime) -> bool:
+    """Suspend a live instance; False if it had already finished."""
+    return _control(backend, instance_id, engine.suspend_message, reason, now)
+
+
+def resume(backend: Backend, instance_id: str, reason: str | None, *, now: datetime) -> bool:
+    """Resume a suspended instance; False if it had already finished."""
+    return _control(backend, instance_id, engine.resume_message, reason, now)
+
+
+def rewind(
+    backend: Backend,
+    instance_id: str,
+    reason: str | None,
+    *,
+    now: datetime,
+    new_id: Callable[[], str] = _new_id,
+) -> None:
+    """Rewind a Failed instance (and its failed sub-orchestrations); see ``engine.rewind``.
+
+    Raises:
+        OrchestrationNotFoundError: no such instance.
+        InstanceStateError: the instance is not Failed.
+    """
+    instance = _require(backend, instance_id)
+    try:
+        result = engine.rewind(
+            instance, backend.get_history(instance_id), reason, now=now, new_id=new_id
+        )
+    except ValueError as exc:
+        raise InstanceStateError(str(exc)) from exc
+    restart_children = []
+    for child in result.children:
+        existing = backend.get_instance(child.instance.instance_id)
+        if existing is not None and existing.runtime_status is RuntimeStatus.Failed:
+            rewind(backend, child.instance.instance_id, reason, now=now, new_id=new_id)
+        elif existing is None or existing.runtime_status.is_terminal:
+            restart_children.append(child)
+    backend.replace_history(
+        result.instance,
+        result.history,
+        messages=result.messages,
+        activities=result.activities,
+        new_instances=restart_children,
+    )
+
+
+def restart(
+    backend: Backend,
+    instance_id: str,
+    *,
+    now: datetime,
+    new_instance_id: bool = True,
+    new_id: Callable[[], str] = _new_id,
+) -> str:
+    """Start the instance's orchestration again with the same input; returns the id used.
+
+    Raises:
+        OrchestrationNotFoundError: no such instance.
+        InstanceExistsError: restarting under the same id while it still runs.
+    """
+    instance = _require(backend, instance_id)
+    fresh = engine.restart(
+        instance,
+        now=now,
+        execution_id=new_id(),
+        new_instance_id=new_id() if new_instance_id else None,
+    )
+    if not backend.create_instance(fresh):
+        raise InstanceExistsError(
+            f"Instance '{instance_id}' is {instance.runtime_status.value}; "
+            "it can be restarted under the same ID only once it has finished."
+        )
+    return fresh.instance.instance_id
+
+
+def purge(backend: Backend, instance_id: str) -> int:
+    """Delete an instance and everything about it; returns 1, or 0 if unknown."""
+    return backend.purge([instance_id])
+
+
+def signal_entity(
+    backend: Backend,
+    entity_id: str,
+    operation: str,
+    input_json: str | None,
+    *,
+    now: datetime,
+    new_id: Callable[[], str] = _new_id,
+) -> None:
+    """Send a one-way operation to an entity (``@name@key``)."""
+    message = engine.entity_signal_message(
+        entity_id, operation, input_json, now=now, request_id=_as_guid(new_id())
+    )
+    backend.send_entity([message])
+
+
+def _as_guid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return value
+
+
+def status_json(instance: InstanceState) -> dict[str, Any]:
+    """A status row in the management API's shape (without history)."""
+
+    def parse(text: str | None) -> Any:
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+    def stamp(value: datetime) -> str:
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return {
+        "name": instance.name,
+        "instanceId": instance.instance_id,
+        "runtimeStatus": instance.runtime_status.value,
+        "input": parse(instance.input),
+        "customStatus": parse(instance.custom_status),
+        "output": parse(instance.output),
+        "createdTime": stamp(instance.created_time),
+        "lastUpdatedTime": stamp(instance.last_updated_time),
+    }

@@ -1,0 +1,960 @@
+"""The SQLite task hub store: durable state of instances, queues, timers and entities.
+
+One file holds any number of task hubs (every row carries its hub name). The file is
+opened in WAL mode so status queries never wait for the dispatcher, and every change
+the engine asks for in one orchestration episode is applied in ONE transaction: history
+append, consumed messages deleted, new messages/activities/timers/entity requests
+enqueued, status updated. A crash therefore leaves either all of an episode or none.
+
+Claims are recorded in ``locked_by`` with a token unique to the running process.
+Opening the store for serving (``recover=True``) releases every claim, so work a
+killed host had claimed but not committed becomes visible again.
+
+``sqlite3`` errors are translated once, here, into :class:`HostError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from durable_functions.errors import HostError
+from durable_functions.host.backend import InstancePage
+from durable_functions.host.engine import (
+    ActivityWorkItem,
+    EntityMessage,
+    EntityOutcome,
+    EntityState,
+    EntityWorkItem,
+    EpisodeOutcome,
+    Event,
+    InstanceState,
+    NewInstance,
+    OrchestrationMessage,
+    OrchestrationWorkItem,
+    ParentInstance,
+    RuntimeStatus,
+    TimerItem,
+    sub_orchestration_conflict,
+)
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    applied_at TEXT NOT NULL
+);
+CREATE TABLE instances (
+    hub TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT,
+    runtime_status TEXT NOT NULL,
+    input TEXT,
+    output TEXT,
+    custom_status TEXT,
+    created_time TEXT NOT NULL,
+    last_updated_time TEXT NOT NULL,
+    parent TEXT,
+    failure TEXT,
+    locked_by TEXT,
+    PRIMARY KEY (hub, instance_id)
+) WITHOUT ROWID;
+CREATE INDEX instances_by_created ON instances (hub, created_time, instance_id);
+CREATE INDEX instances_by_status ON instances (hub, runtime_status, created_time);
+CREATE TABLE history (
+    hub TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    execution_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (hub, instance_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    hub TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT,
+    event_type INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    visible_at TEXT NOT NULL,
+    timer_id INTEGER,
+    locked_by TEXT
+);
+CREATE INDEX messages_ready ON messages (hub, visible_at, id);
+CREATE INDEX messages_by_instance ON messages (hub, instance_id, id);
+CREATE TABLE activities (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    hub TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    task_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    input TEXT,
+    locked_by TEXT
+);
+CREATE INDEX activities_ready ON activities (hub, locked_by, id);
+CREATE TABLE entities (
+    hub TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    entity_exists INTEGER NOT NULL,
+    state TEXT,
+    last_modified TEXT,
+    locked_by TEXT,
+    PRIMARY KEY (hub, entity_id)
+) WITHOUT ROWID;
+CREATE TABLE entity_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    hub TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    request TEXT NOT NULL,
+    locked_by TEXT
+);
+CREATE INDEX entity_messages_by_entity ON entity_messages (hub, entity_id, id);
+""",
+}
+
+_SUSPENDED = RuntimeStatus.Suspended.value
+_WAKE_TYPES = (3, 20)  # ExecutionTerminated, ExecutionResumed wake a suspended instance
+MAX_BATCH = 200
+"""Most messages handed to one orchestration episode or entity batch."""
+
+
+def _ts(value: datetime) -> str:
+    """Fixed-width, sortable UTC text (string comparison = time comparison)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_ts(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Lease:
+    """What a claim took: the ids of the rows to delete when it commits."""
+
+    key: str
+    message_ids: tuple[int, ...]
+
+
+class SqliteStore:
+    """The task hub store for one hub in one SQLite file.
+
+    Safe to use from many threads: each thread gets its own connection.
+    """
+
+    def __init__(self, path: Path | str, hub: str = "TestHubName", *, recover: bool = False):
+        self.path = Path(path)
+        self.hub = hub
+        self.token = uuid.uuid4().hex
+        """Marks this process's claims."""
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HostError(f"cannot create the folder for {self.path}: {exc}") from exc
+        self._guard(self._migrate)
+        if recover:
+            self.release_claims()
+
+    # -- connections and error translation ----------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def _guard(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except sqlite3.Error as exc:
+            raise HostError(f"task hub store {self.path.name}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE: writers queue instead of deadlocking)."""
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise HostError(f"task hub store {self.path.name}: {exc}") from exc
+        try:
+            yield conn
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise HostError(f"task hub store {self.path.name}: {exc}") from exc
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            with self._tx() as conn:
+                return fn(conn)
+        except sqlite3.Error as exc:
+            raise HostError(f"task hub store {self.path.name}: {exc}") from exc
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return self._guard(lambda: fn(self._conn()))
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def _migrate(self) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if current > SCHEMA_VERSION:
+                raise HostError(
+                    f"{self.path.name} was written by a newer version (schema {current}); "
+                    f"this host understands schema {SCHEMA_VERSION}"
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                    (version, _ts(_now())),
+                )
+                conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def schema_version(self) -> int:
+        """The file's ``PRAGMA user_version``."""
+        return self._read(lambda c: int(c.execute("PRAGMA user_version").fetchone()[0]))
+
+    def release_claims(self) -> None:
+        """Make every claimed-but-uncommitted item visible again (start-up recovery)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            for table in ("instances", "messages", "activities", "entities", "entity_messages"):
+                conn.execute(
+                    f"UPDATE {table} SET locked_by = NULL WHERE hub = ? AND locked_by IS NOT NULL",
+                    (self.hub,),
+                )
+
+        self._write(run)
+
+    # -- row mapping -------------------------------------------------------------------
+    @staticmethod
+    def _instance(row: sqlite3.Row | tuple[Any, ...]) -> InstanceState:
+        (
+            instance_id,
+            execution_id,
+            name,
+            version,
+            status,
+            input_,
+            output,
+            custom,
+            created,
+            updated,
+            parent,
+            failure,
+        ) = row
+        parent_obj = None
+        if parent:
+            p = json.loads(parent)
+            parent_obj = ParentInstance(**p)
+        return InstanceState(
+            instance_id=instance_id,
+            execution_id=execution_id,
+            name=name,
+            version=version,
+            runtime_status=RuntimeStatus(status),
+            input=input_,
+            output=output,
+            custom_status=custom,
+            created_time=_parse_ts(created) or _now(),
+            last_updated_time=_parse_ts(updated) or _now(),
+            parent=parent_obj,
+            failure=json.loads(failure) if failure else None,
+        )
+
+    _INSTANCE_COLUMNS = (
+        "instance_id, execution_id, name, version, runtime_status, input, output, "
+        "custom_status, created_time, last_updated_time, parent, failure"
+    )
+
+    def _upsert_instance(self, conn: sqlite3.Connection, inst: InstanceState) -> None:
+        parent = None
+        if inst.parent is not None:
+            p = inst.parent
+            parent = json.dumps(
+                {
+                    "instance_id": p.instance_id,
+                    "execution_id": p.execution_id,
+                    "name": p.name,
+                    "version": p.version,
+                    "task_schedule_id": p.task_schedule_id,
+                }
+            )
+        conn.execute(
+            "INSERT INTO instances (hub, instance_id, execution_id, name, version, runtime_status,"
+            " input, output, custom_status, created_time, last_updated_time, parent, failure)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (hub, instance_id) DO UPDATE SET execution_id=excluded.execution_id,"
+            " name=excluded.name, version=excluded.version,"
+            " runtime_status=excluded.runtime_status, input=excluded.input,"
+            " output=excluded.output, custom_status=excluded.custom_status,"
+            " created_time=excluded.created_time, last_updated_time=excluded.last_updated_time,"
+            " parent=excluded.parent, failure=excluded.failure",
+            (
+                self.hub,
+                inst.instance_id,
+                inst.execution_id,
+                inst.name,
+                inst.version,
+                inst.runtime_status.value,
+                inst.input,
+                inst.output,
+                inst.custom_status,
+                _ts(inst.created_time),
+                _ts(inst.last_updated_time),
+                parent,
+                json.dumps(inst.failure) if inst.failure is not None else None,
+            ),
+        )
+
+    def _enqueue(
+        self,
+        conn: sqlite3.Connection,
+        message: OrchestrationMessage,
+        *,
+        visible_at: datetime | None = None,
+        timer_id: int | None = None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO messages (hub, instance_id, execution_id, event_type, event, visible_at,"
+            " timer_id) VALUES (?,?,?,?,?,?,?)",
+            (
+                self.hub,
+                message.instance_id,
+                message.execution_id,
+                int(message.event.get("EventType", -1)),
+                json.dumps(message.event),
+                _ts(visible_at) if visible_at is not None else "",
+                timer_id,
+            ),
+        )
+
+    def _enqueue_activity(self, conn: sqlite3.Connection, item: ActivityWorkItem) -> None:
+        conn.execute(
+            "INSERT INTO activities (hub, instance_id, execution_id, task_id, name, input)"
+            " VALUES (?,?,?,?,?,?)",
+            (self.hub, item.instance_id, item.execution_id, item.task_id, item.name, item.input),
+        )
+
+    def _enqueue_entity(self, conn: sqlite3.Connection, message: EntityMessage) -> None:
+        conn.execute(
+            "INSERT INTO entity_messages (hub, entity_id, request) VALUES (?,?,?)",
+            (self.hub, message.entity_id, json.dumps(message.request)),
+        )
+
+    # -- instances -------------------------------------------------------------------------
+    def create_instance(self, new: NewInstance, *, replace_finished: bool = True) -> bool:
+        """Store a new instance and its ExecutionStarted message.
+
+        An existing instance with the same id is replaced only when it is finished
+        (and ``replace_finished``); returns False when the id is taken by a live one.
+        """
+
+        return self._write(lambda conn: self._create(conn, new, replace_finished=replace_finished))
+
+    def _create(
+        self, conn: sqlite3.Connection, new: NewInstance, *, replace_finished: bool
+    ) -> bool:
+        row = conn.execute(
+            "SELECT runtime_status FROM instances WHERE hub=? AND instance_id=?",
+            (self.hub, new.instance.instance_id),
+        ).fetchone()
+        if row is not None:
+            if not replace_finished or not RuntimeStatus(row[0]).is_terminal:
+                return False
+            self._delete_instance(conn, new.instance.instance_id)
+        self._upsert_instance(conn, new.instance)
+        self._enqueue(conn, new.message)
+        return True
+
+    def _delete_instance(self, conn: sqlite3.Connection, instance_id: str) -> None:
+        for table in ("instances", "history", "messages", "activities"):
+            conn.execute(
+                f"DELETE FROM {table} WHERE hub=? AND instance_id=?", (self.hub, instance_id)
+            )
+
+    def send(self, messages: Iterable[OrchestrationMessage]) -> None:
+        """Enqueue messages for instances (raised events, terminate, suspend, …)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            for message in messages:
+                self._enqueue(conn, message)
+
+        self._write(run)
+
+    def schedule(self, timers: Iterable[TimerItem]) -> None:
+        """Enqueue messages that become visible at their ``fire_at``."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            for timer in timers:
+                self._enqueue_timer(conn, timer)
+
+        self._write(run)
+
+    def _enqueue_timer(self, conn: sqlite3.Connection, timer: TimerItem) -> None:
+        timer_id = None
+        if timer.message.event.get("EventType") == 11:  # TimerFired: cancellable by id
+            raw = timer.message.event.get("TimerId")
+            timer_id = raw if isinstance(raw, int) else None
+        self._enqueue(conn, timer.message, visible_at=timer.fire_at, timer_id=timer_id)
+
+    def send_entity(self, messages: Iterable[EntityMessage]) -> None:
+        """Enqueue entity operation requests (signals from clients)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            for message in messages:
+                self._enqueue_entity(conn, message)
+
+        self._write(run)
+
+    def get_instance(self, instance_id: str) -> InstanceState | None:
+        """The status row of an instance, or None."""
+
+        def run(conn: sqlite3.Connection) -> InstanceState | None:
+            row = conn.execute(
+                f"SELECT {self._INSTANCE_COLUMNS} FROM instances WHERE hub=? AND instance_id=?",
+                (self.hub, instance_id),
+            ).fetchone()
+            return None if row is None else self._instance(row)
+
+        return self._read(run)
+
+    def get_history(self, instance_id: str) -> list[Event]:
+        """The full history of the instance's current execution, in order."""
+
+        def run(conn: sqlite3.Connection) -> list[Event]:
+            rows = conn.execute(
+                "SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq",
+                (self.hub, instance_id),
+            ).fetchall()
+            return [json.loads(r[0]) for r in rows]
+
+        return self._read(run)
+
+    def list_instances(
+        self,
+        *,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        statuses: Sequence[str] = (),
+        prefix: str | None = None,
+        top: int = 100,
+        continuation: str | None = None,
+    ) -> InstancePage:
+        """Instances ordered by creation time, filtered, one page at a time."""
+        where = ["hub = ?"]
+        args: list[Any] = [self.hub]
+        if created_from is not None:
+            where.append("created_time >= ?")
+            args.append(_ts(created_from))
+        if created_to is not None:
+            where.append("created_time <= ?")
+            args.append(_ts(created_to))
+        if statuses:
+            where.append(f"runtime_status IN ({','.join('?' * len(statuses))})")
+            args.extend(statuses)
+        if prefix:
+            where.append("substr(instance_id, 1, ?) = ?")
+            args.extend([len(prefix), prefix])
+        if continuation:
+            try:
+                after_time, after_id = json.loads(continuation)
+            except (ValueError, TypeError) as exc:
+                raise HostError("invalid continuation token") from exc
+            where.append("(created_time > ? OR (created_time = ? AND instance_id > ?))")
+            args.extend([after_time, after_time, after_id])
+        sql = (
+            f"SELECT {self._INSTANCE_COLUMNS} FROM instances WHERE {' AND '.join(where)}"
+            " ORDER BY created_time, instance_id LIMIT ?"
+        )
+        args.append(top + 1)
+
+        def run(conn: sqlite3.Connection) -> InstancePage:
+            rows = conn.execute(sql, args).fetchall()
+            page = [self._instance(r) for r in rows[:top]]
+            token = None
+            if len(rows) > top and page:
+                last = page[-1]
+                token = json.dumps([_ts(last.created_time), last.instance_id])
+            return InstancePage(instances=page, continuation=token)
+
+        return self._read(run)
+
+    def purge(self, instance_ids: Iterable[str]) -> int:
+        """Delete instances (row, history, queues); returns how many existed."""
+
+        def run(conn: sqlite3.Connection) -> int:
+            count = 0
+            for instance_id in instance_ids:
+                cursor = conn.execute(
+                    "DELETE FROM instances WHERE hub=? AND instance_id=?", (self.hub, instance_id)
+                )
+                count += cursor.rowcount
+                self._delete_instance(conn, instance_id)
+            return count
+
+        return self._write(run)
+
+    def replace_history(
+        self,
+        instance: InstanceState,
+        history: Sequence[Event],
+        *,
+        messages: Iterable[OrchestrationMessage] = (),
+        activities: Iterable[ActivityWorkItem] = (),
+        new_instances: Iterable[NewInstance] = (),
+    ) -> None:
+        """Rewind: swap the history and enqueue the work that restarts the instance."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            self._upsert_instance(conn, instance)
+            conn.execute(
+                "DELETE FROM history WHERE hub=? AND instance_id=?",
+                (self.hub, instance.instance_id),
+            )
+            self._append_history(conn, instance, history, start=0)
+            for message in messages:
+                self._enqueue(conn, message)
+            for activity in activities:
+                self._enqueue_activity(conn, activity)
+            for new in new_instances:
+                self._create(conn, new, replace_finished=True)
+
+        self._write(run)
+
+    def _append_history(
+        self, conn: sqlite3.Connection, inst: InstanceState, events: Sequence[Event], *, start: int
+    ) -> None:
+        conn.executemany(
+            "INSERT INTO history (hub, instance_id, seq, execution_id, event) VALUES (?,?,?,?,?)",
+            [
+                (self.hub, inst.instance_id, start + i, inst.execution_id, json.dumps(e))
+                for i, e in enumerate(events)
+            ],
+        )
+
+    # -- orchestration episodes ------------------------------------------------------------
+    def claim_orchestration(self, now: datetime | None = None) -> OrchestrationWorkItem | None:
+        """Claim one instance that has visible messages, with its history and messages."""
+        at = _ts(now or _now())
+
+        def run(conn: sqlite3.Connection) -> OrchestrationWorkItem | None:
+            while True:
+                row = conn.execute(
+                    "SELECT m.instance_id, i.runtime_status FROM messages m"
+                    " LEFT JOIN instances i ON i.hub = m.hub AND i.instance_id = m.instance_id"
+                    " WHERE m.hub = ? AND m.visible_at <= ? AND m.locked_by IS NULL"
+                    " AND (i.locked_by IS NULL)"
+                    " AND (i.runtime_status IS NULL OR i.runtime_status != ?"
+                    f"      OR m.event_type IN ({','.join(str(t) for t in _WAKE_TYPES)}))"
+                    " ORDER BY m.visible_at, m.id LIMIT 1",
+                    (self.hub, at, _SUSPENDED),
+                ).fetchone()
+                if row is None:
+                    return None
+                instance_id, status = row
+                if status is None:
+                    # Messages for an instance that does not exist (purged): drop them.
+                    conn.execute(
+                        "DELETE FROM messages WHERE hub=? AND instance_id=? AND locked_by IS NULL",
+                        (self.hub, instance_id),
+                    )
+                    continue
+                conn.execute(
+                    "UPDATE instances SET locked_by=? WHERE hub=? AND instance_id=?",
+                    (self.token, self.hub, instance_id),
+                )
+                rows = conn.execute(
+                    "SELECT id, execution_id, event FROM messages"
+                    " WHERE hub=? AND instance_id=? AND visible_at <= ? AND locked_by IS NULL"
+                    " ORDER BY id LIMIT ?",
+                    (self.hub, instance_id, at, MAX_BATCH),
+                ).fetchall()
+                ids = tuple(r[0] for r in rows)
+                conn.executemany(
+                    "UPDATE messages SET locked_by=? WHERE id=?", [(self.token, i) for i in ids]
+                )
+                messages = tuple(
+                    OrchestrationMessage(
+                        instance_id=instance_id, execution_id=r[1], event=json.loads(r[2])
+                    )
+                    for r in rows
+                )
+                inst_row = conn.execute(
+                    f"SELECT {self._INSTANCE_COLUMNS} FROM instances WHERE hub=? AND instance_id=?",
+                    (self.hub, instance_id),
+                ).fetchone()
+                history = tuple(
+                    json.loads(r[0])
+                    for r in conn.execute(
+                        "SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq",
+                        (self.hub, instance_id),
+                    )
+                )
+                return OrchestrationWorkItem(
+                    instance=self._instance(inst_row),
+                    history=history,
+                    messages=messages,
+                    lease=_Lease(key=instance_id, message_ids=ids),
+                )
+
+        return self._write(run)
+
+    def complete_orchestration(self, item: OrchestrationWorkItem, outcome: EpisodeOutcome) -> None:
+        """Apply one episode's outcome atomically and release the instance."""
+        lease = item.lease
+        assert isinstance(lease, _Lease)
+        inst = outcome.instance
+        old_execution = item.instance.execution_id
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.executemany("DELETE FROM messages WHERE id=?", [(i,) for i in lease.message_ids])
+            start = 0
+            if outcome.new_execution:
+                conn.execute(
+                    "DELETE FROM history WHERE hub=? AND instance_id=?",
+                    (self.hub, inst.instance_id),
+                )
+            else:
+                row = conn.execute(
+                    "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE hub=? AND instance_id=?",
+                    (self.hub, inst.instance_id),
+                ).fetchone()
+                start = int(row[0])
+            if outcome.new_execution or outcome.finished:
+                # Timers of the execution that ended can never be consumed.
+                conn.execute(
+                    "DELETE FROM messages WHERE hub=? AND instance_id=? AND timer_id IS NOT NULL"
+                    " AND execution_id IS ? AND locked_by IS NULL",
+                    (self.hub, inst.instance_id, old_execution),
+                )
+            self._append_history(conn, inst, outcome.history_added, start=start)
+            self._upsert_instance(conn, inst)
+            conn.execute(
+                "UPDATE instances SET locked_by=NULL WHERE hub=? AND instance_id=?",
+                (self.hub, inst.instance_id),
+            )
+            for message in outcome.messages:
+                self._enqueue(conn, message)
+            for new in outcome.new_instances:
+                if not self._create(conn, new, replace_finished=True):
+                    conflict = sub_orchestration_conflict(new, now=inst.last_updated_time)
+                    if conflict is not None:
+                        self._enqueue(conn, conflict)
+            for activity in outcome.activities:
+                self._enqueue_activity(conn, activity)
+            for timer in outcome.timers:
+                self._enqueue_timer(conn, timer)
+            if outcome.cancel_timers:
+                conn.executemany(
+                    "DELETE FROM messages WHERE hub=? AND instance_id=? AND timer_id=?"
+                    " AND execution_id IS ?",
+                    [
+                        (self.hub, inst.instance_id, t, inst.execution_id)
+                        for t in outcome.cancel_timers
+                    ],
+                )
+            for message in outcome.entity_messages:
+                self._enqueue_entity(conn, message)
+
+        self._write(run)
+
+    def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
+        """Release a claim without changes (the messages become visible again)."""
+        lease = item.lease
+        assert isinstance(lease, _Lease)
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE instances SET locked_by=NULL WHERE hub=? AND instance_id=?",
+                (self.hub, lease.key),
+            )
+            conn.executemany(
+                "UPDATE messages SET locked_by=NULL WHERE id=?", [(i,) for i in lease.message_ids]
+            )
+
+        self._write(run)
+
+    def next_visible_at(self, now: datetime | None = None) -> datetime | None:
+        """When the earliest not-yet-visible message (a timer) becomes visible."""
+        at = _ts(now or _now())
+
+        def run(conn: sqlite3.Connection) -> datetime | None:
+            row = conn.execute(
+                "SELECT MIN(visible_at) FROM messages WHERE hub=? AND visible_at > ?",
+                (self.hub, at),
+            ).fetchone()
+            return _parse_ts(row[0]) if row and row[0] else None
+
+        return self._read(run)
+
+    # -- activities ------------------------------------------------------------------------
+    def claim_activity(self) -> ActivityWorkItem | None:
+        """Claim the oldest unclaimed activity work item."""
+
+        def run(conn: sqlite3.Connection) -> ActivityWorkItem | None:
+            row = conn.execute(
+                "UPDATE activities SET locked_by=? WHERE id = (SELECT id FROM activities"
+                " WHERE hub=? AND locked_by IS NULL ORDER BY id LIMIT 1)"
+                " RETURNING id, instance_id, execution_id, task_id, name, input",
+                (self.token, self.hub),
+            ).fetchone()
+            if row is None:
+                return None
+            return ActivityWorkItem(
+                instance_id=row[1],
+                execution_id=row[2],
+                task_id=row[3],
+                name=row[4],
+                input=row[5],
+                lease=row[0],
+            )
+
+        return self._write(run)
+
+    def complete_activities(
+        self, results: Sequence[tuple[ActivityWorkItem, OrchestrationMessage]]
+    ) -> None:
+        """Commit a batch of activity results: delete each work item, enqueue its result.
+
+        A result whose work item is gone (the instance was purged or restarted) is dropped.
+        """
+
+        def run(conn: sqlite3.Connection) -> None:
+            for item, message in results:
+                cursor = conn.execute("DELETE FROM activities WHERE id=?", (item.lease,))
+                if cursor.rowcount:
+                    self._enqueue(conn, message)
+
+        if results:
+            self._write(run)
+
+    # -- entities --------------------------------------------------------------------------
+    def claim_entity(self) -> EntityWorkItem | None:
+        """Claim one entity with pending requests, with its state and requests in order."""
+
+        def run(conn: sqlite3.Connection) -> EntityWorkItem | None:
+            row = conn.execute(
+                "SELECT m.entity_id FROM entity_messages m"
+                " LEFT JOIN entities e ON e.hub = m.hub AND e.entity_id = m.entity_id"
+                " WHERE m.hub=? AND m.locked_by IS NULL AND e.locked_by IS NULL"
+                " ORDER BY m.id LIMIT 1",
+                (self.hub,),
+            ).fetchone()
+            if row is None:
+                return None
+            entity_id = row[0]
+            conn.execute(
+                "INSERT INTO entities (hub, entity_id, entity_exists, state, last_modified,"
+                " locked_by) VALUES (?,?,0,NULL,NULL,?)"
+                " ON CONFLICT (hub, entity_id) DO UPDATE SET locked_by=excluded.locked_by",
+                (self.hub, entity_id, self.token),
+            )
+            state_row = conn.execute(
+                "SELECT entity_exists, state, last_modified FROM entities"
+                " WHERE hub=? AND entity_id=?",
+                (self.hub, entity_id),
+            ).fetchone()
+            rows = conn.execute(
+                "SELECT id, request FROM entity_messages WHERE hub=? AND entity_id=?"
+                " AND locked_by IS NULL ORDER BY id LIMIT ?",
+                (self.hub, entity_id, MAX_BATCH),
+            ).fetchall()
+            ids = tuple(r[0] for r in rows)
+            conn.executemany(
+                "UPDATE entity_messages SET locked_by=? WHERE id=?", [(self.token, i) for i in ids]
+            )
+            return EntityWorkItem(
+                entity=EntityState(
+                    entity_id=entity_id,
+                    exists=bool(state_row[0]),
+                    state=state_row[1],
+                    last_modified=_parse_ts(state_row[2]),
+                ),
+                messages=tuple(
+                    EntityMessage(entity_id=entity_id, request=json.loads(r[1])) for r in rows
+                ),
+                lease=_Lease(key=entity_id, message_ids=ids),
+            )
+
+        return self._write(run)
+
+    def complete_entity(self, item: EntityWorkItem, outcome: EntityOutcome) -> None:
+        """Store the entity's new state, drop the handled requests, send the responses."""
+        lease = item.lease
+        assert isinstance(lease, _Lease)
+        entity = outcome.entity
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "DELETE FROM entity_messages WHERE id=?", [(i,) for i in lease.message_ids]
+            )
+            conn.execute(
+                "UPDATE entities SET entity_exists=?, state=?, last_modified=?, locked_by=NULL"
+                " WHERE hub=? AND entity_id=?",
+                (
+                    int(entity.exists),
+                    entity.state,
+                    _ts(entity.last_modified or _now()),
+                    self.hub,
+                    entity.entity_id,
+                ),
+            )
+            for message in outcome.messages:
+                self._enqueue(conn, message)
+
+        self._write(run)
+
+    def abandon_entity(self, item: EntityWorkItem) -> None:
+        """Release an entity claim without changes."""
+        lease = item.lease
+        assert isinstance(lease, _Lease)
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE entities SET locked_by=NULL WHERE hub=? AND entity_id=?",
+                (self.hub, lease.key),
+            )
+            conn.executemany(
+                "UPDATE entity_messages SET locked_by=NULL WHERE id=?",
+                [(i,) for i in lease.message_ids],
+            )
+
+        self._write(run)
+
+    def get_entity(self, entity_id: str) -> EntityState | None:
+        """The stored entity, or None if it never received an operation."""
+
+        def run(conn: sqlite3.Connection) -> EntityState | None:
+            row = conn.execute(
+                "SELECT entity_exists, state, last_modified FROM entities"
+                " WHERE hub=? AND entity_id=?",
+                (self.hub, entity_id),
+            ).fetchone()
+            if row is None:
+                return None
+            return EntityState(
+                entity_id=entity_id,
+                exists=bool(row[0]),
+                state=row[1],
+                last_modified=_parse_ts(row[2]),
+            )
+
+        return self._read(run)
+
+    def list_entities(
+        self,
+        *,
+        name: str | None = None,
+        modified_from: datetime | None = None,
+        modified_to: datetime | None = None,
+        top: int = 100,
+        continuation: str | None = None,
+    ) -> tuple[list[EntityState], str | None]:
+        """Existing entities (optionally of one name), ordered by id, one page at a time."""
+        where = ["hub = ?", "entity_exists = 1"]
+        args: list[Any] = [self.hub]
+        if name:
+            prefix = f"@{name.lower()}@"
+            where.append("substr(entity_id, 1, ?) = ?")
+            args.extend([len(prefix), prefix])
+        if modified_from is not None:
+            where.append("last_modified >= ?")
+            args.append(_ts(modified_from))
+        if modified_to is not None:
+            where.append("last_modified <= ?")
+            args.append(_ts(modified_to))
+        if continuation:
+            where.append("entity_id > ?")
+            args.append(continuation)
+        sql = (
+            "SELECT entity_id, entity_exists, state, last_modified FROM entities"
+            f" WHERE {' AND '.join(where)} ORDER BY entity_id LIMIT ?"
+        )
+        args.append(top + 1)
+
+        def run(conn: sqlite3.Connection) -> tuple[list[EntityState], str | None]:
+            rows = conn.execute(sql, args).fetchall()
+            found = [
+                EntityState(
+                    entity_id=r[0], exists=bool(r[1]), state=r[2], last_modified=_parse_ts(r[3])
+                )
+                for r in rows[:top]
+            ]
+            token = found[-1].entity_id if len(rows) > top and found else None
+            return found, token
+
+        return self._read(run)
+
+    # -- diagnostics -----------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """Queue lengths, for logs and tests."""
+
+        def run(conn: sqlite3.Connection) -> dict[str, int]:
+            result = {}
+            for table in ("instances", "messages", "activities", "entity_messages"):
+                result[table] = int(
+                    conn.execute(
+                        f"SELECT COUNT(*) FROM {table} WHERE hub=?", (self.hub,)
+                    ).fetchone()[0]
+                )
+            return result
+
+        return self._read(run)

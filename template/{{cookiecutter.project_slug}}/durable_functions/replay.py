@@ -1,0 +1,566 @@
+"""The replay core: run an orchestrator generator against its history, purely.
+
+One pass over the history (plain dicts): each event type has a small handler;
+completion events resolve tasks by key and resume the generator, which schedules new
+tasks. The result is the orchestrator state the host expects (``OrchestratorState``
+JSON), or a failure in the host's format.
+
+Entry points:
+
+* :func:`replay` - for tools (replayer, tests): never raises for orchestrator failures,
+  returns a :class:`ReplayResult`.
+* :class:`Orchestrator` - the Functions handler (``Orchestrator.create(fn)``), same
+  contract as the reference SDK: returns the state JSON or raises.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from types import GeneratorType
+from typing import Any
+
+from durable_functions.actions import Action, ReplaySchema
+from durable_functions.context import (
+    DurableOrchestrationContext,
+    _decode_event_value,
+    _entity_response,
+)
+from durable_functions.errors import (
+    NonDeterminismError,
+    OrchestratorExecutionError,
+    OrchestratorUsageError,
+    PayloadError,
+    SerializationError,
+    TaskFailedError,
+)
+from durable_functions.history import HistoryEventType, parse_timestamp
+from durable_functions.serialization import df_dumps
+from durable_functions.tasks import AtomicTask, CompoundTask, TaskBase, TaskState
+
+__all__ = ["Orchestrator", "OrchestratorState", "ReplayResult", "replay"]
+
+_OUT_OF_PROC_LABEL = "\n\n$OutOfProcData$:"
+_RUNNING = TaskState.RUNNING
+_SUCCEEDED = TaskState.SUCCEEDED
+
+_T = HistoryEventType
+_SCHEDULING_EVENTS = frozenset(
+    {_T.TASK_SCHEDULED, _T.SUB_ORCHESTRATION_INSTANCE_CREATED, _T.TIMER_CREATED, _T.EVENT_SENT}
+)
+
+
+class OrchestratorState:
+    """The orchestrator's reply to the host for one episode."""
+
+    def __init__(
+        self,
+        is_done: bool,
+        actions: list[list[Action]],
+        output: Any,
+        replay_schema: ReplaySchema,
+        error: str | None = None,
+        custom_status: Any = None,
+    ) -> None:
+        self._is_done = is_done
+        self._actions = actions
+        self._output = output
+        self._error = error
+        self._custom_status = custom_status
+        self._replay_schema = replay_schema
+
+    @property
+    def actions(self) -> list[list[Action]]:
+        """Every action scheduled so far, grouped per schema (§ actions shape)."""
+        return self._actions
+
+    @property
+    def is_done(self) -> bool:
+        """Whether the orchestrator returned or continued as new."""
+        return self._is_done
+
+    @property
+    def output(self) -> Any:
+        """The return value, once done."""
+        return self._output
+
+    @property
+    def error(self) -> str | None:
+        """The failure text, if the orchestrator failed."""
+        return self._error
+
+    @property
+    def custom_status(self) -> Any:
+        """The custom status (sent only when truthy)."""
+        return self._custom_status
+
+    @property
+    def schema_version(self) -> int:
+        """The negotiated replay schema number."""
+        return int(self._replay_schema.value)
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire dict, keys in the host's expected order."""
+        json_dict: dict[str, Any] = {"isDone": self._is_done}
+        if self._replay_schema is not ReplaySchema.V1:
+            json_dict["schemaVersion"] = self._replay_schema.value
+        json_dict["actions"] = [[action.to_json() for action in group] for group in self._actions]
+        if self._output is not None:
+            json_dict["output"] = self._output
+        if self._error:
+            json_dict["error"] = self._error
+        if self._custom_status:
+            json_dict["customStatus"] = self._custom_status
+        return json_dict
+
+    def to_json_string(self) -> str:
+        """The JSON text the host receives."""
+        json_dict = self.to_json()
+        try:
+            return json.dumps(json_dict)  # plain data: the common, fast case
+        except (TypeError, ValueError):
+            return df_dumps(json_dict)  # custom objects in actions or custom status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplayResult:
+    """The outcome of one replay (one orchestrator episode)."""
+
+    state: OrchestratorState
+    """The reply for the host."""
+    state_json: str
+    """``state`` as the JSON text the host receives."""
+    error: str | None
+    """The failure text (``state.error``), or ``None``."""
+    exception: BaseException | None
+    """What the orchestrator raised (or the replay detected), or ``None``."""
+    non_determinism: NonDeterminismError | None
+    """Set when the code no longer matches its history."""
+    context: DurableOrchestrationContext
+    """The context the code ran with (clock, custom status, tasks)."""
+    labelled: bool
+    """Whether a failure is reported in the host's ``$OutOfProcData$`` format."""
+
+    @property
+    def is_done(self) -> bool:
+        """Whether the orchestrator returned or continued as new."""
+        return self.state.is_done
+
+    @property
+    def output(self) -> Any:
+        """The orchestrator's return value, if done."""
+        return self.state.output
+
+    @property
+    def actions(self) -> list[list[dict[str, Any]]]:
+        """The actions as wire dicts."""
+        return [[action.to_json() for action in group] for group in self.state.actions]
+
+    def host_response(self) -> str:
+        """What the Functions handler returns, or raises, for this result.
+
+        Raises:
+            OrchestratorExecutionError: the orchestrator failed; the message carries the
+                ``$OutOfProcData$`` state for the host.
+            BaseException: an unlabelled failure (e.g. a non-generator orchestrator
+                raised), re-raised as is, as the reference SDK does.
+        """
+        exception = self.exception
+        if exception is None:
+            return self.state_json
+        if not self.labelled:
+            raise exception
+        raise OrchestratorExecutionError(
+            f"{exception}{_OUT_OF_PROC_LABEL}{self.state_json}",
+            error=self.error or "",
+            state_json=self.state_json,
+        ) from exception
+
+
+OrchestratorFunction = Callable[[DurableOrchestrationContext], Any]
+
+
+def replay(
+    fn: OrchestratorFunction, payload: str | bytes | dict[str, Any] | DurableOrchestrationContext
+) -> ReplayResult:
+    """Run ``fn`` against an orchestration trigger payload and return the outcome.
+
+    Orchestrator failures (including non-determinism) are reported in the result, not
+    raised.
+
+    Raises:
+        PayloadError: the payload is malformed.
+    """
+    if isinstance(payload, DurableOrchestrationContext):
+        context = payload
+    elif isinstance(payload, dict):
+        context = DurableOrchestrationContext.from_dict(payload)
+    else:
+        if isinstance(payload, bytes):
+            payload = payload.decode("utf-8")
+        context = DurableOrchestrationContext.from_json(payload)
+    return _Replayer(context, fn).run()
+
+
+class _Replayer:
+    """Drives one orchestrator generator through one history."""
+
+    def __init__(self, context: DurableOrchestrationContext, fn: OrchestratorFunction) -> None:
+        self.context = context
+        self.fn = fn
+        self.generator: Generator[Any, Any, Any] | None = None
+        self.current: TaskBase | None = None
+        self.output: Any = None
+        self.exception: BaseException | None = None
+        self.returned = False
+        self.labelled = True
+        self.done = False
+        context._complete = self._apply
+        self._handlers: dict[int, Callable[[dict[str, Any], int], None]] = {
+            _T.ORCHESTRATOR_STARTED: self._on_orchestrator_started,
+            _T.EXECUTION_STARTED: self._on_execution_started,
+            _T.CONTINUE_AS_NEW: self._on_continue_as_new,
+            _T.TASK_SCHEDULED: self._on_scheduled,
+            _T.SUB_ORCHESTRATION_INSTANCE_CREATED: self._on_scheduled,
+            _T.TIMER_CREATED: self._on_scheduled,
+            _T.EVENT_SENT: self._on_event_sent,
+            _T.TASK_COMPLETED: self._on_task_scheduled_id,
+            _T.TASK_FAILED: self._on_task_scheduled_id,
+            _T.SUB_ORCHESTRATION_INSTANCE_COMPLETED: self._on_task_scheduled_id,
+            _T.SUB_ORCHESTRATION_INSTANCE_FAILED: self._on_task_scheduled_id,
+            _T.TIMER_FIRED: self._on_timer_fired,
+            _T.EVENT_RAISED: self._on_event_raised,
+        }
+
+    # ------------------------------------------------------------------ driver
+
+    def run(self) -> ReplayResult:
+        context = self.context
+        history = context._history
+        if len(history) < 2:
+            raise PayloadError(
+                f"The orchestration history has {len(history)} event(s); at least "
+                "OrchestratorStarted and ExecutionStarted are needed"
+            )
+        try:
+            evaluated = self.fn(context)
+        except Exception as exc:
+            # Not a generator function: it raised while running (reported unlabelled).
+            self.exception = exc
+            self.labelled = False
+            return self._result()
+        if isinstance(evaluated, GeneratorType):
+            self.generator = evaluated
+            try:
+                self._run_generator(history)
+            except PayloadError:
+                raise
+            except Exception as exc:  # an internal inconsistency: fail, never crash silently
+                if self.exception is None:
+                    self.exception = exc
+        elif inspect.iscoroutine(evaluated):
+            evaluated.close()
+            self.exception = OrchestratorUsageError(
+                "Orchestrator functions must be generator functions (`def` with `yield`), "
+                "not `async def`: yield tasks from the context instead of awaiting them"
+            )
+        elif not context._continue_as_new_flag:
+            self.returned = True
+            self.output = evaluated
+        return self._result()
+
+    def _run_generator(self, history: list[dict[str, Any]]) -> None:
+        context = self.context
+        new_start = len(history) - 1
+        while new_start >= 0 and history[new_start].get("EventType") != _T.ORCHESTRATOR_STARTED:
+            new_start -= 1
+        placeholder = AtomicTask(-1, [])
+        placeholder.state = _SUCCEEDED
+        placeholder.is_played = bool(history[1].get("IsPlayed")) or new_start > 0
+        self.current = placeholder
+        handlers = self._handlers
+        index = -1
+        for index, event in enumerate(history):
+            if index >= new_start and not context._processing_new_events:
+                context._processing_new_events = True
+                context._check_missing_tasks()
+                if context._nd_error is not None:
+                    break
+            try:
+                event_type = event["EventType"]
+            except (KeyError, TypeError):
+                raise PayloadError(f"History event {event!r} has no EventType") from None
+            handler = handlers.get(event_type)
+            if handler is not None:
+                handler(event, event_type)
+                if self.done or context._nd_error is not None:
+                    break
+        finished_early = context._nd_error is None and not context._processing_new_events
+        if finished_early and (self.returned or context._continue_as_new_flag):
+            self._check_rest_of_past(history, index + 1, new_start)
+        if context._nd_error is not None:
+            self.exception = context._nd_error
+
+    def _check_rest_of_past(self, history: list[dict[str, Any]], start: int, stop: int) -> None:
+        """The code finished early: past events it never reached must not schedule work."""
+        context = self.context
+        for event in history[start:stop]:
+            event_type = event.get("EventType")
+            if event_type in _SCHEDULING_EVENTS:
+                context._record_history_schedule(event, event_type)
+        context._check_missing_tasks()
+
+    # ------------------------------------------------------------------ event handlers
+
+    def _on_orchestrator_started(self, event: dict[str, Any], event_type: int) -> None:
+        timestamp = parse_timestamp(event["Timestamp"])
+        if timestamp > self.context._current_utc_datetime:
+            self.context._current_utc_datetime = timestamp
+
+    def _on_execution_started(self, event: dict[str, Any], event_type: int) -> None:
+        self._resume()
+
+    def _on_continue_as_new(self, event: dict[str, Any], event_type: int) -> None:
+        placeholder = AtomicTask(-1, [])
+        placeholder.state = _SUCCEEDED
+        self.current = placeholder
+        self.output = None
+        self.exception = None
+        self.returned = False
+        self.done = False
+
+    def _on_scheduled(self, event: dict[str, Any], event_type: int) -> None:
+        if not self.context._processing_new_events:
+            self.context._record_history_schedule(event, event_type)
+
+    def _on_event_sent(self, event: dict[str, Any], event_type: int) -> None:
+        open_tasks = self.context.open_tasks
+        key: Any = event.get("EventId")
+        task = open_tasks.get(key)
+        if task is not None and getattr(task, "_is_entity_call", False):
+            # An entity call's response is raised under its request id, not its sequence id.
+            try:
+                request_id = json.loads(event["Input"])["id"]
+            except (KeyError, TypeError, ValueError):
+                raise PayloadError(
+                    f"EventSent {key} for an entity call carries no request id"
+                ) from None
+            del open_tasks[key]
+            open_tasks[request_id] = task
+        self._on_scheduled(event, event_type)
+
+    def _on_task_scheduled_id(self, event: dict[str, Any], event_type: int) -> None:
+        self._complete_by_key(event.get("TaskScheduledId"), event, event_type)
+
+    def _on_timer_fired(self, event: dict[str, Any], event_type: int) -> None:
+        self._complete_by_key(event.get("TimerId"), event, event_type)
+
+    def _complete_by_key(self, key: Any, event: dict[str, Any], event_type: int) -> None:
+        context = self.context
+        task = context.open_tasks.pop(key, None)
+        if task is None:
+            # Not scheduled (yet): applied if a task with this id is scheduled later.
+            context.deferred_tasks[key] = (event, event_type)
+        else:
+            self._apply(task, event, event_type)
+        self._resume()
+
+    def _on_event_raised(self, event: dict[str, Any], event_type: int) -> None:
+        context = self.context
+        name = event.get("Name")
+        task = context.open_tasks.pop(name, None) if isinstance(name, str) else None
+        if task is None:
+            task = context._take_waiter(name)  # type: ignore[arg-type]
+        if task is None:
+            context._buffer_event(name, event)  # type: ignore[arg-type]
+        else:
+            self._apply(task, event, event_type)
+        self._resume()
+
+    # ------------------------------------------------------------------ tasks
+
+    def _apply(self, task: TaskBase, event: dict[str, Any], event_type: int) -> None:
+        """Resolve ``task`` from its completion event."""
+        is_error = False
+        value: Any = None
+        try:
+            if (
+                event_type == _T.TASK_COMPLETED
+                or event_type == _T.SUB_ORCHESTRATION_INSTANCE_COMPLETED
+            ):
+                value = _decode_event_value(task, event.get("Result"))
+            elif event_type == _T.EVENT_RAISED:
+                if getattr(task, "_is_entity_call", False):
+                    is_error, value = _entity_response(task, event.get("Input"))
+                else:
+                    value = _decode_event_value(task, event.get("Input"))
+            elif event_type != _T.TIMER_FIRED:
+                is_error = True
+                value = TaskFailedError.from_event(event)
+        except (SerializationError, ValueError, TypeError) as exc:
+            # The result cannot be decoded: the task fails, the code may catch it.
+            is_error = True
+            value = exc
+        task.is_played = bool(event.get("IsPlayed")) or not self.context._processing_new_events
+        task.set_value(is_error, value)
+
+    def _resume(self) -> None:
+        """Run the code on as far as completed tasks allow."""
+        context = self.context
+        current = self.current
+        if current is None:
+            return
+        context._is_replaying = current.is_played
+        if current.state is _RUNNING:
+            return
+        generator = self.generator
+        assert generator is not None
+        while True:
+            try:
+                if current.state is _SUCCEEDED:
+                    new = generator.send(current.result)
+                else:
+                    new = generator.throw(current.result)
+            except StopIteration as stop:
+                self.returned = True
+                self.output = stop.value
+                self._finish()
+                return
+            except Exception as exc:
+                self.exception = exc
+                self._finish()
+                return
+            if not isinstance(new, TaskBase):
+                self.exception = OrchestratorUsageError(
+                    f"The orchestrator yielded {type(new).__name__} {new!r}; yield tasks "
+                    "created by the context (call_activity, create_timer, task_all, ...)"
+                )
+                self._finish()
+                return
+            if not new._is_scheduled:
+                context._add_to_open_tasks(new)
+                context._add_to_actions(new.action_repr)
+                _mark_as_scheduled(new)
+            self.current = new
+            if context._continue_as_new_flag or context._nd_error is not None:
+                self.done = True
+            if new.state is _RUNNING:
+                return
+            current = new
+            context._is_replaying = current.is_played
+
+    def _finish(self) -> None:
+        self.current = None
+        self.done = True
+
+    # ------------------------------------------------------------------ result
+
+    def _result(self) -> ReplayResult:
+        context = self.context
+        is_done = self.returned or context._continue_as_new_flag
+        output = self.output
+        state = self._state(is_done, output)
+        try:
+            state_json = state.to_json_string()
+        except (TypeError, ValueError):
+            if output is not None:
+                try:
+                    json.dumps(output)
+                except (TypeError, ValueError) as exc:
+                    # The output must be plain JSON (the host stores it as the result).
+                    self.exception = exc
+                    output = None
+            if self.exception is None:
+                try:
+                    df_dumps(context._custom_status)
+                except (TypeError, ValueError) as exc:
+                    self.exception = SerializationError(
+                        f"The custom status cannot be serialized: {exc}"
+                    )
+            state = self._state(is_done, output, drop_custom_status=True)
+            state_json = state.to_json_string()
+        return ReplayResult(
+            state=state,
+            state_json=state_json,
+            error=state.error,
+            exception=self.exception,
+            non_determinism=context._nd_error,
+            context=context,
+            labelled=self.labelled,
+        )
+
+    def _state(
+        self, is_done: bool, output: Any, *, drop_custom_status: bool = False
+    ) -> OrchestratorState:
+        context = self.context
+        error = None
+        if self.exception is not None:
+            error = str(self.exception) or str(type(self.exception))
+        custom_status = context._custom_status
+        if drop_custom_status:
+            try:
+                df_dumps(custom_status)
+            except (TypeError, ValueError):
+                custom_status = None
+        return OrchestratorState(
+            is_done=is_done,
+            actions=context._actions,
+            output=output,
+            replay_schema=context._replay_schema,
+            error=error,
+            custom_status=custom_status,
+        )
+
+
+def _mark_as_scheduled(task: TaskBase) -> None:
+    if isinstance(task, CompoundTask):
+        for child in task.children:
+            _mark_as_scheduled(child)
+    else:
+        task._is_scheduled_flag = True
+
+
+class Orchestrator:
+    """The Functions handler of an orchestrator (v1 model: ``main = Orchestrator.create(fn)``)."""
+
+    def __init__(self, activity_func: OrchestratorFunction) -> None:
+        self.fn: OrchestratorFunction = activity_func
+        self.task_orchestration_executor: ReplayResult | None = None
+        self.durable_context: DurableOrchestrationContext | None = None
+
+    def handle(self, context: DurableOrchestrationContext) -> str:
+        """Replay ``context``'s history and return the orchestrator state JSON.
+
+        Raises:
+            OrchestratorExecutionError: the orchestrator failed (host wire format).
+        """
+        self.durable_context = context
+        result = _Replayer(context, self.fn).run()
+        self.task_orchestration_executor = result
+        return result.host_response()
+
+    @classmethod
+    def create(cls, fn: OrchestratorFunction) -> Callable[[Any], str]:
+        """Wrap ``fn`` into the handler the Functions worker calls.
+
+        The handler accepts the worker's ``OrchestrationContext`` (its ``.body``) or the
+        payload JSON text; ``handler.orchestrator_function`` is ``fn``.
+        """
+
+        def handle(context: Any) -> str:
+            body = getattr(context, "body", None)
+            if body is None:
+                body = context
+            if isinstance(body, bytes):
+                body = body.decode("utf-8")
+            if isinstance(body, dict):
+                durable_context = DurableOrchestrationContext.from_dict(body)
+            else:
+                durable_context = DurableOrchestrationContext.from_json(body)
+            durable_context._input_expected_type = getattr(handle, "_df_input_type", None)
+            return cls(fn).handle(durable_context)
+
+        handle.orchestrator_function = fn  # type: ignore[attr-defined]
+        return handle
