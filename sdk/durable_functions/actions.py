@@ -8,6 +8,7 @@ is created, so a value that cannot cross the wire fails at the call site.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import date, datetime, time, timezone
@@ -18,6 +19,19 @@ from durable_functions.constants import DATETIME_STRING_FORMAT
 from durable_functions.entity import EntityId
 from durable_functions.options import DurableHttpRequest, RetryOptions
 from durable_functions.serialization import df_dumps
+
+_ENCODE = json.JSONEncoder().encode
+
+
+def _dumps(value: Any) -> str:
+    """``df_dumps``, with a fast path for plain JSON values (same text either way)."""
+    if value is None:
+        return "null"
+    try:
+        return _ENCODE(value)
+    except (TypeError, ValueError):
+        return df_dumps(value)
+
 
 __all__ = [
     "Action",
@@ -88,7 +102,7 @@ class CallActivityAction(Action):
 
     def __init__(self, function_name: str, input_: Any = None) -> None:
         self.function_name = function_name
-        self.input_ = df_dumps(input_)
+        self.input_ = _dumps(input_)
         _require_name(function_name, "function_name")
 
     @property
@@ -105,7 +119,7 @@ class CallActivityWithRetryAction(Action):
     def __init__(self, function_name: str, retry_options: RetryOptions, input_: Any = None) -> None:
         self.function_name = function_name
         self.retry_options = retry_options
-        self.input_ = df_dumps(input_)
+        self.input_ = _dumps(input_)
         _require_name(function_name, "function_name")
 
     @property
@@ -134,7 +148,7 @@ class CallSubOrchestratorAction(Action):
         version: str | None = None,
     ) -> None:
         self.function_name = function_name
-        self._input = df_dumps(_input)
+        self._input = _dumps(_input)
         self.instance_id = instance_id
         self.version = version
         _require_name(function_name, "function_name")
@@ -165,7 +179,7 @@ class CallSubOrchestratorWithRetryAction(Action):
         version: str | None = None,
     ) -> None:
         self.function_name = function_name
-        self._input = df_dumps(_input)
+        self._input = _dumps(_input)
         self.retry_options = retry_options
         self.instance_id = instance_id
         self.version = version
@@ -192,7 +206,7 @@ class ContinueAsNewAction(Action):
     """Restart the orchestration with a new input (history is truncated)."""
 
     def __init__(self, input_: Any = None) -> None:
-        self.input_ = df_dumps(input_)
+        self.input_ = _dumps(input_)
 
     @property
     def action_type(self) -> int:
@@ -283,7 +297,7 @@ class CallEntityAction(Action):
         self.entity_id = entity_id
         self.instance_id = _entity_instance_id(entity_id)
         self.operation = operation
-        self.input_ = df_dumps(input_)
+        self.input_ = _dumps(input_)
 
     @property
     def action_type(self) -> int:
@@ -305,7 +319,7 @@ class SignalEntityAction(Action):
         self.entity_id = entity_id
         self.instance_id = _entity_instance_id(entity_id)
         self.operation = operation
-        self.input_ = df_dumps(input_)
+        self.input_ = _dumps(input_)
 
     @property
     def action_type(self) -> int:
