@@ -142,25 +142,31 @@ def _add_typed_activity_io(fb: FunctionBuilder, input_name: str) -> None:
     if not (_is_model_type(input_type) or _is_model_type(hints.get("return"))):
         return
 
-    def convert_input(kwargs: dict[str, Any]) -> None:
-        if input_name in kwargs and _is_model_type(input_type):
-            kwargs[input_name] = decode_as(kwargs[input_name], input_type, strict=True)
+    signature = inspect.signature(user_code)
+
+    def convert_input(args: tuple[Any, ...], kwargs: dict[str, Any]) -> inspect.BoundArguments:
+        bound = signature.bind(*args, **kwargs)
+        if input_name in bound.arguments and _is_model_type(input_type):
+            bound.arguments[input_name] = decode_as(
+                bound.arguments[input_name], input_type, strict=True
+            )
+        return bound
 
     wrapper: Any
     if inspect.iscoroutinefunction(user_code):
 
         @wraps(user_code)
         async def async_typed_activity(*args: Any, **kwargs: Any) -> Any:
-            convert_input(kwargs)
-            return _plain(await user_code(*args, **kwargs))
+            bound = convert_input(args, kwargs)
+            return _plain(await user_code(*bound.args, **bound.kwargs))
 
         wrapper = async_typed_activity
     else:
 
         @wraps(user_code)
         def typed_activity(*args: Any, **kwargs: Any) -> Any:
-            convert_input(kwargs)
-            return _plain(user_code(*args, **kwargs))
+            bound = convert_input(args, kwargs)
+            return _plain(user_code(*bound.args, **bound.kwargs))
 
         wrapper = typed_activity
     wrapper.activity_function = user_code

@@ -18,6 +18,7 @@ wrapped, and a top-level envelope is only decoded when ``expected_type`` names i
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import logging
 import os
@@ -318,6 +319,11 @@ def _convert(value: Any, tp: Any) -> Any:
         return _build_pydantic(value, tp)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if issubclass(tp, enum.Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            raise _Mismatch(f"{value!r} is not a value of {tp.__qualname__}") from None
     if _is_envelope(value):
         # A custom object whose module was not loaded stays a dict in loose mode.
         return value

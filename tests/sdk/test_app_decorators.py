@@ -292,3 +292,13 @@ def test_dataclass_activity_input_that_does_not_fit_is_a_clear_error() -> None:
 
     with pytest.raises(SerializationError, match="Order"):
         user_function(app, "use")(order="just text")
+
+
+def test_dataclass_activity_converts_a_positional_input_too() -> None:
+    app = DFApp()
+
+    @app.activity_trigger(input_name="order")
+    def quantity(order: Order) -> int:
+        return order.quantity
+
+    assert user_function(app, "quantity")({"item": "x", "quantity": 3}) == 3

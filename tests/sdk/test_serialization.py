@@ -384,3 +384,12 @@ def test_we_decode_what_the_reference_encodes() -> None:
     from azure.durable_functions.models.utils import df_serialization as reference
 
     assert df_loads(reference.df_dumps({"p": Point(7, 8)})) == {"p": Point(7, 8)}
+
+
+def test_enum_is_decoded_from_its_value() -> None:
+    import enum
+
+    class Colour(enum.Enum):
+        RED = "red"
+
+    assert decode_as("red", Colour) is Colour.RED
