@@ -1880,7 +1880,9 @@ def rewind(
         kind = event.get("EventType")
         task_id = event.get("TaskScheduledId", event.get("TimerId"))
         fresh = isinstance(task_id, int) and task_id in scheduled and task_id not in done_before
-        if kind == EventType.EventRaised or (kind in _SUCCESSES and fresh):
+        if kind in (EventType.ExecutionStarted, EventType.EventRaised) or (
+            kind in _SUCCESSES and fresh
+        ):
             redeliver.append(event)
         elif kind in _FAILURES and fresh and isinstance(task_id, int):
             origin = scheduled[task_id]
