@@ -25,7 +25,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from azure.functions import AuthLevel, BindingApi, FunctionRegister, SettingsApi, TriggerApi
+from azure.functions import (
+    AuthLevel,
+    BindingApi,
+    FunctionRegister,
+    OrchestrationContext,
+    SettingsApi,
+    TriggerApi,
+)
 from azure.functions.decorators.core import InputBinding, Trigger
 from azure.functions.decorators.function_app import FunctionBuilder
 
@@ -203,6 +210,9 @@ class Blueprint(TriggerApi, BindingApi, SettingsApi):  # type: ignore[misc]
 
             handle: Any = Orchestrator.create(orchestrator_func)
             handle.__name__ = orchestrator_func.__name__
+            # The worker type-checks the trigger parameter when indexing: it needs the
+            # real class, not a postponed string annotation.
+            handle.__annotations__ = {"context": OrchestrationContext, "return": str}
             # Read by the orchestration context: get_input() decodes into this type.
             handle._df_input_type = input_type
             return wrap(handle)

@@ -512,6 +512,10 @@ class Entity:
             entity_context, batch = DurableEntityContext.from_json(body)
             return cls(fn).handle(entity_context, batch)
 
+        # The Functions worker reads these annotations when it indexes the app and
+        # rejects strings (this module postpones annotations): no type for the
+        # context, as in the reference, and a real ``str`` for the result.
+        handle.__annotations__ = {"return": str}
         handle.entity_function = fn  # type: ignore[attr-defined]
         return handle
 

@@ -302,3 +302,23 @@ def test_dataclass_activity_converts_a_positional_input_too() -> None:
         return order.quantity
 
     assert user_function(app, "quantity")({"item": "x", "quantity": 3}) == 3
+
+
+def test_registered_handlers_carry_real_type_annotations_for_the_worker() -> None:
+    """The worker rejects string annotations on binding parameters when it indexes the app."""
+    app = DFApp()
+
+    @app.orchestration_trigger(context_name="context")
+    def orchestrator(context: Any) -> Any:
+        yield None
+
+    @app.entity_trigger(context_name="context")
+    def entity(context: DurableEntityContext) -> None:
+        return None
+
+    functions = {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
+    orchestrator_sig = inspect.signature(functions["orchestrator"])
+    entity_sig = inspect.signature(functions["entity"])
+    assert orchestrator_sig.parameters["context"].annotation is func.OrchestrationContext
+    assert entity_sig.parameters["context"].annotation is inspect.Parameter.empty
+    assert orchestrator_sig.return_annotation is entity_sig.return_annotation is str

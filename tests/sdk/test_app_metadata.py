@@ -117,9 +117,12 @@ def describe(app: Any) -> list[dict[str, Any]]:
                 "settings": {
                     name: function.get_settings_dict(name) for name in ("function_name", "retry")
                 },
+                # The worker type-checks these annotations when it indexes the app.
                 "parameters": [
-                    (p.name, p.kind, p.default) for p in inspect.signature(user).parameters.values()
+                    (p.name, p.kind, p.default, p.annotation)
+                    for p in inspect.signature(user).parameters.values()
                 ],
+                "return_annotation": inspect.signature(user).return_annotation,
                 "user_name": user.__name__,
                 "is_async": inspect.iscoroutinefunction(user),
                 "client_annotation": {
