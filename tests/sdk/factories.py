@@ -30,6 +30,8 @@ __all__ = [
     "orchestration_payload",
     "orchestration_payload_json",
     "orchestrator_completed",
+    "actions_of",
+    "replay_history",
     "orchestrator_started",
     "sub_orchestration_completed",
     "sub_orchestration_created",
@@ -306,3 +308,20 @@ def orchestration_payload(
 def orchestration_payload_json(history: list[dict[str, Any]], **kw: Any) -> str:
     """:func:`orchestration_payload` as the JSON text the worker hands over."""
     return json.dumps(orchestration_payload(history, **kw))
+
+
+def replay_history(fn: Any, history: list[dict[str, Any]], **payload_kw: Any) -> Any:
+    """Replay ``fn`` over ``history`` (payload options as in :func:`orchestration_payload`).
+
+    Returns the :class:`durable_functions.replay.ReplayResult`.
+    """
+    from durable_functions.replay import replay
+
+    return replay(fn, orchestration_payload_json(history, **payload_kw))
+
+
+def actions_of(result: Any) -> list[dict[str, Any]]:
+    """The V2/V3 action list of a replay result (the single inner list)."""
+    state = json.loads(result.state_json)
+    (actions,) = state["actions"]
+    return list(actions)
