@@ -144,7 +144,9 @@ class DurableEntityContext:
         self._result: Any = None
 
     @classmethod
-    def from_json(cls, json_str: str | bytes) -> tuple[DurableEntityContext, list[dict[str, Any]]]:
+    def from_json(
+        cls, json_str: str | bytes | dict[str, Any]
+    ) -> tuple[DurableEntityContext, list[dict[str, Any]]]:
         """Build the context and the operation batch from the entity trigger payload.
 
         Keys this SDK does not know are ignored (the reference rejects them).
@@ -153,7 +155,8 @@ class DurableEntityContext:
             SerializationError: the payload is not the entity trigger JSON.
         """
         try:
-            payload = json.loads(json_str)
+            # A host that already parsed the payload may hand over the object itself.
+            payload = json_str if isinstance(json_str, dict) else json.loads(json_str)
             identity = payload["self"]
             name, key = identity["name"], identity["key"]
         except (TypeError, ValueError, KeyError) as exc:

@@ -156,3 +156,20 @@ def test_class_entity_is_wire_identical_to_the_equivalent_function(
     ops: list[dict[str, Any]], state: str | None
 ) -> None:
     assert run(Counter, *ops, state=state) == run(counter_function, *ops, state=state)
+
+
+def test_pydantic_model_can_be_a_class_entity() -> None:
+    import pydantic
+
+    class Wallet(pydantic.BaseModel):
+        balance: int = 0
+
+        def deposit(self, amount: int) -> int:
+            self.balance += amount
+            return self.balance
+
+    response = run(Wallet, op("deposit", 5), state='{"balance": 10}')
+    assert (response["results"][0]["result"], json.loads(response["entityState"])) == (
+        "15",
+        {"balance": 15},
+    )

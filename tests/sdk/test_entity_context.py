@@ -123,3 +123,8 @@ def test_destruct_on_exit_clears_the_state() -> None:
     context = context_for("3")
     context.destruct_on_exit()
     assert (context.get_state(), context._exists) == (None, False)
+
+
+def test_from_json_accepts_an_already_parsed_payload() -> None:
+    body = {"self": {"name": "cart", "key": "u1"}, "exists": False, "state": None, "batch": []}
+    assert DurableEntityContext.from_json(body)[0].entity_name == "cart"
