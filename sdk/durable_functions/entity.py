@@ -434,6 +434,10 @@ class ResponseMessage:
 # ---------------------------------------------------------------------------
 
 
+EntityFunction = Callable[[DurableEntityContext], None]
+"""An entity function: runs one operation through the context."""
+
+
 def _now() -> datetime:
     # Entities are not replayed: the wall clock is fine here.
     return datetime.now(timezone.utc)
@@ -442,8 +446,8 @@ def _now() -> datetime:
 class Entity:
     """Runs an entity function (or class) over a batch of operations."""
 
-    def __init__(self, entity_func: Callable[[DurableEntityContext], None]) -> None:
-        self.fn: Callable[[DurableEntityContext], None] = (
+    def __init__(self, entity_func: EntityFunction | type[Any]) -> None:
+        self.fn: EntityFunction = (
             _class_entity_function(entity_func) if isinstance(entity_func, type) else entity_func
         )
 
@@ -501,7 +505,7 @@ class Entity:
         )
 
     @classmethod
-    def create(cls, fn: Callable[[DurableEntityContext], None]) -> Callable[[Any], str]:
+    def create(cls, fn: EntityFunction | type[Any]) -> Callable[[Any], str]:
         """Wrap an entity function or class into the handler the Functions worker calls.
 
         The handler accepts the worker's ``EntityContext`` (its ``.body``) or the
@@ -603,7 +607,7 @@ def _input_type(method: Callable[..., Any]) -> tuple[bool, Any]:
     return True, hints.get(parameters[0].name)
 
 
-def _class_entity_function(entity_class: type) -> Callable[[DurableEntityContext], None]:
+def _class_entity_function(entity_class: type) -> EntityFunction:
     """Turn a class into the equivalent entity function.
 
     Each operation does exactly what this function entity would do, so the wire

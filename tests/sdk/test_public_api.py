@@ -292,9 +292,9 @@ def _own_members(cls: type) -> list[str]:
 def _compare(path: str, name: str, theirs: Any, ours: Any) -> list[str]:
     where = f"{path or '<top>'}:{name}"
     if isinstance(theirs, type) and issubclass(theirs, enum.Enum):
-        mine = {m.name: m.value for m in ours} if isinstance(ours, type) else None
-        expected = {m.name: m.value for m in theirs}
-        return [] if mine == expected else [f"{where}: enum members {mine} != {expected}"]
+        my_members = {m.name: m.value for m in ours} if isinstance(ours, enum.EnumMeta) else None
+        members = {m.name: m.value for m in theirs}
+        return [] if my_members == members else [f"{where}: enum {my_members} != {members}"]
     if isinstance(theirs, type):
         problems = []
         for member in _own_members(theirs):
