@@ -281,6 +281,7 @@ class OperationResult:
         self._duration = duration
         self._execution_start_time_ms = execution_start_time_ms
         self._result = result
+        self._result_json: str | None = None  # set by Entity when it already encoded it
 
     @property
     def is_error(self) -> bool:
@@ -308,7 +309,7 @@ class OperationResult:
             "isError": self.is_error,
             "duration": self.duration,
             "startTime": self.execution_start_time_ms,
-            "result": df_dumps(self.result),
+            "result": self._result_json if self._result_json is not None else df_dumps(self.result),
         }
 
 
@@ -490,19 +491,23 @@ class Entity:
         try:
             self.fn(context)
             result = context._result
-            df_dumps(result)  # fail this operation, not the batch, on an unsendable result
+            # Encoded now so that an unsendable result fails this operation, not the batch.
+            encoded = df_dumps(result)
         except InternalEntityException:
             raise
         except Exception as exc:
             is_error = True
             result = str(exc)
+            encoded = df_dumps(result)
         elapsed = int((_now() - start).total_seconds() * 1000)
-        return OperationResult(
+        outcome = OperationResult(
             is_error=is_error,
             duration=elapsed,
             execution_start_time_ms=int(start.timestamp() * 1000),
             result=result,
         )
+        outcome._result_json = encoded
+        return outcome
 
     @classmethod
     def create(cls, fn: EntityFunction | type[Any]) -> Callable[[Any], str]:

@@ -211,6 +211,13 @@ def _type_label(tp: Any) -> str:
     return repr(tp)
 
 
+def _may_hold_envelope(s: str | bytes) -> bool:
+    """Whether the text can contain an envelope key (``\\u`` escapes could spell one)."""
+    if type(s) is not str:
+        return True
+    return "__class__" in s or "\\u" in s
+
+
 def df_loads(s: str | bytes, expected_type: Any = None) -> Any:
     """Deserialize JSON text produced by :func:`df_dumps` (or any JSON).
 
@@ -225,12 +232,17 @@ def df_loads(s: str | bytes, expected_type: Any = None) -> Any:
         SerializationError: the text is not JSON, or a value cannot be rebuilt.
     """
     try:
+        if expected_type is None and not _may_hold_envelope(s):
+            # No envelope anywhere: one parse, no Python-level object hook.
+            return json.loads(s)
         raw = json.loads(s)
     except (TypeError, ValueError) as exc:
         raise InvalidJSONError(f"Cannot deserialize value: invalid JSON ({exc})") from exc
     strict = is_strict_mode()
     if strict:
         return _loads_strict(raw, expected_type)
+    if expected_type is not None and not _may_hold_envelope(s):
+        return decode_as(raw, expected_type, strict=False)
     if _is_envelope(raw) and expected_type is not None:
         names = _names(expected_type)
         if names != (raw["__module__"], raw["__class__"]):

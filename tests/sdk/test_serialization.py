@@ -393,3 +393,8 @@ def test_enum_is_decoded_from_its_value() -> None:
         RED = "red"
 
     assert decode_as("red", Colour) is Colour.RED
+
+
+def test_envelope_keys_spelled_with_unicode_escapes_are_still_recognised() -> None:
+    text = df_dumps(Point(1, 2)).replace("__class__", "\\u005f_class__")
+    assert df_loads(text) == Point(1, 2)
