@@ -194,18 +194,35 @@ class Blueprint(TriggerApi, BindingApi, SettingsApi):  # type: ignore[misc]
         super().__init__(auth_level=http_auth_level)  # type: ignore[no-untyped-call]
         self._is_durable_openai_agent_setup = False
 
+    @staticmethod
+    def _wrap_user_function(target: Any, make_handle: Callable[[Any], Any]) -> Any:
+        """Replace the user function by its handler, before or after other decorators.
+
+        ``target`` is the function itself, or a ``FunctionBuilder`` when another
+        decorator (``function_name``, ``retry``, ...) was applied first; the reference
+        supports only the former.
+        """
+        if isinstance(target, FunctionBuilder):
+            function: Any = target._function
+            function._func = make_handle(function._func)
+            return target
+        return make_handle(target)
+
     def _configure_entity_callable(self, wrap: Callable[[Any], Any]) -> Decorator:
-        def decorator(entity_func: Any) -> Any:
+        def make_handle(entity_func: Any) -> Any:
             handle = Entity.create(entity_func)
             handle.__name__ = entity_func.__name__
-            return wrap(handle)
+            return handle
+
+        def decorator(entity_func: Any) -> Any:
+            return wrap(self._wrap_user_function(entity_func, make_handle))
 
         return decorator
 
     def _configure_orchestrator_callable(
         self, wrap: Callable[[Any], Any], input_type: type | None = None
     ) -> Decorator:
-        def decorator(orchestrator_func: Any) -> Any:
+        def make_handle(orchestrator_func: Any) -> Any:
             from durable_functions.replay import Orchestrator
 
             handle: Any = Orchestrator.create(orchestrator_func)
@@ -215,7 +232,10 @@ class Blueprint(TriggerApi, BindingApi, SettingsApi):  # type: ignore[misc]
             handle.__annotations__ = {"context": OrchestrationContext, "return": str}
             # Read by the orchestration context: get_input() decodes into this type.
             handle._df_input_type = input_type
-            return wrap(handle)
+            return handle
+
+        def decorator(orchestrator_func: Any) -> Any:
+            return wrap(self._wrap_user_function(orchestrator_func, make_handle))
 
         return decorator
 

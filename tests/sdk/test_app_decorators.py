@@ -322,3 +322,21 @@ def test_registered_handlers_carry_real_type_annotations_for_the_worker() -> Non
     assert orchestrator_sig.parameters["context"].annotation is func.OrchestrationContext
     assert entity_sig.parameters["context"].annotation is inspect.Parameter.empty
     assert orchestrator_sig.return_annotation is entity_sig.return_annotation is str
+
+
+def test_durable_triggers_may_sit_above_other_decorators() -> None:
+    app = DFApp()
+
+    def orchestrator(context: Any) -> Any:
+        yield None
+
+    def entity(context: DurableEntityContext) -> None:
+        return None
+
+    app.orchestration_trigger(context_name="context")(
+        app.function_name(name="Renamed")(orchestrator)
+    )
+    app.entity_trigger(context_name="context")(app.function_name(name="RenamedEntity")(entity))
+    functions = {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
+    assert functions["Renamed"].orchestrator_function is orchestrator
+    assert functions["RenamedEntity"].entity_function is entity
