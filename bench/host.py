@@ -35,6 +35,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import uuid
 import venv
 from pathlib import Path
 from typing import Any
@@ -314,12 +315,86 @@ def binding_for(port: int) -> str:
     )
 
 
-def start_host(app_dir: Path, port: int, db: Path, extra: list[str]) -> subprocess.Popen[bytes]:
-    """Start ``python -m durable_functions start`` and wait until it answers."""
+PROFILED_HOST = textwrap.dedent(
+    """
+    # Runs `durable start` with one cProfile per thread; writes DIR/<thread>.pstats at exit.
+    import cProfile, sys, threading
+    out = sys.argv.pop(1)
+    profiles = []
+
+    def _per_thread(*_):
+        sys.setprofile(None)
+        profile = cProfile.Profile()
+        profiles.append((threading.current_thread().name, profile))
+        profile.enable()
+
+    threading.setprofile(_per_thread)
+    main = cProfile.Profile()
+    profiles.append(("main", main))
+    from durable_functions.cli import main as cli
+    main.enable()
+    try:
+        cli(sys.argv[1:])
+    finally:
+        for index, (name, profile) in enumerate(profiles):
+            profile.disable()
+            profile.create_stats()
+            if profile.stats:
+                profile.dump_stats(f"{out}/{index:02d}-{name.replace('/', '_')}.pstats")
+    """
+)
+
+_WAITS = {
+    "sqlite execute (BEGIN/COMMIT lock waits and queries)": ("execute' of 'sqlite3",),
+    "thread waits (locks, events, queues)": ("acquire' of '_thread", "get' of '_queue"),
+    "time.sleep": ("time.sleep",),
+    "event loop idle (epoll)": ("poll' of 'select",),
+}
+
+
+def print_profile(directory: Path) -> None:
+    """Summarize the host's per-thread profiles: where thread time waits, and where CPU goes."""
+    import pstats
+
+    files = sorted(str(p) for p in directory.glob("*.pstats"))
+    if not files:
+        print("no profile was written (did the host stop cleanly?)")
+        return
+    stats = pstats.Stats(*files, stream=sys.stdout)
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    waits = dict.fromkeys(_WAITS, 0.0)
+    cpu: dict[str, float] = {}
+    for (path, _line, name), (_cc, _nc, tottime, _ct, _callers) in raw.items():
+        label = next((k for k, keys in _WAITS.items() if any(key in name for key in keys)), None)
+        if label is not None:
+            waits[label] += tottime
+            continue
+        where = name if path == "~" else f"{Path(path).name}:{name}"
+        if "durable_functions/" in path:
+            where = f"{path.split('durable_functions/', 1)[1]}:{name}"
+        cpu[where] = cpu.get(where, 0.0) + tottime
+    print(
+        f"\nhost profile ({len(files)} threads, per-thread wall time, profiler overhead included)"
+    )
+    for label, seconds in waits.items():
+        print(f"  {seconds:8.2f} s  {label}")
+    print(f"  {sum(cpu.values()):8.2f} s  everything else (CPU), top entries:")
+    for where, seconds in sorted(cpu.items(), key=lambda kv: -kv[1])[:20]:
+        print(f"      {seconds:7.2f} s  {where}")
+
+
+def start_host(
+    app_dir: Path, port: int, db: Path, extra: list[str], profile_dir: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``python -m durable_functions start`` (profiled if asked) and wait until it answers."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "sdk")}
+    command = ["start", "--port", str(port), "--db", str(db), *extra]
+    if profile_dir is None:
+        prefix = [sys.executable, "-m", "durable_functions"]
+    else:
+        prefix = [sys.executable, "-c", PROFILED_HOST, str(profile_dir)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "durable_functions", "start", "--port", str(port), "--db", str(db)]
-        + extra,
+        prefix + command,
         cwd=app_dir,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -347,15 +422,20 @@ def run_ours(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     (app_dir / "function_app.py").write_text(BENCH_APP)
     (app_dir / "host.json").write_text(json.dumps(HOST_JSON))
     port = free_port()
-    host = start_host(app_dir, port, workdir / "durable.sqlite", args.host_arg or [])
+    profile_dir = workdir / "profile" if args.profile else None
+    if profile_dir is not None:
+        profile_dir.mkdir()
+    host = start_host(app_dir, port, workdir / "durable.sqlite", args.host_arg or [], profile_dir)
     try:
         return asyncio.run(_drive_ours(args, port))
     finally:
         host.terminate()
         try:
-            host.wait(10)
+            host.wait(30)
         except subprocess.TimeoutExpired:
             host.kill()
+        if profile_dir is not None:
+            print_profile(profile_dir)
 
 
 async def _drive_ours(args: argparse.Namespace, port: int) -> dict[str, Any]:
@@ -385,29 +465,36 @@ async def _drive_ours(args: argparse.Namespace, port: int) -> dict[str, Any]:
     for _ in range(5):  # warm up
         await sequential_one()
 
-    # Burst: start all concurrently; completions are read from list queries, so 1,000
-    # pollers do not compete with the work they measure.
+    # Burst: start all concurrently. Completion is read from one list query of the
+    # instances still unfinished (it shrinks as they finish), so 1,000 pollers do not
+    # compete with the work they measure; finish times are known to +- one poll interval.
+    prefix = f"burst-{uuid.uuid4().hex[:8]}"
     started_at: dict[str, float] = {}
     finished_at: dict[str, float] = {}
+    unfinished = [OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running]
 
-    async def start_one() -> None:
+    async def start_one(index: int) -> None:
         t0 = time.perf_counter()
-        started_at[await client.start_new("hello_sequence")] = t0
+        started_at[await client.start_new("hello_sequence", f"{prefix}-{index:05d}")] = t0
 
     began = time.perf_counter()
-    starting = asyncio.ensure_future(asyncio.gather(*(start_one() for _ in range(args.n))))
+    starting = asyncio.ensure_future(asyncio.gather(*(start_one(i) for i in range(args.n))))
     while len(finished_at) < args.n:
         await asyncio.sleep(args.poll_burst)
+        running = await client.get_status_by(runtime_status=unfinished, instance_id_prefix=prefix)
         now = time.perf_counter()
-        done = await client.get_status_by(runtime_status=[completed])
-        for status in done:
-            if status.instance_id in started_at and status.instance_id not in finished_at:
-                finished_at[status.instance_id] = now
+        still = {status.instance_id for status in running}
+        for instance_id in started_at:
+            if instance_id not in still and instance_id not in finished_at:
+                finished_at[instance_id] = now
         if starting.done() and starting.exception() is not None:
             raise starting.exception()  # type: ignore[misc]
     await starting
     burst_seconds = max(finished_at.values()) - began
     burst = [finished_at[i] - started_at[i] for i in started_at]
+    done = await client.get_status_by(runtime_status=[completed], instance_id_prefix=prefix)
+    if len(done) != args.n or any(status.output != EXPECTED for status in done):
+        raise AssertionError(f"only {len(done)} of {args.n} burst instances completed correctly")
 
     sequential = [await sequential_one() for _ in range(args.seq)]
     await close_shared_client()
@@ -426,9 +513,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--synchronous", default="NORMAL", choices=("OFF", "NORMAL", "FULL"), help="SQLite level"
     )
-    parser.add_argument("--poll-burst", type=float, default=0.05, help="burst poll interval (s)")
+    parser.add_argument("--poll-burst", type=float, default=0.1, help="burst poll interval (s)")
     parser.add_argument("--poll-seq", type=float, default=0.002, help="sequential poll (s)")
     parser.add_argument("--host-arg", action="append", help="extra argument for `durable start`")
+    parser.add_argument(
+        "--profile", action="store_true", help="profile our host (every thread) and summarize"
+    )
     parser.add_argument("--json", action="store_true", help="print rows as JSON too")
     parser.add_argument(
         "--dbos-modes", default="sync,async", help="DBOS workflow styles to run (sync,async)"
