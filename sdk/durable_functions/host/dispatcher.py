@@ -299,6 +299,9 @@ class Dispatcher:
                 except queue.Empty:
                     break
             self.store.complete_activities(batch)
+            if log.isEnabledFor(logging.DEBUG):
+                done = ", ".join(f"{i.instance_id}#{i.task_id}" for i, _ in batch)
+                log.debug("committed activity results: %s", done)
             with self._orchestration_wake:
                 self._orchestration_signal += 1
                 self._orchestration_wake.notify_all()

@@ -5,6 +5,7 @@ The same code, with only the import changed, lives in ``../ref_app`` for Microso
 
 import json
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def _log_activity(name: str, value: object) -> None:
     path = os.environ.get("ACTIVITY_LOG")
     if path:
         with open(path, "a", encoding="utf-8") as log:
-            log.write(json.dumps([name, value]) + "\n")
+            log.write(json.dumps([name, value, os.getpid()]) + "\n")
 
 
 # ----------------------------------------------------------------------------- HTTP
@@ -219,6 +220,7 @@ def fail_first_time(key: str) -> str:
 @app.activity_trigger(input_name="value")
 def logged(value: str) -> str:
     _log_activity("logged", value)
+    time.sleep(float(os.environ.get("ACTIVITY_DELAY", "0")))  # lets a kill land mid-flight
     return value.upper()
 
 

@@ -1,0 +1,104 @@
+"""Nothing is lost: SIGKILL the host at random moments, restart it, and every orchestration
+completes with the right output, while no activity runs again once its result is committed."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from apps.harness import Host, copy_app, launch
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHAINS = 100
+FAN_OUTS = 100
+KILLS = 5
+_COMMITTED = re.compile(r"committed activity results: (.*)$")
+
+
+def _task_of(value: str) -> tuple[str, int]:
+    """Map an activity input back to (instance id, task id) as the sample orchestrators use them."""
+    key, _, suffix = value.rpartition(":")
+    if key.startswith("chain-"):
+        return key, {"a": 0, "b": 1}[suffix]
+    return key, int(suffix)
+
+
+def _expected(instance_id: str) -> list[str]:
+    if instance_id.startswith("chain-"):
+        return [f"{instance_id}:A".upper(), f"{instance_id}:B".upper()]
+    return [f"{instance_id}:{i}".upper() for i in range(4)]
+
+
+def _commits_by_process(log_text: str, pids: list[int]) -> dict[tuple[str, int], int]:
+    """(instance, task) -> index of the first host process that logged its commit."""
+    committed: dict[tuple[str, int], int] = {}
+    process = -1
+    for line in log_text.splitlines():
+        if "Durable Functions local host:" in line:
+            process += 1
+        match = _COMMITTED.search(line)
+        if match:
+            for item in match.group(1).split(", "):
+                instance_id, _, task = item.rpartition("#")
+                committed.setdefault((instance_id, int(task)), process)
+    assert process == len(pids) - 1, "one banner per host process"
+    return committed
+
+
+def test_sigkill_at_random_moments_loses_nothing_and_reruns_only_uncommitted_work(
+    tmp_path: Path,
+) -> None:
+    seed = int(os.environ.get("CRASH_SEED", str(random.randrange(1 << 30))))
+    rng = random.Random(seed)
+    activity_log = tmp_path / "activities.jsonl"
+    app_dir = copy_app("sdk_app", tmp_path)
+    db = tmp_path / "hub.sqlite3"
+    # 600 activities of 0.1 s on 8 slots: ~7.5 s of work, longer than the 5 kill intervals.
+    env = {"ACTIVITY_LOG": str(activity_log), "ACTIVITY_DELAY": "0.1"}
+
+    def start() -> Host:
+        return launch(app_dir, db, args=("--verbose",), env=env)
+
+    host = start()
+    pids = [host.process.pid]
+    ids = [f"chain-{i}" for i in range(CHAINS)] + [f"fan-{i}" for i in range(FAN_OUTS)]
+    for instance_id in ids:
+        name = "logged_chain" if instance_id.startswith("chain-") else "logged_fan_out"
+        host.start(name, instance_id, instance_id=instance_id)
+
+    for _ in range(KILLS):
+        time.sleep(rng.uniform(0.3, 1.0))
+        host.kill()
+        host = start()
+        pids.append(host.process.pid)
+
+    try:
+        for instance_id in ids:
+            status = host.wait(instance_id, timeout=60)
+            assert status["runtimeStatus"] == "Completed", (seed, status)
+            assert status["output"] == _expected(instance_id), (seed, status)
+    finally:
+        host.stop()
+
+    runs: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for line in activity_log.read_text().splitlines():
+        _name, value, pid = json.loads(line)
+        runs[_task_of(value)].append(pids.index(pid))
+    committed = _commits_by_process(host.log.read_text(), pids)
+    assert len(runs) == CHAINS * 2 + FAN_OUTS * 4
+    for task, processes in runs.items():
+        # Within one process a work item runs at most once ...
+        assert len(processes) == len(set(processes)), (seed, task, processes)
+        # ... and never in a process started after its result was committed.
+        if task in committed:
+            assert max(processes) <= committed[task], (seed, task, processes, committed[task])
+    assert "internal error" not in host.log.read_text()
+    # The kills really landed while work was in flight: most processes committed results.
+    assert len(set(committed.values())) >= 4, (seed, sorted(set(committed.values())))
