@@ -1,0 +1,135 @@
+"""The host serves the app's HTTP functions as the Functions host does."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from apps.harness import Host, copy_app, launch
+
+from durable_functions.host.server import RouteTemplate
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
+    tmp = tmp_path_factory.mktemp("routes")
+    started = launch(copy_app("sdk_app", tmp), tmp / "hub.sqlite3")
+    yield started
+    started.stop()
+
+
+def test_a_route_parameter_reaches_the_function(host: Host) -> None:
+    reply = host.request("GET", "/api/hello/ada")
+    assert (reply.status, reply.body) == (200, b"hello ada")
+
+
+def test_an_optional_route_parameter_may_be_left_out(host: Host) -> None:
+    assert host.request("GET", "/api/hello").body == b"hello world"
+
+
+def test_query_parameters_reach_the_function(host: Host) -> None:
+    assert host.request("GET", "/api/hello?name=bob").body == b"hello bob"
+
+
+def test_headers_set_on_the_http_response_are_sent(host: Host) -> None:
+    assert host.request("GET", "/api/hello/x").headers["X-Sample"] == "yes"
+
+
+def test_an_int_constraint_matches_numbers_only(host: Host) -> None:
+    assert host.request("GET", "/api/items/21").body == b"42"
+    assert host.request("GET", "/api/items/abc").status == 404
+
+
+def test_a_method_not_declared_by_the_function_is_refused(host: Host) -> None:
+    assert host.request("DELETE", "/api/hello/x").status == 405
+
+
+def test_a_str_return_value_becomes_a_200_text_response(host: Host) -> None:
+    reply = host.request("PUT", "/api/echo", body="ping")
+    assert (reply.status, reply.body) == (200, b"ping")
+    assert reply.headers["Content-Type"].startswith("text/plain")
+
+
+def test_a_function_that_raises_gives_500_and_a_logged_traceback(host: Host) -> None:
+    assert host.request("GET", "/api/boom").status == 500
+    log = host.log.read_text()
+    assert "Traceback" in log and "the HTTP function exploded" in log
+    assert host.request("GET", "/api/hello").status == 200
+
+
+def test_an_unknown_path_is_404(host: Host) -> None:
+    assert host.request("GET", "/api/nothing-here").status == 404
+    assert host.request("GET", "/elsewhere").status == 404
+
+
+def test_function_keys_are_not_enforced_by_default(host: Host) -> None:
+    assert host.request("GET", "/api/secret").body == b"the secret"
+
+
+def test_the_banner_lists_every_function_with_its_url_or_kind(host: Host) -> None:
+    log = host.log.read_text()
+    assert re.search(r"hello: \[GET\] http://127\.0\.0\.1:\d+/api/hello/\{name\?\}", log)
+    assert "chain: orchestrationTrigger" in log
+    assert "add_one: activityTrigger" in log
+    assert "counter: entityTrigger" in log
+    assert "storageProvider is ignored" in log
+
+
+def test_the_durable_client_payload_points_at_this_host(host: Host) -> None:
+    reply = host.request("POST", "/api/orchestrators/chain", json_body=1)
+    links = reply.json()
+    assert links["purgeHistoryDeleteUri"].startswith(host.base)
+    assert "taskHub=SampleHub" in links["statusQueryGetUri"]
+
+
+def test_require_keys_enforces_function_keys(tmp_path: Path) -> None:
+    app_dir = copy_app("sdk_app", tmp_path)
+    host = launch(app_dir, tmp_path / "hub.sqlite3", args=("--require-keys",))
+    try:
+        keys = json.loads((app_dir / ".durable" / "keys.json").read_text())
+        key = keys["functionKeys"]["default"]
+        assert host.request("GET", "/api/secret").status == 401
+        assert host.request("GET", "/api/secret?code=wrong").status == 401
+        assert host.request("GET", f"/api/secret?code={key}").body == b"the secret"
+        assert host.request("GET", "/api/secret", headers={"x-functions-key": key}).status == 200
+        assert host.request("GET", "/api/hello").status == 200  # anonymous stays open
+    finally:
+        host.stop()
+
+
+def test_route_prefix_from_host_json_is_honoured(tmp_path: Path) -> None:
+    app_dir = copy_app("sdk_app", tmp_path)
+    config = json.loads((app_dir / "host.json").read_text())
+    config["extensions"]["http"] = {"routePrefix": "v1"}
+    (app_dir / "host.json").write_text(json.dumps(config))
+    host = launch(app_dir, tmp_path / "hub.sqlite3")
+    try:
+        assert host.request("GET", "/v1/hello").body == b"hello world"
+        assert host.request("GET", "/api/hello").status == 404
+    finally:
+        host.stop()
+
+
+@pytest.mark.parametrize(
+    ("template", "path", "expected"),
+    [
+        pytest.param("users/{id}", "/users/7", {"id": "7"}, id="parameter"),
+        pytest.param("users/{id}", "/USERS/7", {"id": "7"}, id="case-insensitive-literal"),
+        pytest.param("users/{id?}", "/users", {}, id="optional-missing"),
+        pytest.param("users/{id:int}", "/users/x", None, id="int-rejects-text"),
+        pytest.param("users/{id:int:min(5)}", "/users/3", None, id="min-constraint"),
+        pytest.param("users/{id:guid}", "/users/not-a-guid", None, id="guid-constraint"),
+        pytest.param("files/{*path}", "/files/a/b/c", {"path": "a/b/c"}, id="catch-all"),
+        pytest.param("v{major}.{minor}", "/v1.2", {"major": "1", "minor": "2"}, id="complex"),
+        pytest.param("page/{n=1}", "/page", {"n": "1"}, id="default"),
+    ],
+)
+def test_route_templates_match_as_the_functions_host(
+    template: str, path: str, expected: dict[str, str] | None
+) -> None:
+    assert RouteTemplate.compile(template).match(path) == expected
