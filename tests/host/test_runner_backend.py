@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from durable_functions.errors import HostError
 from durable_functions.host import engine, runner
 from durable_functions.host.backend import MemoryBackend
 from durable_functions.host.engine import EngineConfig, RuntimeStatus
@@ -96,7 +97,7 @@ def test_run_until_idle_stops_an_endless_loop(harness: Harness) -> None:
 
     harness.start("forever")
 
-    with pytest.raises(runner.HostError, match="still busy"):
+    with pytest.raises(HostError, match="still busy"):
         harness.run(max_steps=50)
 
 

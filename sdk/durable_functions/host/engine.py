@@ -704,15 +704,15 @@ def prepare_episode(
         starts = [m for m in current if m.event.get("EventType") == started_type]
         others = [m for m in current if m.event.get("EventType") != started_type]
         if not starts:
-            # Events for an instance whose ExecutionStarted is gone: nothing can consume them.
+            # The execution has not started yet (its ExecutionStarted is still queued
+            # behind these): keep them for the episode that starts it.
             return Episode(
                 item=item,
                 instance=instance,
                 history=history,
                 new_events=(),
-                requeue=(),
+                requeue=tuple(current),
                 payload=None,
-                discard=True,
             )
         current = starts[:1] + others
     else:
