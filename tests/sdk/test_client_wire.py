@@ -8,7 +8,11 @@ paging) and the HTTP layer's own behaviour (keep-alive, chunked bodies).
 from __future__ import annotations
 
 import asyncio
+import gc
+import http.server
 import json
+import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -325,3 +329,35 @@ async def test_a_closed_port_raises_a_host_error_that_says_what_to_check() -> No
 )
 def test_requote_makes_raw_urls_valid(url: str, expected: str) -> None:
     assert requote(url) == expected
+
+
+class _NotFound(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, so the client pools the connection
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+def test_pooled_connections_close_when_their_event_loop_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A loop per call (``asyncio.run``) leaves no socket for the garbage collector."""
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotFound) as httpd:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        binding = {"taskHubName": "Hub", "rpcBaseUrl": f"http://127.0.0.1:{httpd.server_port}/"}
+        client = DurableOrchestrationClient(json.dumps(binding))
+        try:
+            for _ in range(2):
+                assert not asyncio.run(client.get_status("x"))
+        finally:
+            httpd.shutdown()
+    gc.collect()
+
+    assert unraisable == []
