@@ -1,0 +1,265 @@
+"""The SQLite task hub store keeps state durable, atomic and per hub."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from durable_functions.errors import HostError
+from durable_functions.host import engine
+from durable_functions.host.engine import (
+    ActivityWorkItem,
+    EpisodeOutcome,
+    RuntimeStatus,
+    TimerItem,
+)
+from durable_functions.host.store import SCHEMA_VERSION, SqliteStore
+
+NOW = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def _new(instance_id: str = "i1", name: str = "chain") -> engine.NewInstance:
+    return engine.new_instance(
+        name, instance_id, '"1"', now=NOW, execution_id=uuid.uuid4().hex, version=""
+    )
+
+
+def _store(tmp_path: Path, hub: str = "Hub", *, recover: bool = False) -> SqliteStore:
+    return SqliteStore(tmp_path / "hub.sqlite3", hub, recover=recover)
+
+
+def _activity(item: engine.OrchestrationWorkItem, task_id: int = 0) -> ActivityWorkItem:
+    return ActivityWorkItem(
+        instance_id=item.instance.instance_id,
+        execution_id=item.instance.execution_id,
+        task_id=task_id,
+        name="add_one",
+        input="1",
+    )
+
+
+def _running(item: engine.OrchestrationWorkItem, **changes: Any) -> EpisodeOutcome:
+    """An episode outcome that consumed the claimed messages and left the instance Running."""
+    return EpisodeOutcome(
+        instance=replace(item.instance, runtime_status=RuntimeStatus.Running),
+        history_added=tuple(m.event for m in item.messages),
+        **changes,
+    )
+
+
+def test_a_new_file_gets_the_current_schema_version_and_wal_mode(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    assert store.schema_version() == SCHEMA_VERSION
+    with sqlite3.connect(tmp_path / "hub.sqlite3") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+
+
+def test_reopening_an_existing_file_keeps_its_data(tmp_path: Path) -> None:
+    _store(tmp_path).create_instance(_new())
+    assert _store(tmp_path).get_instance("i1") is not None
+
+
+def test_a_file_from_a_newer_schema_is_refused_with_a_host_error(tmp_path: Path) -> None:
+    _store(tmp_path).close()
+    with sqlite3.connect(tmp_path / "hub.sqlite3") as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(HostError, match="newer version"):
+        _store(tmp_path)
+
+
+def test_sqlite_errors_surface_as_host_errors(tmp_path: Path) -> None:
+    (tmp_path / "hub.sqlite3").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(HostError):
+        _store(tmp_path)
+
+
+def test_hubs_in_one_file_do_not_see_each_other(tmp_path: Path) -> None:
+    first, second = _store(tmp_path, "A"), _store(tmp_path, "B")
+    first.create_instance(_new())
+    assert second.get_instance("i1") is None
+    assert second.claim_orchestration(NOW) is None
+    assert first.claim_orchestration(NOW) is not None
+
+
+def test_a_live_instance_id_cannot_be_created_twice(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    assert store.create_instance(_new()) is True
+    assert store.create_instance(_new()) is False
+
+
+def test_an_instance_is_claimed_by_one_worker_at_a_time(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new())
+    item = store.claim_orchestration(NOW)
+    assert item is not None and [m.event["EventType"] for m in item.messages] == [0]
+    store.send([engine.raise_event_message("i1", "e", "1", now=NOW)])
+    assert store.claim_orchestration(NOW) is None
+
+
+def test_completing_an_episode_appends_history_and_enqueues_work_at_once(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new())
+    item = store.claim_orchestration(NOW)
+    assert item is not None
+    store.complete_orchestration(item, _running(item, activities=(_activity(item),)))
+    assert [e["EventType"] for e in store.get_history("i1")] == [0]
+    assert store.get_instance("i1").runtime_status is RuntimeStatus.Running  # type: ignore[union-attr]
+    assert store.claim_activity() is not None
+    assert store.claim_orchestration(NOW) is None
+
+
+def test_a_committed_activity_result_deletes_its_work_item(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new())
+    item = store.claim_orchestration(NOW)
+    assert item is not None
+    store.complete_orchestration(item, _running(item, activities=(_activity(item),)))
+    work = store.claim_activity()
+    assert work is not None
+    store.complete_activities([(work, engine.activity_completed(work, "2", now=NOW))])
+    recovered = _store(tmp_path, recover=True)
+    assert recovered.claim_activity() is None
+    episode = recovered.claim_orchestration(NOW)
+    assert episode is not None and episode.messages[0].event["Result"] == "2"
+
+
+def test_claimed_but_uncommitted_work_is_visible_again_after_recovery(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new())
+    item = store.claim_orchestration(NOW)
+    assert item is not None
+    store.complete_orchestration(item, _running(item, activities=(_activity(item),)))
+    assert store.claim_activity() is not None
+    store.send([engine.raise_event_message("i1", "e", "1", now=NOW)])
+    assert store.claim_orchestration(NOW) is not None
+    assert store.claim_activity() is None  # still claimed by the "crashed" process
+    recovered = _store(tmp_path, recover=True)
+    assert recovered.claim_activity() is not None
+    assert recovered.claim_orchestration(NOW) is not None
+
+
+def test_an_abandoned_episode_gives_its_messages_back(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new())
+    item = store.claim_orchestration(NOW)
+    assert item is not None
+    store.abandon_orchestration(item)
+    again = store.claim_orchestration(NOW)
+    assert again is not None and len(again.messages) == 1
+
+
+def test_a_timer_message_stays_invisible_until_it_is_due(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new())
+    item = store.claim_orchestration(NOW)
+    assert item is not None
+    fire_at = NOW + timedelta(minutes=5)
+    fired = engine.timer_fired_event(0, fire_at, timestamp=fire_at)
+    timer = TimerItem(
+        fire_at=fire_at,
+        message=engine.OrchestrationMessage(
+            instance_id="i1", execution_id=item.instance.execution_id, event=fired
+        ),
+    )
+    store.complete_orchestration(item, _running(item, timers=(timer,)))
+    assert store.claim_orchestration(NOW) is None
+    assert store.next_visible_at(NOW) == fire_at
+    later = store.claim_orchestration(fire_at)
+    assert later is not None and later.messages[0].event["EventType"] == 11
+
+
+def test_a_cancelled_timer_is_deleted(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new())
+    item = store.claim_orchestration(NOW)
+    assert item is not None
+    fire_at = NOW + timedelta(minutes=5)
+    timer = TimerItem(
+        fire_at=fire_at,
+        message=engine.OrchestrationMessage(
+            instance_id="i1",
+            execution_id=item.instance.execution_id,
+            event=engine.timer_fired_event(3, fire_at, timestamp=fire_at),
+        ),
+    )
+    store.complete_orchestration(item, _running(item, timers=(timer,)))
+    store.send([engine.raise_event_message("i1", "e", "1", now=NOW)])
+    second = store.claim_orchestration(NOW)
+    assert second is not None
+    store.complete_orchestration(second, _running(second, cancel_timers=(3,)))
+    assert store.next_visible_at(NOW) is None
+
+
+def test_messages_for_a_purged_instance_are_dropped(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new())
+    assert store.purge(["i1"]) == 1
+    store.send([engine.raise_event_message("i1", "e", "1", now=NOW)])
+    assert store.claim_orchestration(NOW) is None
+    assert store.counts()["messages"] == 0
+
+
+def test_a_suspended_instance_is_only_claimed_for_resume_or_terminate(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new())
+    item = store.claim_orchestration(NOW)
+    assert item is not None
+    suspended = replace(
+        _running(item), instance=replace(item.instance, runtime_status=RuntimeStatus.Suspended)
+    )
+    store.complete_orchestration(item, suspended)
+    store.send([engine.raise_event_message("i1", "e", "1", now=NOW)])
+    assert store.claim_orchestration(NOW) is None
+    store.send([engine.resume_message("i1", None, now=NOW)])
+    woken = store.claim_orchestration(NOW)
+    assert woken is not None and [m.event["EventType"] for m in woken.messages] == [15, 20]
+
+
+def test_list_pages_follow_the_continuation_token(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    for i in range(5):
+        store.create_instance(_new(f"p{i}"))
+    first = store.list_instances(top=2)
+    second = store.list_instances(top=2, continuation=first.continuation)
+    third = store.list_instances(top=2, continuation=second.continuation)
+    ids = [i.instance_id for page in (first, second, third) for i in page.instances]
+    assert ids == ["p0", "p1", "p2", "p3", "p4"] and third.continuation is None
+
+
+def test_list_filters_by_prefix_status_and_creation_time(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new("keep-1"))
+    store.create_instance(_new("other"))
+    assert [i.instance_id for i in store.list_instances(prefix="keep").instances] == ["keep-1"]
+    assert store.list_instances(statuses=["Completed"]).instances == []
+    assert store.list_instances(created_from=NOW + timedelta(seconds=1)).instances == []
+
+
+def test_an_invalid_continuation_token_is_a_host_error(tmp_path: Path) -> None:
+    with pytest.raises(HostError, match="continuation"):
+        _store(tmp_path).list_instances(continuation="garbage")
+
+
+def test_entity_requests_are_delivered_in_order_and_state_is_kept(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    signals = [
+        engine.entity_signal_message("@counter@k", "add", str(n), now=NOW, request_id=str(n))
+        for n in range(3)
+    ]
+    store.send_entity(signals)
+    item = store.claim_entity()
+    assert item is not None
+    assert [m.request["input"] for m in item.messages] == ["0", "1", "2"]
+    assert store.claim_entity() is None
+    entity = engine.EntityState(entity_id="@counter@k", exists=True, state="3", last_modified=NOW)
+    store.complete_entity(item, engine.EntityOutcome(entity=entity))
+    assert store.get_entity("@counter@k") == entity
+    found, _token = store.list_entities(name="Counter")
+    assert [e.entity_id for e in found] == ["@counter@k"]
