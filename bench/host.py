@@ -3,17 +3,28 @@
 Workload: an orchestration (a DBOS workflow) that calls ``say_hello`` for Tokyo,
 Seattle and London in sequence. Two phases per system:
 
-* burst: N instances (default 1,000) started concurrently; orchestrations/s and
+* burst: N instances (default 1,000) started at once; orchestrations/s and
   activities/s over the time from the first start to the last completion, and
   p50/p99 of each instance's start-to-finish latency;
 * sequential: M instances (default 200) one after another; p50/p99 latency.
 
-Both run on SQLite in WAL mode with the same ``synchronous`` setting (default
-``NORMAL``; ``--synchronous FULL`` to compare fully synced commits). Our host is
-started as ``python -m durable_functions start`` on a free port and driven through
-``DurableOrchestrationClient`` over HTTP. DBOS runs in-process (its normal mode:
-``DBOS.start_workflow_async`` and ``handle.get_result()``), in a separate venv
-``.venv-bench`` this script creates (``pip install dbos``) on first run.
+Durability: both on SQLite in WAL mode with ``synchronous=NORMAL`` (commits are
+atomic and survive a process crash; the last ones may be lost on power loss).
+That is what the local host's store always uses; DBOS gets the same pragmas through
+a SQLAlchemy connect hook. ``--synchronous FULL`` changes the DBOS side only.
+
+Our host is started as ``python -m durable_functions start`` on a free port and
+driven over HTTP through ``DurableOrchestrationClient``: 1,000 concurrent
+``start_new`` calls, then list queries of the still-unfinished instances every
+``--poll-burst`` seconds (finish times are known to that precision); the sequential
+phase polls ``get_status`` every ``--poll-seq`` seconds. DBOS runs in-process, its
+normal mode, in two styles: ``sync`` (``DBOS.start_workflow`` for all instances,
+then one waiting thread per ``handle.get_result()``) and ``async``
+(``DBOS.start_workflow_async`` in ``asyncio.gather``). DBOS runs in a separate venv,
+``.venv-bench``, which this script creates (``pip install dbos``) on first run.
+The throughput ratio compares with DBOS's faster style, the latency with its lower
+sequential p50. ``--profile`` runs our host under a per-thread profiler and prints
+where its threads spend their time.
 
 Usage::
 
