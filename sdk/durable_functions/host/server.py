@@ -460,9 +460,9 @@ def simplified_history(
         elif kind == EventType.TimerFired:
             event.pop("TimerId", None)
         elif kind == EventType.ExecutionCompleted:
-            event["OrchestrationStatus"] = _STATUS_BY_DTFX.get(
-                event.get("OrchestrationStatus"), event.get("OrchestrationStatus")
-            )
+            raw_status = event.get("OrchestrationStatus")
+            if isinstance(raw_status, int):
+                event["OrchestrationStatus"] = _STATUS_BY_DTFX.get(raw_status, raw_status)
         if not show_input:
             event.pop("Input", None)
         if "Result" in event:

@@ -711,8 +711,8 @@ class SqliteStore:
                         for t in outcome.cancel_timers
                     ],
                 )
-            for message in outcome.entity_messages:
-                self._enqueue_entity(conn, message)
+            for request in outcome.entity_messages:
+                self._enqueue_entity(conn, request)
 
         self._write(run)
 
