@@ -16,8 +16,10 @@ a SQLAlchemy connect hook. ``--synchronous FULL`` changes the DBOS side only.
 Our host is started as ``python -m durable_functions start`` on a free port and
 driven over HTTP through ``DurableOrchestrationClient``: 1,000 concurrent
 ``start_new`` calls, then list queries of the still-unfinished instances every
-``--poll-burst`` seconds (finish times are known to that precision); the sequential
-phase polls ``get_status`` every ``--poll-seq`` seconds. DBOS runs in-process, its
+``--poll-burst`` seconds until none is left; the sequential
+phase polls ``get_status`` every ``--poll-seq`` seconds. Burst finish times are the
+store's ``last_updated_time`` of each instance (microseconds), so the poll interval
+does not blur them. DBOS runs in-process, its
 normal mode, in two styles: ``sync`` (``DBOS.start_workflow`` for all instances,
 then one waiting thread per ``handle.get_result()``) and ``async``
 (``DBOS.start_workflow_async`` in ``asyncio.gather``). DBOS runs in a separate venv,
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -438,7 +441,7 @@ def run_ours(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         profile_dir.mkdir()
     host = start_host(app_dir, port, workdir / "durable.sqlite", args.host_arg or [], profile_dir)
     try:
-        return asyncio.run(_drive_ours(args, port))
+        return asyncio.run(_drive_ours(args, port, workdir / "durable.sqlite"))
     finally:
         host.terminate()
         try:
@@ -449,7 +452,29 @@ def run_ours(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             print_profile(profile_dir)
 
 
-async def _drive_ours(args: argparse.Namespace, port: int) -> dict[str, Any]:
+def _finish_times_from_store(db: Path, prefix: str) -> dict[str, float]:
+    """Completion times (epoch seconds) of the burst, read from the host's store."""
+    import sqlite3
+    from datetime import datetime, timezone
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            rows = conn.execute(
+                "SELECT instance_id, last_updated_time FROM instances"
+                " WHERE instance_id LIKE ? AND runtime_status = 'Completed'",
+                (f"{prefix}-%",),
+            ).fetchall()
+    except sqlite3.Error as exc:
+        print(f"(finish times from polling: cannot read the store: {exc})", file=sys.stderr)
+        return {}
+    finished = {}
+    for instance_id, text in rows:
+        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        finished[instance_id] = moment.timestamp()
+    return finished
+
+
+async def _drive_ours(args: argparse.Namespace, port: int, db: Path) -> dict[str, Any]:
     from durable_functions._http import close_shared_client
     from durable_functions.client import DurableOrchestrationClient
     from durable_functions.status import OrchestrationRuntimeStatus
@@ -476,36 +501,39 @@ async def _drive_ours(args: argparse.Namespace, port: int) -> dict[str, Any]:
     for _ in range(5):  # warm up
         await sequential_one()
 
-    # Burst: start all concurrently. Completion is read from one list query of the
-    # instances still unfinished (it shrinks as they finish), so 1,000 pollers do not
-    # compete with the work they measure; finish times are known to +- one poll interval.
+    # Burst: start all concurrently. The client waits with a list query of the
+    # instances still unfinished (it shrinks as they finish) every --poll-burst
+    # seconds, so 1,000 pollers do not compete with the work they measure. Finish
+    # times come from the store afterwards (last_updated_time, microseconds), so they
+    # do not depend on the poll interval.
     prefix = f"burst-{uuid.uuid4().hex[:8]}"
     started_at: dict[str, float] = {}
-    finished_at: dict[str, float] = {}
     unfinished = [OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running]
 
     async def start_one(index: int) -> None:
-        t0 = time.perf_counter()
+        t0 = time.time()
         started_at[await client.start_new("hello_sequence", f"{prefix}-{index:05d}")] = t0
 
-    began = time.perf_counter()
+    began = time.time()
     starting = asyncio.ensure_future(asyncio.gather(*(start_one(i) for i in range(args.n))))
-    while len(finished_at) < args.n:
+    polled_at: dict[str, float] = {}
+    while len(polled_at) < args.n:
         await asyncio.sleep(args.poll_burst)
         running = await client.get_status_by(runtime_status=unfinished, instance_id_prefix=prefix)
-        now = time.perf_counter()
+        now = time.time()
         still = {status.instance_id for status in running}
         for instance_id in started_at:
-            if instance_id not in still and instance_id not in finished_at:
-                finished_at[instance_id] = now
+            if instance_id not in still and instance_id not in polled_at:
+                polled_at[instance_id] = now
         if starting.done() and starting.exception() is not None:
             raise starting.exception()  # type: ignore[misc]
     await starting
-    burst_seconds = max(finished_at.values()) - began
-    burst = [finished_at[i] - started_at[i] for i in started_at]
     done = await client.get_status_by(runtime_status=[completed], instance_id_prefix=prefix)
     if len(done) != args.n or any(status.output != EXPECTED for status in done):
         raise AssertionError(f"only {len(done)} of {args.n} burst instances completed correctly")
+    finished_at = _finish_times_from_store(db, prefix) or polled_at
+    burst_seconds = max(finished_at.values()) - began
+    burst = [finished_at[i] - started_at[i] for i in started_at]
 
     sequential = [await sequential_one() for _ in range(args.seq)]
     await close_shared_client()
@@ -524,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--synchronous", default="NORMAL", choices=("OFF", "NORMAL", "FULL"), help="SQLite level"
     )
-    parser.add_argument("--poll-burst", type=float, default=0.1, help="burst poll interval (s)")
+    parser.add_argument("--poll-burst", type=float, default=0.25, help="burst poll interval (s)")
     parser.add_argument("--poll-seq", type=float, default=0.002, help="sequential poll (s)")
     parser.add_argument("--host-arg", action="append", help="extra argument for `durable start`")
     parser.add_argument(
