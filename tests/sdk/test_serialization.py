@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from durable_functions.errors import DurableError, SerializationError
 from durable_functions.serialization import (
@@ -398,3 +400,28 @@ def test_enum_is_decoded_from_its_value() -> None:
 def test_envelope_keys_spelled_with_unicode_escapes_are_still_recognised() -> None:
     text = df_dumps(Point(1, 2)).replace("__class__", "\\u005f_class__")
     assert df_loads(text) == Point(1, 2)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_any_json_value_round_trips(value: Any) -> None:
+    assert df_loads(df_dumps(value)) == value
+
+
+@pytest.mark.reference
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@given(json_values)
+def test_any_json_value_encodes_exactly_as_the_reference(value: Any) -> None:
+    from azure.durable_functions.models.utils import df_serialization as reference
+
+    assert df_dumps(value) == reference.df_dumps(value)
