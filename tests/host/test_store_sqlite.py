@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -30,8 +31,20 @@ def _new(instance_id: str = "i1", name: str = "chain") -> engine.NewInstance:
     )
 
 
+_opened: list[SqliteStore] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_stores() -> Iterator[None]:
+    yield
+    while _opened:
+        _opened.pop().close()
+
+
 def _store(tmp_path: Path, hub: str = "Hub", *, recover: bool = False) -> SqliteStore:
-    return SqliteStore(tmp_path / "hub.sqlite3", hub, recover=recover)
+    store = SqliteStore(tmp_path / "hub.sqlite3", hub, recover=recover)
+    _opened.append(store)
+    return store
 
 
 def _activity(item: engine.OrchestrationWorkItem, task_id: int = 0) -> ActivityWorkItem:
@@ -263,3 +276,11 @@ def test_entity_requests_are_delivered_in_order_and_state_is_kept(tmp_path: Path
     assert store.get_entity("@counter@k") == entity
     found, _token = store.list_entities(name="Counter")
     assert [e.entity_id for e in found] == ["@counter@k"]
+
+
+def test_a_second_host_cannot_serve_the_same_file(tmp_path: Path) -> None:
+    serving = _store(tmp_path, recover=True)
+    with pytest.raises(HostError, match="already serving"):
+        _store(tmp_path, recover=True)
+    serving.close()
+    _store(tmp_path, recover=True).close()
