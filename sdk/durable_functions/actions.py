@@ -21,12 +21,18 @@ from durable_functions.options import DurableHttpRequest, RetryOptions
 from durable_functions.serialization import df_dumps
 
 _ENCODE = json.JSONEncoder().encode
+_ENCODE_STR = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str
 
 
 def _dumps(value: Any) -> str:
     """``df_dumps``, with a fast path for plain JSON values (same text either way)."""
     if value is None:
         return "null"
+    kind = type(value)
+    if kind is str:
+        return _ENCODE_STR(value)
+    if kind is int:
+        return int.__repr__(value)
     try:
         return _ENCODE(value)
     except (TypeError, ValueError):

@@ -429,6 +429,10 @@ class DurableOrchestrationContext:
         return str(function._name)
 
     def _activity(self, name: Any, api: str) -> tuple[str, Any]:
+        if type(name) is str:
+            if not name:
+                raise ValueError("function_name cannot be empty")
+            return name, None
         resolved = self._function_name(name, ACTIVITY_TRIGGER, api)
         fn = _user_function(name)
         return resolved, (_return_type(fn) if fn is not None else None)
