@@ -301,7 +301,10 @@ class _Replayer:
         if finished_early and (self.returned or context._continue_as_new_flag):
             self._check_rest_of_past(history, index + 1, new_start)
         if context._nd_error is not None:
+            # The code is not the one that wrote this history: nothing it returned counts.
             self.exception = context._nd_error
+            self.returned = False
+            self.output = None
 
     def _check_rest_of_past(self, history: list[dict[str, Any]], start: int, stop: int) -> None:
         """The code finished early: past events it never reached must not schedule work."""

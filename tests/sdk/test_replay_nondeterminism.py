@@ -132,8 +132,10 @@ def test_returning_before_recorded_tasks_is_a_missing_task():
         yield ctx.call_activity("a")
         return "early"
 
-    error = replay_history(orch, RECORDED_A).non_determinism
+    result = replay_history(orch, RECORDED_A)
+    error = result.non_determinism
     assert (error.event_id, error.recorded) == (1, "activity 'next' (TASK_SCHEDULED)")
+    assert "output" not in json.loads(result.state_json)
 
 
 def test_http_call_matches_the_hosts_built_in_http_activity():
