@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from apps.harness import Host, copy_app, launch
@@ -133,3 +135,40 @@ def test_route_templates_match_as_the_functions_host(
     template: str, path: str, expected: dict[str, str] | None
 ) -> None:
     assert RouteTemplate.compile(template).match(path) == expected
+
+
+def _raw(host: Host, data: bytes) -> bytes:
+    address = urlsplit(host.base)
+    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+        sock.sendall(data)
+        received = b""
+        while b"\r\n\r\n" not in received or not received.endswith(b"pong"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+        return received
+
+
+def test_a_chunked_request_body_is_reassembled(host: Host) -> None:
+    request = (
+        b"POST /api/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: close\r\n\r\n2\r\npo\r\n2\r\nng\r\n0\r\n\r\n"
+    )
+    answer = _raw(host, request)
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"pong")
+
+
+def test_expect_100_continue_is_answered_before_the_body(host: Host) -> None:
+    address = urlsplit(host.base)
+    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+            b"Expect: 100-continue\r\nConnection: close\r\n\r\n"
+        )
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(b"pong")
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"pong")
