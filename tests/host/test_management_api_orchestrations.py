@@ -123,3 +123,11 @@ def test_a_rewound_instance_retries_its_failed_activity_and_completes(host: Host
 
 def test_the_host_logged_no_internal_error(host: Host) -> None:
     assert "internal error" not in host.log.read_text()
+
+
+def test_a_durable_http_call_returns_the_status_and_content(host: Host) -> None:
+    instance_id = host.start("http_call", f"{host.base}/api/hello/http")
+    status = host.wait(instance_id)
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"]["statusCode"] == 200
+    assert status["output"]["content"] == "hello http"

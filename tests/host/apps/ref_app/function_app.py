@@ -186,6 +186,12 @@ def logged_fan_out(context: df.DurableOrchestrationContext):
     return results
 
 
+@app.orchestration_trigger(context_name="context")
+def http_call(context: df.DurableOrchestrationContext):
+    response = yield context.call_http("GET", context.get_input())
+    return response
+
+
 # ----------------------------------------------------------------------------- activities
 
 
