@@ -102,3 +102,29 @@ def test_sigkill_at_random_moments_loses_nothing_and_reruns_only_uncommitted_wor
     assert "internal error" not in host.log.read_text()
     # The kills really landed while work was in flight: most processes committed results.
     assert len(set(committed.values())) >= 4, (seed, sorted(set(committed.values())))
+
+
+def test_raised_events_and_durable_timers_survive_a_kill(tmp_path: Path) -> None:
+    app_dir = copy_app("sdk_app", tmp_path)
+    db = tmp_path / "hub.sqlite3"
+    host = launch(app_dir, db)
+    waiting = [host.start("wait_event", instance_id=f"event-{i}") for i in range(20)]
+    timers = [host.start("timer", 2, instance_id=f"timer-{i}") for i in range(5)]
+    for instance_id in waiting:
+        host.wait(instance_id, until={"Running"})
+    for instance_id in waiting:
+        reply = host.request(
+            "POST",
+            f"/runtime/webhooks/durabletask/instances/{instance_id}/raiseEvent/approve",
+            json_body=instance_id,
+        )
+        assert reply.status == 202  # accepted = committed to the store
+    host.kill()
+    host = launch(app_dir, db)
+    try:
+        for instance_id in waiting:
+            assert host.wait(instance_id)["output"] == {"approved": instance_id}
+        for instance_id in timers:
+            assert host.wait(instance_id, timeout=20)["output"] == "fired"
+    finally:
+        host.stop()
