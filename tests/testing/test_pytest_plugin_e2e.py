@@ -36,12 +36,14 @@ async def start(req: func.HttpRequest, client):
     return client.create_check_status_response(req, instance_id)
 """
 
+CONFTEST = 'pytest_plugins = ["durable_functions.testing.pytest_plugin"]\n'
+
 TESTS = """
+import json
+
 import azure.functions as func
 
 from function_app import start
-
-pytest_plugins = ["durable_functions.testing.pytest_plugin"]
 
 
 def test_durable_env_runs_the_app_next_to_the_tests(durable_env):
@@ -55,7 +57,7 @@ async def test_durable_client_serves_http_starters(durable_env, durable_client):
     )
     handler = start.build().get_user_function().client_function
     response = await handler(request, client=durable_client)
-    instance_id = __import__("json").loads(response.get_body())["id"]
+    instance_id = json.loads(response.get_body())["id"]
     assert durable_env.result(instance_id).output == "Hello Ada"
 """
 
@@ -64,13 +66,8 @@ async def test_durable_client_serves_http_starters(durable_env, durable_client):
 def test_an_app_test_suite_gets_the_fixtures_from_pytest_plugins(tmp_path: Path) -> None:
     (tmp_path / "function_app.py").write_text(APP)
     (tmp_path / "host.json").write_text('{"version": "2.0"}')
-    (tmp_path / "conftest.py").write_text(
-        TESTS.split("\n\n\ndef ")[0].split("from function_app")[0]
-        + 'pytest_plugins = ["durable_functions.testing.pytest_plugin"]\n'
-    )
-    (tmp_path / "test_app.py").write_text(
-        TESTS.replace('pytest_plugins = ["durable_functions.testing.pytest_plugin"]\n', "")
-    )
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "test_app.py").write_text(TESTS)
     (tmp_path / "pytest.ini").write_text(
         "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
         "filterwarnings = error\n"
