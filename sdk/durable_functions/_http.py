@@ -210,6 +210,9 @@ class HttpClient:
             if reused:
                 raise _StaleConnection(str(exc)) from exc
             raise
+        except BaseException:  # cancelled (timeout): the connection is mid-request
+            conn.close()
+            raise
         try:
             response, keep_alive = await self._read_response(conn, status_line, method)
         except BaseException:

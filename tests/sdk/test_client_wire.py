@@ -318,6 +318,19 @@ async def test_a_closed_port_raises_a_host_error_that_says_what_to_check() -> No
         await client.request("GET", f"http://127.0.0.1:{port}/durabletask/instances/")
 
 
+async def test_a_host_that_never_answers_times_out_with_a_host_error() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # never answers; returns when the client hangs up
+        writer.close()
+
+    async with await asyncio.start_server(silent, "127.0.0.1", 0) as listener:
+        port = listener.sockets[0].getsockname()[1]
+        client = HttpClient(total_timeout=0.3)
+
+        with pytest.raises(HostError, match="did not answer GET"):
+            await client.request("GET", f"http://127.0.0.1:{port}/durabletask/instances/")
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
