@@ -414,6 +414,19 @@ async def test_check_status_response_points_at_a_working_status_url(host: Any) -
     assert json.loads(answer)["output"] == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
 
 
+async def test_management_payload_status_url_reports_the_instance(
+    client: DurableOrchestrationClient,
+) -> None:
+    instance_id = await client.start_new("hello_sequence")
+    await wait_for(client, instance_id)
+
+    payload = client.create_http_management_payload(instance_id)
+    code, _, body = await asyncio.to_thread(_http, "GET", payload["statusQueryGetUri"])
+
+    assert payload["id"] == instance_id
+    assert (code, json.loads(body)["instanceId"]) == (200, instance_id)
+
+
 async def test_wait_for_completion_answers_200_with_the_output(host: Any) -> None:
     status, _, body = await asyncio.to_thread(_http, "POST", f"{host.base}/api/wait/hello_sequence")
 
