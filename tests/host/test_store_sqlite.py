@@ -284,3 +284,14 @@ def test_a_second_host_cannot_serve_the_same_file(tmp_path: Path) -> None:
         _store(tmp_path, recover=True)
     serving.close()
     _store(tmp_path, recover=True).close()
+
+
+def test_an_episode_of_an_instance_purged_meanwhile_does_not_resurrect_it(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new())
+    item = store.claim_orchestration(NOW)
+    assert item is not None
+    store.purge(["i1"])
+    store.complete_orchestration(item, _running(item, activities=(_activity(item),)))
+    assert store.get_instance("i1") is None
+    assert store.counts() == {"instances": 0, "messages": 0, "activities": 0, "entity_messages": 0}

@@ -692,6 +692,14 @@ class SqliteStore:
 
         def run(conn: sqlite3.Connection) -> None:
             conn.executemany("DELETE FROM messages WHERE id=?", [(i,) for i in lease.message_ids])
+            owner = conn.execute(
+                "SELECT locked_by FROM instances WHERE hub=? AND instance_id=?",
+                (self.hub, inst.instance_id),
+            ).fetchone()
+            if owner is None or owner[0] != self.token:
+                # Purged, or replaced by a new instance with the same id, while this
+                # episode ran: its outcome belongs to nothing any more.
+                return
             start = 0
             if outcome.new_execution:
                 conn.execute(
