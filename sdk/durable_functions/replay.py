@@ -274,11 +274,14 @@ class _Replayer:
     def _run_generator(self, history: list[dict[str, Any]]) -> None:
         context = self.context
         new_start = len(history) - 1
-        while new_start >= 0 and history[new_start].get("EventType") != _T.ORCHESTRATOR_STARTED:
+        while new_start >= 0 and _event_type(history[new_start]) != _T.ORCHESTRATOR_STARTED:
             new_start -= 1
         placeholder = AtomicTask(-1, [])
         placeholder.state = _SUCCEEDED
-        placeholder.is_played = bool(history[1].get("IsPlayed")) or new_start > 0
+        second = history[1]
+        placeholder.is_played = (isinstance(second, dict) and bool(second.get("IsPlayed"))) or (
+            new_start > 0
+        )
         self.current = placeholder
         handlers = self._handlers
         index = -1
@@ -515,6 +518,12 @@ class _Replayer:
             error=error,
             custom_status=custom_status,
         )
+
+
+def _event_type(event: Any) -> Any:
+    if not isinstance(event, dict):
+        raise PayloadError(f"History event {event!r} is not a JSON object")
+    return event.get("EventType")
 
 
 def _mark_as_scheduled(task: TaskBase) -> None:

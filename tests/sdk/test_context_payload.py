@@ -13,6 +13,7 @@ from factories import (
     execution_started,
     orchestration_payload,
     orchestrator_started,
+    replay_history,
 )
 
 from durable_functions.context import DurableOrchestrationContext, parse_timespan
@@ -145,3 +146,15 @@ def test_timestamps_with_any_number_of_fraction_digits_parse():
         execution_started(),
     ]
     assert context_of(history=history).current_utc_datetime == BASE_TIME.replace(microsecond=0)
+
+
+def test_history_event_that_is_not_an_object_is_a_payload_error():
+    history = [*HistoryBuilder().events, "garbage"]
+    with pytest.raises(PayloadError, match="garbage"):
+        replay_history(lambda ctx: (yield ctx.call_activity("a")), history)
+
+
+def test_history_event_without_event_type_is_a_payload_error():
+    history = [*HistoryBuilder().events, {"EventId": 1}]
+    with pytest.raises(PayloadError, match="EventType"):
+        replay_history(lambda ctx: (yield ctx.call_activity("a")), history)
