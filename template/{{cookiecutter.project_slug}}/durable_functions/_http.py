@@ -22,7 +22,7 @@ import re
 import ssl
 import weakref
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -116,6 +116,7 @@ class HttpClient:
         self._idle: dict[tuple[str, str, int], deque[_Connection]] = {}
         self._limits: dict[tuple[str, str, int], asyncio.Semaphore] = {}
         self._closed = False
+        self._keeper: AsyncGenerator[None, None] | None = None
 
     async def request(
         self,
@@ -208,6 +209,9 @@ class HttpClient:
             conn.close()
             if reused:
                 raise _StaleConnection(str(exc)) from exc
+            raise
+        except BaseException:  # cancelled (timeout): the connection is mid-request
+            conn.close()
             raise
         try:
             response, keep_alive = await self._read_response(conn, status_line, method)
@@ -310,12 +314,29 @@ _SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HttpClient] = (
 
 
 def shared_client() -> HttpClient:
-    """The process-wide client of the running event loop (created on first use)."""
+    """The process-wide client of the running event loop (created on first use).
+
+    Its connections are closed when the loop shuts down (``asyncio.run`` and
+    pytest-asyncio finalize async generators then), so a loop per call or per
+    test leaves no open socket behind.
+    """
     loop = asyncio.get_running_loop()
     client = _SHARED.get(loop)
     if client is None:
         client = _SHARED[loop] = HttpClient()
+        keeper = _close_at_loop_shutdown(client)
+        client._keeper = keeper
+        # Starting the generator registers it with the loop's async-generator hooks.
+        asyncio.ensure_future(keeper.asend(None), loop=loop)
     return client
+
+
+async def _close_at_loop_shutdown(client: HttpClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        client._closed = True
+        await client.aclose()
 
 
 async def close_shared_client() -> None:

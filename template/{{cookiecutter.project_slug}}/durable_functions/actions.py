@@ -8,11 +8,11 @@ is created, so a value that cannot cross the wire fails at the call site.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import date, datetime, time, timezone
 from enum import Enum, IntEnum
-import json
 from typing import Any
 
 from durable_functions.constants import DATETIME_STRING_FORMAT
@@ -21,12 +21,18 @@ from durable_functions.options import DurableHttpRequest, RetryOptions
 from durable_functions.serialization import df_dumps
 
 _ENCODE = json.JSONEncoder().encode
+_ENCODE_STR = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str
 
 
 def _dumps(value: Any) -> str:
     """``df_dumps``, with a fast path for plain JSON values (same text either way)."""
     if value is None:
         return "null"
+    kind = type(value)
+    if kind is str:
+        return _ENCODE_STR(value)
+    if kind is int:
+        return int.__repr__(value)
     try:
         return _ENCODE(value)
     except (TypeError, ValueError):
@@ -395,8 +401,7 @@ class NoOpAction(Action):
     def __init__(self, metadata: str | None = None) -> None:
         self.metadata = metadata
 
-    @property
-    def action_type(self) -> int:
+    def action_type(self) -> int:  # type: ignore[override]  # a method, as in the reference
         raise TypeError("A NoOpAction has no action type: it is never sent to the host")
 
     def to_json(self) -> dict[str, Any]:

@@ -25,7 +25,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from azure.functions import AuthLevel, BindingApi, FunctionRegister, SettingsApi, TriggerApi
+from azure.functions import (
+    AuthLevel,
+    BindingApi,
+    FunctionRegister,
+    OrchestrationContext,
+    SettingsApi,
+    TriggerApi,
+)
 from azure.functions.decorators.core import InputBinding, Trigger
 from azure.functions.decorators.function_app import FunctionBuilder
 
@@ -142,25 +149,31 @@ def _add_typed_activity_io(fb: FunctionBuilder, input_name: str) -> None:
     if not (_is_model_type(input_type) or _is_model_type(hints.get("return"))):
         return
 
-    def convert_input(kwargs: dict[str, Any]) -> None:
-        if input_name in kwargs and _is_model_type(input_type):
-            kwargs[input_name] = decode_as(kwargs[input_name], input_type, strict=True)
+    signature = inspect.signature(user_code)
+
+    def convert_input(args: tuple[Any, ...], kwargs: dict[str, Any]) -> inspect.BoundArguments:
+        bound = signature.bind(*args, **kwargs)
+        if input_name in bound.arguments and _is_model_type(input_type):
+            bound.arguments[input_name] = decode_as(
+                bound.arguments[input_name], input_type, strict=True
+            )
+        return bound
 
     wrapper: Any
     if inspect.iscoroutinefunction(user_code):
 
         @wraps(user_code)
         async def async_typed_activity(*args: Any, **kwargs: Any) -> Any:
-            convert_input(kwargs)
-            return _plain(await user_code(*args, **kwargs))
+            bound = convert_input(args, kwargs)
+            return _plain(await user_code(*bound.args, **bound.kwargs))
 
         wrapper = async_typed_activity
     else:
 
         @wraps(user_code)
         def typed_activity(*args: Any, **kwargs: Any) -> Any:
-            convert_input(kwargs)
-            return _plain(user_code(*args, **kwargs))
+            bound = convert_input(args, kwargs)
+            return _plain(user_code(*bound.args, **bound.kwargs))
 
         wrapper = typed_activity
     wrapper.activity_function = user_code
@@ -181,25 +194,48 @@ class Blueprint(TriggerApi, BindingApi, SettingsApi):  # type: ignore[misc]
         super().__init__(auth_level=http_auth_level)  # type: ignore[no-untyped-call]
         self._is_durable_openai_agent_setup = False
 
+    @staticmethod
+    def _wrap_user_function(target: Any, make_handle: Callable[[Any], Any]) -> Any:
+        """Replace the user function by its handler, before or after other decorators.
+
+        ``target`` is the function itself, or a ``FunctionBuilder`` when another
+        decorator (``function_name``, ``retry``, ...) was applied first; the reference
+        supports only the former.
+        """
+        if isinstance(target, FunctionBuilder):
+            function: Any = target._function
+            function._func = make_handle(function._func)
+            return target
+        return make_handle(target)
+
     def _configure_entity_callable(self, wrap: Callable[[Any], Any]) -> Decorator:
-        def decorator(entity_func: Any) -> Any:
+        def make_handle(entity_func: Any) -> Any:
             handle = Entity.create(entity_func)
             handle.__name__ = entity_func.__name__
-            return wrap(handle)
+            return handle
+
+        def decorator(entity_func: Any) -> Any:
+            return wrap(self._wrap_user_function(entity_func, make_handle))
 
         return decorator
 
     def _configure_orchestrator_callable(
         self, wrap: Callable[[Any], Any], input_type: type | None = None
     ) -> Decorator:
-        def decorator(orchestrator_func: Any) -> Any:
+        def make_handle(orchestrator_func: Any) -> Any:
             from durable_functions.replay import Orchestrator
 
             handle: Any = Orchestrator.create(orchestrator_func)
             handle.__name__ = orchestrator_func.__name__
+            # The worker type-checks the trigger parameter when indexing: it needs the
+            # real class, not a postponed string annotation.
+            handle.__annotations__ = {"context": OrchestrationContext, "return": str}
             # Read by the orchestration context: get_input() decodes into this type.
             handle._df_input_type = input_type
-            return wrap(handle)
+            return handle
+
+        def decorator(orchestrator_func: Any) -> Any:
+            return wrap(self._wrap_user_function(orchestrator_func, make_handle))
 
         return decorator
 

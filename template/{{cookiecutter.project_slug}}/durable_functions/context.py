@@ -113,13 +113,19 @@ def _negotiate_schema(upper: Any, upper_new: Any) -> ReplaySchema:
     return schema
 
 
+_RAW_DECODE = json.JSONDecoder().raw_decode
+
+
 def _loads(text: Any, expected_type: Any) -> Any:
     """``df_loads`` with a fast path for plain JSON (no custom-object envelope, no type)."""
     if expected_type is None and type(text) is str and "__class__" not in text:
         try:
-            return json.loads(text)
+            value, end = _RAW_DECODE(text)
         except ValueError:
             pass  # df_loads raises the proper error
+        else:
+            if end == len(text):
+                return value
     return df_loads(text, expected_type)
 
 
@@ -423,6 +429,10 @@ class DurableOrchestrationContext:
         return str(function._name)
 
     def _activity(self, name: Any, api: str) -> tuple[str, Any]:
+        if type(name) is str:
+            if not name:
+                raise ValueError("function_name cannot be empty")
+            return name, None
         resolved = self._function_name(name, ACTIVITY_TRIGGER, api)
         fn = _user_function(name)
         return resolved, (_return_type(fn) if fn is not None else None)
@@ -706,6 +716,8 @@ class DurableOrchestrationContext:
         actual = self._nd_scheduled.pop(event_id, None)
         if actual is None:
             self._nd_recorded[event_id] = (event, event_type)
+        elif actual[0] == "activity" and event_type == 4 and actual[1] == event.get("Name"):
+            return  # the common case, decided without building descriptors
         elif not _matches(_history_descriptor(event, event_type), actual):
             self._fail_nondeterminism(event_id, (event, event_type), actual)
 

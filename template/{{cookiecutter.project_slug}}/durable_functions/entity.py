@@ -144,7 +144,9 @@ class DurableEntityContext:
         self._result: Any = None
 
     @classmethod
-    def from_json(cls, json_str: str | bytes) -> tuple[DurableEntityContext, list[dict[str, Any]]]:
+    def from_json(
+        cls, json_str: str | bytes | dict[str, Any]
+    ) -> tuple[DurableEntityContext, list[dict[str, Any]]]:
         """Build the context and the operation batch from the entity trigger payload.
 
         Keys this SDK does not know are ignored (the reference rejects them).
@@ -153,7 +155,8 @@ class DurableEntityContext:
             SerializationError: the payload is not the entity trigger JSON.
         """
         try:
-            payload = json.loads(json_str)
+            # A host that already parsed the payload may hand over the object itself.
+            payload = json_str if isinstance(json_str, dict) else json.loads(json_str)
             identity = payload["self"]
             name, key = identity["name"], identity["key"]
         except (TypeError, ValueError, KeyError) as exc:
@@ -278,6 +281,7 @@ class OperationResult:
         self._duration = duration
         self._execution_start_time_ms = execution_start_time_ms
         self._result = result
+        self._result_json: str | None = None  # set by Entity when it already encoded it
 
     @property
     def is_error(self) -> bool:
@@ -305,7 +309,7 @@ class OperationResult:
             "isError": self.is_error,
             "duration": self.duration,
             "startTime": self.execution_start_time_ms,
-            "result": df_dumps(self.result),
+            "result": self._result_json if self._result_json is not None else df_dumps(self.result),
         }
 
 
@@ -431,6 +435,10 @@ class ResponseMessage:
 # ---------------------------------------------------------------------------
 
 
+EntityFunction = Callable[[DurableEntityContext], None]
+"""An entity function: runs one operation through the context."""
+
+
 def _now() -> datetime:
     # Entities are not replayed: the wall clock is fine here.
     return datetime.now(timezone.utc)
@@ -439,8 +447,8 @@ def _now() -> datetime:
 class Entity:
     """Runs an entity function (or class) over a batch of operations."""
 
-    def __init__(self, entity_func: Callable[[DurableEntityContext], None]) -> None:
-        self.fn: Callable[[DurableEntityContext], None] = (
+    def __init__(self, entity_func: EntityFunction | type[Any]) -> None:
+        self.fn: EntityFunction = (
             _class_entity_function(entity_func) if isinstance(entity_func, type) else entity_func
         )
 
@@ -483,22 +491,26 @@ class Entity:
         try:
             self.fn(context)
             result = context._result
-            df_dumps(result)  # fail this operation, not the batch, on an unsendable result
+            # Encoded now so that an unsendable result fails this operation, not the batch.
+            encoded = df_dumps(result)
         except InternalEntityException:
             raise
         except Exception as exc:
             is_error = True
             result = str(exc)
+            encoded = df_dumps(result)
         elapsed = int((_now() - start).total_seconds() * 1000)
-        return OperationResult(
+        outcome = OperationResult(
             is_error=is_error,
             duration=elapsed,
             execution_start_time_ms=int(start.timestamp() * 1000),
             result=result,
         )
+        outcome._result_json = encoded
+        return outcome
 
     @classmethod
-    def create(cls, fn: Callable[[DurableEntityContext], None]) -> Callable[[Any], str]:
+    def create(cls, fn: EntityFunction | type[Any]) -> Callable[[Any], str]:
         """Wrap an entity function or class into the handler the Functions worker calls.
 
         The handler accepts the worker's ``EntityContext`` (its ``.body``) or the
@@ -512,6 +524,10 @@ class Entity:
             entity_context, batch = DurableEntityContext.from_json(body)
             return cls(fn).handle(entity_context, batch)
 
+        # The Functions worker reads these annotations when it indexes the app and
+        # rejects strings (this module postpones annotations): no type for the
+        # context, as in the reference, and a real ``str`` for the result.
+        handle.__annotations__ = {"return": str}
         handle.entity_function = fn  # type: ignore[attr-defined]
         return handle
 
@@ -596,7 +612,7 @@ def _input_type(method: Callable[..., Any]) -> tuple[bool, Any]:
     return True, hints.get(parameters[0].name)
 
 
-def _class_entity_function(entity_class: type) -> Callable[[DurableEntityContext], None]:
+def _class_entity_function(entity_class: type) -> EntityFunction:
     """Turn a class into the equivalent entity function.
 
     Each operation does exactly what this function entity would do, so the wire

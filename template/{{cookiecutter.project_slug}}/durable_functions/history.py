@@ -7,6 +7,7 @@ The replay core reads history events as plain dicts (the JSON the host sent);
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timezone
 from enum import IntEnum
 from typing import Any
@@ -45,6 +46,7 @@ class HistoryEventType(IntEnum):
 _UTC = timezone.utc
 _CACHE: dict[str, datetime] = {}
 _CACHE_LIMIT = 4096
+_NATIVE_ISO = sys.version_info >= (3, 11)
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -68,6 +70,13 @@ def parse_timestamp(text: str) -> datetime:
 
 
 def _parse(text: str) -> datetime:
+    if _NATIVE_ISO and type(text) is str:
+        try:
+            value = datetime.fromisoformat(text)  # 3.11+: "Z" and 7 digits are fine
+        except ValueError:
+            pass
+        else:
+            return value if value.tzinfo is not None else value.replace(tzinfo=_UTC)
     if not isinstance(text, str):
         raise PayloadError(f"History timestamp must be a string, got {type(text).__name__}")
     body = text.strip()

@@ -64,6 +64,9 @@ class RetryOptions:
 class TokenSource:
     """Base class of the token sources a durable HTTP call can use."""
 
+    def __init__(self) -> None:
+        super().__init__()
+
     def to_json(self) -> dict[str, Any]:
         """The ``tokenSource`` object of an HTTP action; subclasses fill it in."""
         raise NotImplementedError
@@ -75,6 +78,7 @@ class ManagedIdentityTokenSource(TokenSource):
     __slots__ = ("_kind", "_resource")
 
     def __init__(self, resource: str) -> None:
+        super().__init__()
         self._resource = resource
         self._kind = "AzureManagedIdentity"
 

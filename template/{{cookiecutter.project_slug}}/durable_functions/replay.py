@@ -274,11 +274,14 @@ class _Replayer:
     def _run_generator(self, history: list[dict[str, Any]]) -> None:
         context = self.context
         new_start = len(history) - 1
-        while new_start >= 0 and history[new_start].get("EventType") != _T.ORCHESTRATOR_STARTED:
+        while new_start >= 0 and _event_type(history[new_start]) != _T.ORCHESTRATOR_STARTED:
             new_start -= 1
         placeholder = AtomicTask(-1, [])
         placeholder.state = _SUCCEEDED
-        placeholder.is_played = bool(history[1].get("IsPlayed")) or new_start > 0
+        second = history[1]
+        placeholder.is_played = (isinstance(second, dict) and bool(second.get("IsPlayed"))) or (
+            new_start > 0
+        )
         self.current = placeholder
         handlers = self._handlers
         index = -1
@@ -301,7 +304,10 @@ class _Replayer:
         if finished_early and (self.returned or context._continue_as_new_flag):
             self._check_rest_of_past(history, index + 1, new_start)
         if context._nd_error is not None:
+            # The code is not the one that wrote this history: nothing it returned counts.
             self.exception = context._nd_error
+            self.returned = False
+            self.output = None
 
     def _check_rest_of_past(self, history: list[dict[str, Any]], start: int, stop: int) -> None:
         """The code finished early: past events it never reached must not schedule work."""
@@ -512,6 +518,12 @@ class _Replayer:
             error=error,
             custom_status=custom_status,
         )
+
+
+def _event_type(event: Any) -> Any:
+    if not isinstance(event, dict):
+        raise PayloadError(f"History event {event!r} is not a JSON object")
+    return event.get("EventType")
 
 
 def _mark_as_scheduled(task: TaskBase) -> None:

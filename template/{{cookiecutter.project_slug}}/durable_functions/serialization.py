@@ -18,6 +18,7 @@ wrapped, and a top-level envelope is only decoded when ``expected_type`` names i
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import logging
 import os
@@ -210,6 +211,13 @@ def _type_label(tp: Any) -> str:
     return repr(tp)
 
 
+def _may_hold_envelope(s: str | bytes) -> bool:
+    """Whether the text can contain an envelope key (``\\u`` escapes could spell one)."""
+    if type(s) is not str:
+        return True
+    return "__class__" in s or "\\u" in s
+
+
 def df_loads(s: str | bytes, expected_type: Any = None) -> Any:
     """Deserialize JSON text produced by :func:`df_dumps` (or any JSON).
 
@@ -224,12 +232,17 @@ def df_loads(s: str | bytes, expected_type: Any = None) -> Any:
         SerializationError: the text is not JSON, or a value cannot be rebuilt.
     """
     try:
+        if expected_type is None and not _may_hold_envelope(s):
+            # No envelope anywhere: one parse, no Python-level object hook.
+            return json.loads(s)
         raw = json.loads(s)
     except (TypeError, ValueError) as exc:
         raise InvalidJSONError(f"Cannot deserialize value: invalid JSON ({exc})") from exc
     strict = is_strict_mode()
     if strict:
         return _loads_strict(raw, expected_type)
+    if expected_type is not None and not _may_hold_envelope(s):
+        return decode_as(raw, expected_type, strict=False)
     if _is_envelope(raw) and expected_type is not None:
         names = _names(expected_type)
         if names != (raw["__module__"], raw["__class__"]):
@@ -318,6 +331,11 @@ def _convert(value: Any, tp: Any) -> Any:
         return _build_pydantic(value, tp)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if issubclass(tp, enum.Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            raise _Mismatch(f"{value!r} is not a value of {tp.__qualname__}") from None
     if _is_envelope(value):
         # A custom object whose module was not loaded stays a dict in loose mode.
         return value

@@ -26,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from durable_functions.errors import DurableError
-from durable_functions.host import engine
+from durable_functions.host import engine, runner
 from durable_functions.host.engine import (
     ActivityWorkItem,
     EngineConfig,
@@ -259,9 +259,11 @@ class Dispatcher:
                 self._slots.release()
 
         try:
-            future: Future[str] = self.app.start_activity(
-                item.name, item.input or "null", self._pool
-            )
+            future: Future[str]
+            if item.name == engine.HTTP_ACTIVITY_NAME:  # context.call_http
+                future = self._pool.submit(runner.call_http, item.input)
+            else:
+                future = self.app.start_activity(item.name, item.input or "null", self._pool)
         except Exception as exc:  # unknown activity, decode error, …
             finish(None, exc)
             return
@@ -299,6 +301,9 @@ class Dispatcher:
                 except queue.Empty:
                     break
             self.store.complete_activities(batch)
+            if log.isEnabledFor(logging.DEBUG):
+                done = ", ".join(f"{i.instance_id}#{i.task_id}" for i, _ in batch)
+                log.debug("committed activity results: %s", done)
             with self._orchestration_wake:
                 self._orchestration_signal += 1
                 self._orchestration_wake.notify_all()

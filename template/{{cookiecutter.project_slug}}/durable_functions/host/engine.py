@@ -704,15 +704,15 @@ def prepare_episode(
         starts = [m for m in current if m.event.get("EventType") == started_type]
         others = [m for m in current if m.event.get("EventType") != started_type]
         if not starts:
-            # Events for an instance whose ExecutionStarted is gone: nothing can consume them.
+            # The execution has not started yet (its ExecutionStarted is still queued
+            # behind these): keep them for the episode that starts it.
             return Episode(
                 item=item,
                 instance=instance,
                 history=history,
                 new_events=(),
-                requeue=(),
+                requeue=tuple(current),
                 payload=None,
-                discard=True,
             )
         current = starts[:1] + others
     else:
@@ -1880,7 +1880,9 @@ def rewind(
         kind = event.get("EventType")
         task_id = event.get("TaskScheduledId", event.get("TimerId"))
         fresh = isinstance(task_id, int) and task_id in scheduled and task_id not in done_before
-        if kind == EventType.EventRaised or (kind in _SUCCESSES and fresh):
+        if kind in (EventType.ExecutionStarted, EventType.EventRaised) or (
+            kind in _SUCCESSES and fresh
+        ):
             redeliver.append(event)
         elif kind in _FAILURES and fresh and isinstance(task_id, int):
             origin = scheduled[task_id]

@@ -353,8 +353,8 @@ def _describe(app_dir: Path, raw: Any) -> AppFunction:
     trigger_type = str(getattr(trigger, "type", "")) if trigger is not None else ""
     kind = _TRIGGER_KINDS.get(trigger_type, KIND_OTHER)
     user = raw.get_user_function()
-    bindings = [b.get_dict_repr() for b in raw.get_bindings()]
-    trigger_dict = next((b for b in bindings if b.get("type") == trigger_type), {})
+    bindings: list[dict[str, Any]] = [b.get_dict_repr() for b in raw.get_bindings()]
+    trigger_dict: dict[str, Any] = next((b for b in bindings if b.get("type") == trigger_type), {})
     client = next((b for b in bindings if b.get("type") == "durableClient"), None)
     binding_names = {str(b.get("name")) for b in bindings}
     try:

@@ -26,9 +26,14 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import Protocol
 
-from durable_functions.errors import DurableError, HostError, OrchestrationNotFoundError
+from durable_functions.errors import (
+    DurableError,
+    FunctionNotFoundError,
+    HostError,
+    OrchestrationNotFoundError,
+)
 from durable_functions.host import engine
 from durable_functions.host.backend import Backend
 from durable_functions.host.engine import (
@@ -223,7 +228,7 @@ def run_activity(item: ActivityWorkItem, invoker: Invoker, clock: Clock) -> Orch
         if item.name == HTTP_ACTIVITY_NAME:
             result = call_http(item.input)
         elif item.name not in invoker.known_activities():
-            raise FunctionNotFound(_unknown("activity", item.name, invoker.known_activities()))
+            raise FunctionNotFoundError(_unknown("activity", item.name, invoker.known_activities()))
         else:
             result = invoker.invoke_activity(
                 item.name, item.input if item.input is not None else "null"
@@ -350,10 +355,6 @@ def call_http(request_json: str | None, *, timeout: float = 100.0) -> str:
 
 
 # --------------------------------------------------------------------------- management
-
-
-class FunctionNotFound(DurableError):
-    """An activity, orchestrator or entity the app does not define was called."""
 
 
 class InstanceExistsError(DurableError):
@@ -551,29 +552,3 @@ def _as_guid(value: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         return value
-
-
-def status_json(instance: InstanceState) -> dict[str, Any]:
-    """A status row in the management API's shape (without history)."""
-
-    def parse(text: str | None) -> Any:
-        if text is None:
-            return None
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-
-    def stamp(value: datetime) -> str:
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    return {
-        "name": instance.name,
-        "instanceId": instance.instance_id,
-        "runtimeStatus": instance.runtime_status.value,
-        "input": parse(instance.input),
-        "customStatus": parse(instance.custom_status),
-        "output": parse(instance.output),
-        "createdTime": stamp(instance.created_time),
-        "lastUpdatedTime": stamp(instance.last_updated_time),
-    }

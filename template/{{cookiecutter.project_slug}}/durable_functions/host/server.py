@@ -110,7 +110,9 @@ class _BadRequest(Exception):
     pass
 
 
-async def _read_request(reader: asyncio.StreamReader, base_url: str) -> Request | None:
+async def _read_request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, base_url: str
+) -> Request | None:
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError:
@@ -131,6 +133,10 @@ async def _read_request(reader: asyncio.StreamReader, base_url: str) -> Request 
             raise _BadRequest("malformed header line")
         headers[name.strip().lower()] = value.strip()
     body = b""
+    if headers.get("expect", "").lower() == "100-continue":
+        # curl and others wait for this before sending a large body.
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        await writer.drain()
     if headers.get("transfer-encoding", "").lower() == "chunked":
         chunks = []
         total = 0
@@ -212,7 +218,7 @@ class HttpServer:
         try:
             while True:
                 try:
-                    request = await _read_request(reader, self.base_url)
+                    request = await _read_request(reader, writer, self.base_url)
                 except _BadRequest as exc:
                     writer.write(
                         _encode(error_response(400, str(exc)), keep_alive=False, head_only=False)
@@ -460,9 +466,9 @@ def simplified_history(
         elif kind == EventType.TimerFired:
             event.pop("TimerId", None)
         elif kind == EventType.ExecutionCompleted:
-            event["OrchestrationStatus"] = _STATUS_BY_DTFX.get(
-                event.get("OrchestrationStatus"), event.get("OrchestrationStatus")
-            )
+            raw_status = event.get("OrchestrationStatus")
+            if isinstance(raw_status, int):
+                event["OrchestrationStatus"] = _STATUS_BY_DTFX.get(raw_status, raw_status)
         if not show_input:
             event.pop("Input", None)
         if "Result" in event:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from durable_functions.errors import HostError
 from durable_functions.host.backend import InstancePage
@@ -176,9 +176,32 @@ class SqliteStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise HostError(f"cannot create the folder for {self.path}: {exc}") from exc
+        self._host_lock: IO[bytes] | None = None
+        if recover:
+            self._lock_for_serving()
         self._guard(self._migrate)
         if recover:
             self.release_claims()
+
+    def _lock_for_serving(self) -> None:
+        """Only one host may serve a file: recovery releases every claim in it."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory locks, trust the user
+            return
+        path = self.path.with_name(self.path.name + ".lock")
+        try:
+            handle = open(path, "ab")  # noqa: SIM115 - held open for the process lifetime
+        except OSError as exc:
+            raise HostError(f"cannot open {path}: {exc}") from exc
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            handle.close()
+            raise HostError(
+                f"another host is already serving {self.path}; stop it or use --db"
+            ) from exc
+        self._host_lock = handle
 
     # -- connections and error translation ----------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -242,6 +265,9 @@ class SqliteStore:
                     conn.close()
             self._connections.clear()
         self._local = threading.local()
+        if self._host_lock is not None:
+            self._host_lock.close()
+            self._host_lock = None
 
     def _migrate(self) -> None:
         conn = self._conn()
@@ -666,6 +692,14 @@ class SqliteStore:
 
         def run(conn: sqlite3.Connection) -> None:
             conn.executemany("DELETE FROM messages WHERE id=?", [(i,) for i in lease.message_ids])
+            owner = conn.execute(
+                "SELECT locked_by FROM instances WHERE hub=? AND instance_id=?",
+                (self.hub, inst.instance_id),
+            ).fetchone()
+            if owner is None or owner[0] != self.token:
+                # Purged, or replaced by a new instance with the same id, while this
+                # episode ran: its outcome belongs to nothing any more.
+                return
             start = 0
             if outcome.new_execution:
                 conn.execute(
@@ -711,8 +745,8 @@ class SqliteStore:
                         for t in outcome.cancel_timers
                     ],
                 )
-            for message in outcome.entity_messages:
-                self._enqueue_entity(conn, message)
+            for request in outcome.entity_messages:
+                self._enqueue_entity(conn, request)
 
         self._write(run)
 

@@ -32,6 +32,10 @@ def load_app_object(app: Any) -> LoadedApp:
     functions = []
     seen: set[str] = set()
     for register in registers:
+        # get_functions() remembers the names it validated and refuses them the second
+        # time; every test environment indexes the app afresh, as a new worker would.
+        if getattr(register, "functions_bindings", None):
+            register.functions_bindings = {}
         for raw in register.get_functions():
             fn = describe_function(app_dir, raw)
             if fn.name in seen:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from durable_functions.errors import DurableError
+from durable_functions.errors import DurableError, FunctionNotFoundError, NonDeterminismError
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 
@@ -408,10 +408,14 @@ def _latest_generation(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def run_episode(invoker: OrchestratorInvoker, name: str, payload: str) -> dict[str, Any]:
-    """Invoke the orchestrator; return its OrchestratorState, also when it reported a failure."""
+    """Invoke the orchestrator; return its OrchestratorState, also when it reported a failure.
+
+    Raises:
+        FunctionNotFoundError: the app has no orchestrator of that name.
+    """
     try:
         text = invoker.invoke_orchestrator(name, payload)
-    except DurableError:
+    except FunctionNotFoundError:
         raise
     except Exception as exc:
         message = str(exc)
@@ -426,10 +430,36 @@ def run_episode(invoker: OrchestratorInvoker, name: str, payload: str) -> dict[s
     return state
 
 
+def _replay_directly(
+    invoker: OrchestratorInvoker, name: str, payload: str
+) -> tuple[dict[str, Any], NonDeterminismError | None] | None:
+    """Replay with the SDK's pure entry point when the orchestrator function is reachable.
+
+    That gives the replay core's own non-determinism verdict next to the actions.
+    """
+    find = getattr(invoker, "find", None)
+    if find is None:
+        return None
+    handle = find("orchestrator", name).func
+    user = getattr(handle, "orchestrator_function", None)
+    if user is None:
+        return None
+    from durable_functions.replay import replay
+
+    result = replay(user, payload)
+    return json.loads(result.state_json), result.non_determinism
+
+
 def replay_history(invoker: OrchestratorInvoker, history: RecordedHistory) -> ReplayReport:
     """Replay one history through the current code and compare every decision."""
+    payload = build_payload(history)
+    nondeterminism: NonDeterminismError | None = None
     try:
-        state = run_episode(invoker, history.name, build_payload(history))
+        direct = _replay_directly(invoker, history.name, payload)
+        if direct is not None:
+            state, nondeterminism = direct
+        else:
+            state = run_episode(invoker, history.name, payload)
     except DurableError as exc:
         return ReplayReport(history=history, error=str(exc))
     notes = (
@@ -437,8 +467,28 @@ def replay_history(invoker: OrchestratorInvoker, history: RecordedHistory) -> Re
         if history.reconstructed
         else []
     )
-    mismatch = compare(_latest_generation(history.events), state)
+    events = _latest_generation(history.events)
+    if nondeterminism is not None:
+        # The replay core stopped at the mismatch; judge the decisions, not its error.
+        state = {k: v for k, v in state.items() if k != "error"}
+    mismatch = compare(events, state)
+    if mismatch is None and nondeterminism is not None:
+        mismatch = _from_nondeterminism(events, nondeterminism)
     return ReplayReport(history=history, mismatch=mismatch, notes=notes)
+
+
+def _from_nondeterminism(events: list[dict[str, Any]], error: NonDeterminismError) -> Mismatch:
+    index = next(
+        (
+            i
+            for i, e in enumerate(events)
+            if e["EventType"] in _SCHEDULING and e.get("EventId") == error.event_id
+        ),
+        len(events),
+    )
+    return Mismatch(
+        event_index=index, event_id=error.event_id, recorded=error.recorded, actual=error.actual
+    )
 
 
 def replay_files(app: Any, paths: Iterable[str | Path]) -> list[ReplayReport]:

@@ -1,1 +1,1 @@
-"""Helpers kept at the reference SDK's import paths."""
+"""Utility modules kept at the reference SDK's import paths."""

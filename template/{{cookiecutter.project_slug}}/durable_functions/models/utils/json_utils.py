@@ -1,4 +1,4 @@
-"""Small helpers for building wire dicts (kept at the reference SDK's import path)."""
+"""Functions for building wire dicts (kept at the reference SDK's import path)."""
 
 from __future__ import annotations
 
