@@ -149,8 +149,8 @@ class DurableOrchestrationBindings:
     def __init__(
         self,
         taskHubName: str,  # the binding's JSON keys
-        creationUrls: dict[str, str] | None = None,
-        managementUrls: dict[str, str] | None = None,
+        creationUrls: dict[str, str] | None,
+        managementUrls: dict[str, str] | None,
         rpcBaseUrl: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -209,6 +209,9 @@ class DurableOrchestrationBindings:
                 "The durableClient binding must be a JSON object with at least 'taskHubName', "
                 f"got {str(data)[:200]!r}."
             )
+        # gRPC-mode and minimal bindings leave the URL maps out or null.
+        data.setdefault("creationUrls", None)
+        data.setdefault("managementUrls", None)
         return cls(**data)
 
 
