@@ -172,3 +172,15 @@ def test_expect_100_continue_is_answered_before_the_body(host: Host) -> None:
         while chunk := sock.recv(4096):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"pong")
+
+
+def test_several_set_cookie_headers_are_all_sent(host: Host) -> None:
+    address = urlsplit(host.base)
+    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+        sock.sendall(b"GET /api/cookies HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    head = answer.split(b"\r\n\r\n")[0].decode()
+    cookies = [line for line in head.splitlines() if line.lower().startswith("set-cookie:")]
+    assert cookies == ["Set-Cookie: a=1; Path=/", "Set-Cookie: b=2"]

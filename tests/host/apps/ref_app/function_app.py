@@ -76,6 +76,14 @@ def echo(req: func.HttpRequest) -> str:
     return req.get_body().decode()
 
 
+@app.route(route="cookies", methods=["GET"])
+def cookies(req: func.HttpRequest) -> func.HttpResponse:
+    response = func.HttpResponse("with cookies")
+    response.headers.add("Set-Cookie", "a=1; Path=/")
+    response.headers.add("Set-Cookie", "b=2")
+    return response
+
+
 @app.route(route="boom", methods=["GET"])
 def boom(req: func.HttpRequest) -> func.HttpResponse:
     raise RuntimeError("the HTTP function exploded")
