@@ -207,6 +207,26 @@ def test_completion_for_a_task_scheduled_later_is_applied_when_it_is_scheduled()
     assert state_of(replay_history(orch, history))["isDone"] is True
 
 
+def test_early_completion_is_applied_once_even_if_it_repeats():
+    def orch(ctx):
+        yield ctx.wait_for_external_event("go")
+        (value,) = yield ctx.task_all([ctx.call_activity("a")])
+        yield ctx.wait_for_external_event("end")
+        return value
+
+    history = (
+        HistoryBuilder()
+        .new_episode()
+        .add(task_completed(0, 1))
+        .raise_event("go")
+        .add(task_completed(0, 2))
+        .raise_event("end")
+        .events
+    )
+    result = replay_history(orch, history)
+    assert (result.exception, result.output) == (None, 1)
+
+
 # --------------------------------------------------------------------------- retries
 
 
