@@ -147,3 +147,77 @@ async def test_starting_an_unknown_orchestrator_raises_like_the_host_refusal() -
 
     with pytest.raises(DurableError, match="nope"):
         await client.start_new("nope")
+
+
+@app.orchestration_trigger(context_name="context")
+def fails_once(context: df.DurableOrchestrationContext):
+    value = yield context.call_activity("fragile", context.get_input())
+    return value
+
+
+@app.activity_trigger(input_name="value")
+def fragile(value: int) -> int:
+    if value < 0:
+        raise ValueError("negative")
+    return value
+
+
+async def test_the_client_lists_and_purges_instances() -> None:
+    env = OrchestrationTestEnv(app)
+    client = env.client()
+    first = await client.start_new("greet_later", "a", "A")
+    await client.start_new("greet_later", "b", "B")
+
+    listed = await client.get_status_all()
+    purged = await client.purge_instance_history(first)
+
+    assert sorted(s.instance_id for s in listed) == ["a", "b"]
+    assert purged.instances_deleted == 1
+    assert not await client.get_status(first)
+
+
+async def test_the_client_suspends_and_resumes_an_instance() -> None:
+    env = OrchestrationTestEnv(app)
+    client = env.client()
+    instance_id = await client.start_new("waits_for_ok")
+
+    await client.suspend(instance_id, "pause")
+    suspended = await client.get_status(instance_id)
+    await client.resume(instance_id, "go on")
+    await client.raise_event(instance_id, "ok", 1)
+
+    assert suspended.runtime_status == df.OrchestrationRuntimeStatus.Suspended
+    assert (await client.get_status(instance_id)).output == 1
+
+
+async def test_the_client_restarts_an_instance_under_a_new_id() -> None:
+    env = OrchestrationTestEnv(app)
+    client = env.client()
+    instance_id = await client.start_new("fails_once", None, 5)
+
+    new_id = await client.restart(instance_id)
+
+    assert new_id != instance_id
+    assert env.result(new_id).output == 5
+
+
+async def test_the_client_reads_the_history_of_an_instance() -> None:
+    env = OrchestrationTestEnv(app)
+    client = env.client()
+    instance_id = await client.start_new("fails_once", None, 5)
+
+    status = await client.get_status(instance_id, show_history=True, show_history_output=True)
+
+    kinds = [e["EventType"] for e in status.historyEvents]
+    assert kinds == ["ExecutionStarted", "TaskCompleted", "ExecutionCompleted"]
+
+
+async def test_the_client_rewinds_a_failed_instance() -> None:
+    env = OrchestrationTestEnv(app)
+    client = env.client()
+    instance_id = await client.start_new("fails_once", None, -1)
+    env.stub("fragile", 7)
+
+    await client.rewind(instance_id, "fixed")
+
+    assert (await client.get_status(instance_id)).output == 7
