@@ -89,7 +89,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_reruns_only_uncommitted_wor
 
     runs: dict[tuple[str, int], list[int]] = defaultdict(list)
     for line in activity_log.read_text().splitlines():
-        _name, value, pid = json.loads(line)
+        _name, value, pid, _started = json.loads(line)
         runs[_task_of(value)].append(pids.index(pid))
     committed = _commits_by_process(host.log.read_text(), pids)
     assert len(runs) == CHAINS * 2 + FAN_OUTS * 4

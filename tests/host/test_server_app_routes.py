@@ -184,3 +184,22 @@ def test_several_set_cookie_headers_are_all_sent(host: Host) -> None:
     head = answer.split(b"\r\n\r\n")[0].decode()
     cookies = [line for line in head.splitlines() if line.lower().startswith("set-cookie:")]
     assert cookies == ["Set-Cookie: a=1; Path=/", "Set-Cookie: b=2"]
+
+
+def test_max_concurrent_activity_functions_limits_parallel_activities(tmp_path: Path) -> None:
+    app_dir = copy_app("sdk_app", tmp_path)
+    config = json.loads((app_dir / "host.json").read_text())
+    config["extensions"]["durableTask"]["maxConcurrentActivityFunctions"] = 2
+    (app_dir / "host.json").write_text(json.dumps(config))
+    activity_log = tmp_path / "activities.jsonl"
+    env = {"ACTIVITY_LOG": str(activity_log), "ACTIVITY_DELAY": "0.4"}
+    host = launch(app_dir, tmp_path / "hub.sqlite3", env=env)
+    try:
+        host.wait(host.start("logged_fan_out", "limited"))
+    finally:
+        host.stop()
+    starts = sorted(json.loads(line)[3] for line in activity_log.read_text().splitlines())
+    assert len(starts) == 4
+    # Two slots: the third activity can only start once one of the first two has finished.
+    assert starts[2] - starts[0] >= 0.35
+    assert starts[1] - starts[0] < 0.35

@@ -23,7 +23,7 @@ def _log_activity(name: str, value: object) -> None:
     path = os.environ.get("ACTIVITY_LOG")
     if path:
         with open(path, "a", encoding="utf-8") as log:
-            log.write(json.dumps([name, value, os.getpid()]) + "\n")
+            log.write(json.dumps([name, value, os.getpid(), time.time()]) + "\n")
 
 
 # ----------------------------------------------------------------------------- HTTP
