@@ -667,6 +667,7 @@ class DurableOrchestrationContext:
                 self._check_determinism(task_id, task._descriptor)
             deferred = self.deferred_tasks.pop(task_id, None)
             if deferred is not None:
+                del self.open_tasks[task_id]
                 self._complete(task, deferred[0], deferred[1])
         elif isinstance(task_id, str):
             self._register_waiter(task, task_id)

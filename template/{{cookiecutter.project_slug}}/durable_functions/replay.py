@@ -321,7 +321,7 @@ class _Replayer:
     # ------------------------------------------------------------------ event handlers
 
     def _on_orchestrator_started(self, event: dict[str, Any], event_type: int) -> None:
-        timestamp = parse_timestamp(event["Timestamp"])
+        timestamp = parse_timestamp(self.context._event_field(event, "Timestamp"))
         if timestamp > self.context._current_utc_datetime:
             self.context._current_utc_datetime = timestamp
 

@@ -1,14 +1,9 @@
-"""Shared fixtures: the app under test and an in-memory durable test environment."""
+"""Test fixtures from the vendored SDK's testing toolkit.
 
-import pytest
-from durable_functions.testing import OrchestrationTestEnv
-
-from function_app import app
+* ``durable_env``: this app (``function_app.py``) in an in-memory task hub, in virtual time:
+  timers fire at once, activities really run unless stubbed.
+* ``durable_client``: a real ``DurableOrchestrationClient`` answered by ``durable_env``, to call
+  the HTTP functions with (no host, no network).
+"""
 
 pytest_plugins = ["durable_functions.testing.pytest_plugin"]
-
-
-@pytest.fixture
-def env() -> OrchestrationTestEnv:
-    """Runs this app's orchestrations in memory, in virtual time (timers fire at once)."""
-    return OrchestrationTestEnv(app)

@@ -1,4 +1,4 @@
-"""The HTTP starters, called with a stand-in durable client (no host needed)."""
+"""The HTTP functions, called with an in-memory durable client (no host needed)."""
 
 import asyncio
 import json
@@ -8,61 +8,62 @@ import azure.functions as func
 import http_api
 
 
-class FakeClient:
-    """Records what the starter asks of the durable client."""
-
-    def __init__(self) -> None:
-        self.started: list[tuple[str, object]] = []
-        self.signals: list[tuple[str, str, str, object]] = []
-
-    async def start_new(self, name: str, instance_id=None, client_input=None) -> str:
-        self.started.append((name, client_input))
-        return "instance-1"
-
-    def create_check_status_response(self, request, instance_id: str) -> func.HttpResponse:
-        return func.HttpResponse(json.dumps({"id": instance_id}), status_code=202)
-
-    async def signal_entity(self, entity_id, operation_name: str, operation_input=None) -> None:
-        self.signals.append((entity_id.name, entity_id.key, operation_name, operation_input))
-
-
-def post(route: str, route_params: dict[str, str], body: bytes = b"") -> func.HttpRequest:
+def request(method: str, route: str, route_params: dict[str, str], body: bytes = b""):
     return func.HttpRequest(
-        method="POST", url=f"http://localhost/api/{route}", body=body, route_params=route_params
+        method=method, url=f"http://localhost/api/{route}", body=body, route_params=route_params
     )
 
 
-def start(function_name: str, body: bytes = b"") -> tuple[func.HttpResponse, FakeClient]:
-    client = FakeClient()
+def start(client, function_name: str, body: bytes = b"") -> func.HttpResponse:
     handler = http_api.start_orchestration.build().get_user_function().client_function
-    request = post(f"orchestrators/{function_name}", {"functionName": function_name}, body)
-    return asyncio.run(handler(request, client)), client
+    route = f"orchestrators/{function_name}"
+    return asyncio.run(
+        handler(request("POST", route, {"functionName": function_name}, body), client)
+    )
 
 
-def test_starting_a_known_orchestration_answers_202_with_its_instance_id() -> None:
-    response, _client = start("hello_chain")
-    assert (response.status_code, json.loads(response.get_body())) == (202, {"id": "instance-1"})
+def test_starting_a_known_orchestration_answers_202_with_status_urls(durable_client) -> None:
+    response = start(durable_client, "hello_chain")
+    assert response.status_code == 202
+    assert {"id", "statusQueryGetUri", "sendEventPostUri"} <= set(json.loads(response.get_body()))
 
 
-def test_the_json_body_becomes_the_orchestration_input() -> None:
-    _response, client = start("fan_out_fan_in", b"[1, 2]")
-    assert client.started == [("fan_out_fan_in", [1, 2])]
+def test_the_json_body_becomes_the_orchestration_input(durable_env, durable_client) -> None:
+    instance_id = json.loads(start(durable_client, "fan_out_fan_in", b"[1, 2]").get_body())["id"]
+    result = durable_env.run_until_complete(instance_id)
+    assert result.output == {"squares": [1, 4], "sum": 5}
 
 
-def test_an_unknown_orchestration_is_refused_with_404() -> None:
-    response, client = start("drop_tables")
-    assert (response.status_code, client.started) == (404, [])
+def test_an_unknown_orchestration_is_refused_with_404(durable_env, durable_client) -> None:
+    response = start(durable_client, "drop_tables")
+    assert (response.status_code, durable_env.instance_ids()) == (404, [])
 
 
-def test_a_body_that_is_not_json_is_refused_with_400() -> None:
-    response, client = start("hello_chain", b"{not json")
-    assert (response.status_code, client.started) == (400, [])
+def test_a_body_that_is_not_json_is_refused_with_400(durable_env, durable_client) -> None:
+    response = start(durable_client, "hello_chain", b"{not json")
+    assert (response.status_code, durable_env.instance_ids()) == (400, [])
 {%- if cookiecutter.include_entity %}
 
 
-def test_adding_to_a_counter_signals_the_entity() -> None:
-    client = FakeClient()
+def test_adding_to_a_counter_signals_the_entity(durable_env, durable_client) -> None:
     handler = http_api.add_to_counter.build().get_user_function().client_function
-    response = asyncio.run(handler(post("counters/k/add", {"key": "k"}, b"4"), client))
-    assert (response.status_code, client.signals) == (202, [("counter", "k", "add", 4)])
+    response = asyncio.run(
+        handler(request("POST", "counters/k/add", {"key": "k"}, b"4"), durable_client)
+    )
+    durable_env.run_until_idle()
+    assert (response.status_code, durable_env.entity_state(("counter", "k"))) == (202, 4)
+
+
+def test_reading_a_counter_returns_its_value(durable_env, durable_client) -> None:
+    durable_env.signal_entity(("counter", "k"), "add", 5)
+    durable_env.run_until_idle()
+    handler = http_api.read_counter.build().get_user_function().client_function
+    response = asyncio.run(handler(request("GET", "counters/k", {"key": "k"}), durable_client))
+    assert json.loads(response.get_body()) == {"key": "k", "value": 5}
+
+
+def test_reading_an_unknown_counter_answers_404(durable_client) -> None:
+    handler = http_api.read_counter.build().get_user_function().client_function
+    response = asyncio.run(handler(request("GET", "counters/new", {"key": "new"}), durable_client))
+    assert response.status_code == 404
 {%- endif %}

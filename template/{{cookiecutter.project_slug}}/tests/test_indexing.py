@@ -10,7 +10,10 @@ from function_app import app
 
 @functools.cache
 def functions() -> list:
-    """The app's functions as the host indexes them (azure-functions allows one call per app)."""
+    """The app's functions as the host indexes them."""
+    # azure-functions refuses to index one app twice, and the durable_env fixture may have
+    # indexed it already in this test session: start from a clean slate.
+    app.functions_bindings = {}
     return app.get_functions()
 
 

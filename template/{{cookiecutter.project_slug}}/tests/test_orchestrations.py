@@ -4,22 +4,22 @@ import durable_functions as df
 import pytest
 
 
-def test_hello_chain_greets_every_city_in_order(env) -> None:
-    result = env.run("hello_chain", input=["Paris", "Oslo"])
+def test_hello_chain_greets_every_city_in_order(durable_env) -> None:
+    result = durable_env.run("hello_chain", input=["Paris", "Oslo"])
     assert result.output == ["Hello Paris!", "Hello Oslo!"]
 
 
-def test_hello_chain_calls_the_activity_once_per_city(env) -> None:
-    result = env.run("hello_chain", input=["Paris", "Oslo"])
+def test_hello_chain_calls_the_activity_once_per_city(durable_env) -> None:
+    result = durable_env.run("hello_chain", input=["Paris", "Oslo"])
     assert [call.name for call in result.activity_calls] == ["say_hello", "say_hello"]
 
 
-def test_fan_out_fan_in_sums_the_squares(env) -> None:
-    result = env.run("fan_out_fan_in", input=[1, 2, 3])
+def test_fan_out_fan_in_sums_the_squares(durable_env) -> None:
+    result = durable_env.run("fan_out_fan_in", input=[1, 2, 3])
     assert result.output == {"squares": [1, 4, 9], "sum": 14}
 
 
-def test_fan_out_fan_in_retries_a_failing_activity(env) -> None:
+def test_fan_out_fan_in_retries_a_failing_activity(durable_env) -> None:
     failures = iter([RuntimeError("transient")])
 
     def flaky_square(number: int) -> int:
@@ -28,47 +28,54 @@ def test_fan_out_fan_in_retries_a_failing_activity(env) -> None:
             raise error
         return number * number
 
-    result = env.run("fan_out_fan_in", input=[3], stubs={"square": flaky_square})
+    result = durable_env.run("fan_out_fan_in", input=[3], stubs={"square": flaky_square})
     assert result.output == {"squares": [9], "sum": 9}
 
 
-def test_fan_out_fan_in_fails_when_retries_run_out(env) -> None:
-    result = env.run("fan_out_fan_in", input=[3], stubs={"square": RuntimeError("down")})
+def test_fan_out_fan_in_fails_when_retries_run_out(durable_env) -> None:
+    result = durable_env.run("fan_out_fan_in", input=[3], stubs={"square": RuntimeError("down")})
     assert result.runtime_status == df.OrchestrationRuntimeStatus.Failed
+
+
+def test_fan_out_fan_in_tries_an_activity_three_times(durable_env) -> None:
+    result = durable_env.run("fan_out_fan_in", input=[3], stubs={"square": RuntimeError("down")})
+    assert [call.name for call in result.activity_calls] == ["square"] * 3
 
 
 @pytest.mark.parametrize(
     ("approved", "expected"),
     [pytest.param(True, "approved", id="approve"), pytest.param(False, "rejected", id="reject")],
 )
-def test_approval_workflow_follows_the_approval_event(env, approved: bool, expected: str) -> None:
-    result = env.run(
+def test_approval_workflow_follows_the_approval_event(
+    durable_env, approved: bool, expected: str
+) -> None:
+    result = durable_env.run(
         "approval_workflow", input={"timeout_seconds": 3600}, events=[("Approval", approved)]
     )
     assert result.output == expected
 
 
-def test_approval_workflow_times_out_without_an_event(env) -> None:
-    result = env.run("approval_workflow", input={"timeout_seconds": 3600})
+def test_approval_workflow_times_out_without_an_event(durable_env) -> None:
+    result = durable_env.run("approval_workflow", input={"timeout_seconds": 3600})
     assert result.output == "timed out"
 
 
-def test_job_monitor_checks_until_the_job_is_done(env) -> None:
-    result = env.run(
+def test_job_monitor_checks_until_the_job_is_done(durable_env) -> None:
+    result = durable_env.run(
         "job_monitor", input={"job_id": "j1", "interval_seconds": 60, "ready_after": 3}
     )
     assert result.output == {"job_id": "j1", "state": "done", "checks": 3}
 
 
-def test_job_monitor_reports_progress_in_its_custom_status(env) -> None:
-    result = env.run(
+def test_job_monitor_reports_progress_in_its_custom_status(durable_env) -> None:
+    result = durable_env.run(
         "job_monitor", input={"job_id": "j1", "interval_seconds": 60, "ready_after": 2}
     )
     assert result.custom_statuses[-1] == {"job_id": "j1", "checks": 2, "state": "done"}
 {%- if cookiecutter.include_entity %}
 
 
-def test_counter_workflow_returns_the_counter_after_adding(env) -> None:
-    result = env.run("counter_workflow", input={"key": "k", "amount": 5})
+def test_counter_workflow_returns_the_counter_after_adding(durable_env) -> None:
+    result = durable_env.run("counter_workflow", input={"key": "k", "amount": 5})
     assert result.output == 5
 {%- endif %}

@@ -327,9 +327,13 @@ class LoadedApp:
                 body=str(datum.value).encode("utf-8"),
             )
         value = datum.value
+        sent = [(str(k), str(v.value)) for k, v in value["headers"].items()]
+        for cookie in value.get("cookies") or ():  # the converter moves Set-Cookie here
+            for morsel in cookie.values():
+                sent.append(("Set-Cookie", morsel.OutputString()))
         return HttpResult(
             status=int(value["status_code"].value),
-            headers=[(k, str(v.value)) for k, v in value["headers"].items()],
+            headers=sent,
             body=bytes(value["body"].value or b""),
         )
 

@@ -134,6 +134,8 @@ _CALLS: dict[str, str] = {
     "time.sleep": "DF007",
     "asyncio.sleep": "DF007",
 }
+# Builtins that need no import.
+_BUILTINS = frozenset({"open"})
 # Names that are non-deterministic when merely read (no call needed).
 _ATTRIBUTES: dict[str, str] = {"os.environ": "DF005", "os.environb": "DF005"}
 
@@ -383,9 +385,9 @@ class _ModuleLinter:
         if head in self.imports:
             base = self.imports[head]
             return f"{base}.{rest}" if rest else base
-        if head in self.functions or _assigned_locally(head, self.tree):
-            return ""
-        return dotted
+        if dotted in _BUILTINS and head not in self.functions:
+            return "" if _assigned_locally(head, self.tree) else dotted
+        return ""  # a local name (a variable, a parameter), not a module
 
 
 def _match(name: str, table: dict[str, str]) -> str | None:
