@@ -17,7 +17,7 @@ if os.environ.get("DIFFERENTIAL_SHRINK"):
 
 settings.register_profile(
     "differential",
-    max_examples=int(os.environ.get("DIFFERENTIAL_EXAMPLES", "250")),
+    max_examples=int(os.environ.get("DIFFERENTIAL_EXAMPLES", "200")),
     deadline=None,
     derandomize=True,
     database=None,
