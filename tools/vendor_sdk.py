@@ -7,8 +7,8 @@ back to the exact original bytes. Everything else is copied as is.
 
 Usage::
 
-    python tools/vendor_sdk.py          # refresh template/{{cookiecutter.project_slug}}/durable_functions
-    python tools/vendor_sdk.py --check  # exit 1 and list the files that are stale
+    python tools/vendor_sdk.py          # refresh the template's durable_functions/
+    python tools/vendor_sdk.py --check  # exit 1 and list the stale files
 """
 
 from __future__ import annotations
@@ -33,9 +33,12 @@ def sdk_files(source: Path = SOURCE) -> Iterator[Path]:
     """Paths (relative to ``source``) of the files that make up the vendored SDK."""
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
-        if path.is_file() and not EXCLUDED_DIRS.intersection(relative.parts):
-            if not path.name.endswith(EXCLUDED_SUFFIXES):
-                yield relative
+        if (
+            path.is_file()
+            and not EXCLUDED_DIRS.intersection(relative.parts)
+            and not path.name.endswith(EXCLUDED_SUFFIXES)
+        ):
+            yield relative
 
 
 def template_bytes(content: bytes) -> bytes:
@@ -73,9 +76,7 @@ def vendor(source: Path = SOURCE, target: Path = TARGET) -> list[Path]:
         shutil.copymode(source / rel, target / rel)
     for rel in stale:
         (target / rel).unlink()
-    for folder in sorted(
-        (p for p in target.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)
-    ):
+    for folder in sorted((p for p in target.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
         if not any(folder.iterdir()):
             folder.rmdir()
     return sorted([*writes, *stale])
@@ -91,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         for rel in changed:
             print(f"stale: {TARGET.relative_to(ROOT) / rel}", file=sys.stderr)
         if changed:
-            print("The vendored SDK is out of date: run `python tools/vendor_sdk.py`.", file=sys.stderr)
+            print(
+                "The vendored SDK is out of date: run `python tools/vendor_sdk.py`.",
+                file=sys.stderr,
+            )
         return 1 if changed else 0
     changed = vendor()
     print(f"vendored SDK: {len(changed)} file(s) updated in {TARGET.relative_to(ROOT)}")
