@@ -147,3 +147,14 @@ def test_exporting_an_unknown_instance_exits_2(
 
     assert code == 2
     assert "No instance with ID 'no-such-instance'" in capsys.readouterr().err
+
+
+@pytest.mark.e2e
+def test_exporting_all_instances_writes_one_file_each(host: str, tmp_path: Path) -> None:
+    ids = {completed_instance(host), completed_instance(host)}
+
+    code = durable(["history", "--all", "--url", host, "-o", str(tmp_path / "all")])
+
+    written = {json.loads(p.read_text())["instanceId"] for p in (tmp_path / "all").glob("*.json")}
+    assert code == 0
+    assert written == ids
