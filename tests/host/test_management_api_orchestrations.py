@@ -131,3 +131,13 @@ def test_a_durable_http_call_returns_the_status_and_content(host: Host) -> None:
     assert status["runtimeStatus"] == "Completed", status
     assert status["output"]["statusCode"] == 200
     assert status["output"]["content"] == "hello http"
+
+
+def test_rewinding_a_parent_rewinds_its_failed_sub_orchestration(host: Host) -> None:
+    instance_id = host.start("parent_of_fails_once")
+    failed = host.wait(instance_id)
+    assert failed["runtimeStatus"] == "Failed"
+    reply = host.request("POST", f"/runtime/webhooks/durabletask/instances/{instance_id}/rewind")
+    assert reply.status == 202
+    status = host.wait(instance_id)
+    assert status["output"] == "child said: second attempt works", status

@@ -171,6 +171,12 @@ def fails_once(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def parent_of_fails_once(context: df.DurableOrchestrationContext):
+    result = yield context.call_sub_orchestrator("fails_once")
+    return f"child said: {result}"
+
+
+@app.orchestration_trigger(context_name="context")
 def nondeterministic(context: df.DurableOrchestrationContext):
     seen = _episodes.get(context.instance_id, 0)
     _episodes[context.instance_id] = seen + 1
