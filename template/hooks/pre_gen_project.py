@@ -63,9 +63,9 @@ def validate(answers: dict[str, object]) -> str | None:
         if value not in accepted:
             return f"{key} {value!r} is not supported: choose one of {', '.join(accepted)}."
     for key in FLAGS:
-        value = answers.get(key)
-        if not isinstance(value, bool):
-            return f"{key} {value!r} is invalid: answer yes or no (true or false)."
+        flag = answers.get(key)
+        if not isinstance(flag, bool):
+            return f"{key} {flag!r} is invalid: answer yes or no (true or false)."
     return None
 
 
