@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import Protocol
 
 from durable_functions.errors import (
     DurableError,
@@ -298,12 +298,22 @@ def run_until_idle(
     """
     steps = 0
     while steps < max_steps:
-        if (
-            step_orchestration(backend, invoker, clock, config=config, new_id=new_id, hooks=hooks)
-            or step_entity(backend, invoker, clock)
-            or step_activity(backend, invoker, clock, hooks=hooks)
+        # Drain one kind of work at a time, activities first: results that are ready
+        # together reach their orchestration in one episode, as on a busy host, instead
+        # of one replay per result (a 1000-way fan-out would replay 1000 times).
+        progressed = 0
+        while steps + progressed < max_steps and step_activity(
+            backend, invoker, clock, hooks=hooks
         ):
-            steps += 1
+            progressed += 1
+        while steps + progressed < max_steps and step_entity(backend, invoker, clock):
+            progressed += 1
+        while steps + progressed < max_steps and step_orchestration(
+            backend, invoker, clock, config=config, new_id=new_id, hooks=hooks
+        ):
+            progressed += 1
+        steps += progressed
+        if progressed:
             continue
         if not advance_time:
             return steps
@@ -552,29 +562,3 @@ def _as_guid(value: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         return value
-
-
-def status_json(instance: InstanceState) -> dict[str, Any]:
-    """A status row in the management API's shape (without history)."""
-
-    def parse(text: str | None) -> Any:
-        if text is None:
-            return None
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-
-    def stamp(value: datetime) -> str:
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    return {
-        "name": instance.name,
-        "instanceId": instance.instance_id,
-        "runtimeStatus": instance.runtime_status.value,
-        "input": parse(instance.input),
-        "customStatus": parse(instance.custom_status),
-        "output": parse(instance.output),
-        "createdTime": stamp(instance.created_time),
-        "lastUpdatedTime": stamp(instance.last_updated_time),
-    }
