@@ -255,6 +255,7 @@ class OrchestrationTestEnv:
         self._invoker.stubs = dict(self._base_stubs)
         self._invoker.refresh()
         self._ids = 0
+        self._instances = 0
         self._custom_statuses: dict[str, list[Any]] = {}
         self._calls: list[tuple[str, ActivityWorkItem]] = []
         self._hooks = runner.Hooks(on_episode=self._on_episode, on_activity=self._on_activity)
@@ -632,8 +633,8 @@ class OrchestrationTestEnv:
         return str(uuid.UUID(int=self._ids))
 
     def _new_instance_id(self) -> str:
-        self._ids += 1
-        return f"test-{self._ids:04d}"
+        self._instances += 1
+        return f"test-{self._instances:04d}"
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -474,7 +474,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="CODES",
         help="comma-separated rule codes to skip everywhere, e.g. DF005,DF006",
     )
-    parser.epilog = "rules: " + "; ".join(f"{r.code} {r.title}" for r in RULES.values())
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = "rules:\n" + "\n".join(
+        f"  {r.code}  {r.title}; {r.fix}" for r in RULES.values()
+    )
 
 
 def run(args: argparse.Namespace) -> int:
