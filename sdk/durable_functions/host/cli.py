@@ -129,10 +129,10 @@ async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
 def run(args: argparse.Namespace) -> int:
     """Start the host and serve until interrupted."""
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="[%(asctime)s] %(levelname)s %(message)s",
-        stream=sys.stderr,
+        level=logging.INFO, format="[%(asctime)s] %(levelname)s %(message)s", stream=sys.stderr
     )
+    if args.verbose:  # our details only, not every library's debug output
+        logging.getLogger("durable_functions").setLevel(logging.DEBUG)
     app_dir = (args.app_dir or Path.cwd()).resolve()
     if not app_dir.is_dir():
         raise HostError(f"app folder {app_dir} does not exist")
