@@ -198,6 +198,18 @@ def test_yielding_a_completed_task_again_resumes_at_once():
     assert state["output"] == [5, 5]
 
 
+def test_thousands_of_immediate_resumptions_do_not_exhaust_the_stack():
+    def orch(ctx):
+        task = ctx.call_activity("a")
+        total = 0
+        for _ in range(5000):
+            total += yield task
+        return total
+
+    state = state_of(replay_history(orch, one_activity_history(task_completed(0, 1))))
+    assert state["output"] == 5000
+
+
 def test_completion_for_a_task_scheduled_later_is_applied_when_it_is_scheduled():
     def orch(ctx):
         yield ctx.call_activity("a")
