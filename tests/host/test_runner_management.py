@@ -297,3 +297,36 @@ def test_run_until_idle_stops_at_until_without_firing_later_timers(harness: Harn
 
     assert harness.status(instance_id) == "Running"
     assert harness.clock.now() == START + timedelta(days=1)
+
+
+def test_rewind_after_exhausted_retries_starts_the_retries_afresh(harness: Harness) -> None:
+    app = harness.app
+    sdk = app.sdk
+    healthy = {"now": False}
+    calls: list[bool] = []
+
+    @app.activity("flaky")
+    def flaky(_: Any) -> str:
+        calls.append(healthy["now"])
+        if not healthy["now"]:
+            raise RuntimeError("down")
+        return "up"
+
+    @app.orchestrator("retrying")
+    def retrying(ctx: Any) -> Any:
+        options = sdk.RetryOptions(
+            first_retry_interval_in_milliseconds=1000, max_number_of_attempts=2
+        )
+        result = yield ctx.call_activity_with_retry("flaky", options, None)
+        return result
+
+    instance_id = harness.start("retrying")
+    harness.run()
+    assert harness.status(instance_id) == "Failed"
+
+    healthy["now"] = True
+    runner.rewind(harness.backend, instance_id, "fixed", now=harness.clock.now())
+    harness.run()
+
+    assert harness.output(instance_id) == "up"
+    assert calls == [False, False, True]
