@@ -153,3 +153,24 @@ def test_exception_stand_ins_may_be_classes_or_instances(stand_in: object) -> No
     result = OrchestrationTestEnv(app).run("chain", input=["x"], stubs={"greet": stand_in})
 
     assert result.runtime_status == df.OrchestrationRuntimeStatus.Failed
+
+
+@app.orchestration_trigger(context_name="context")
+def fetches(context: df.DurableOrchestrationContext):
+    response = yield context.call_http("GET", "https://example.org/orders/7")
+    return [response["statusCode"], response["content"]]
+
+
+def test_a_durable_http_call_can_be_stood_in_for() -> None:
+    def fake_server(request: dict[str, object]) -> dict[str, object]:
+        return {"statusCode": 404, "content": f"no {request['uri']}"}
+
+    result = OrchestrationTestEnv(app).run("fetches", stubs={"BuiltIn::HttpActivity": fake_server})
+
+    assert result.output == [404, "no https://example.org/orders/7"]
+
+
+def test_a_plain_value_stands_in_for_a_200_http_response() -> None:
+    result = OrchestrationTestEnv(app).run("fetches", stubs={"BuiltIn::HttpActivity": "ok"})
+
+    assert result.output == [200, "ok"]

@@ -37,14 +37,16 @@ from durable_functions.errors import (
     OrchestrationFailedError,
     OrchestrationNotFoundError,
 )
-from durable_functions.host import runner
+from durable_functions.host import engine, runner
 from durable_functions.host.backend import MemoryBackend
 from durable_functions.host.engine import (
+    HTTP_ACTIVITY_NAME,
     ActivityWorkItem,
     EngineConfig,
     EpisodeOutcome,
     EventType,
     InstanceState,
+    InvocationError,
     OrchestrationMessage,
     OrchestrationWorkItem,
     RuntimeStatus,
@@ -199,6 +201,23 @@ class _EnvInvoker:
             return df_dumps(value)
         return df_dumps(stub)
 
+    def invoke_http_stub(self, request_json: str | None) -> str:
+        """Answer a ``context.call_http`` request with the ``BuiltIn::HttpActivity`` stand-in.
+
+        The stand-in gets the request (``method``, ``uri``, ``content``, ``headers``) and
+        gives a response dict (``statusCode``, ``headers``, ``content``) or a value that
+        becomes the content of a 200 response.
+        """
+        text = self.invoke_activity(HTTP_ACTIVITY_NAME, json.dumps(_http_request(request_json)))
+        response = json.loads(text)
+        if isinstance(response, dict) and "statusCode" in response:
+            response.setdefault("headers", {})
+            response.setdefault("content", None)
+        else:
+            content = response if isinstance(response, str) or response is None else text
+            response = {"statusCode": 200, "headers": {}, "content": content}
+        return json.dumps(response)
+
     def invoke_entity(self, name: str, batch_payload: str) -> str:
         with _platform_notices_silenced():
             return self.app.invoke_entity(name, batch_payload)
@@ -215,6 +234,14 @@ def _platform_notices_silenced() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"azure\.functions")
         yield
+
+
+def _http_request(request_json: str | None) -> dict[str, Any]:
+    try:
+        request = json.loads(request_json or "{}")
+    except ValueError:
+        request = {}
+    return request if isinstance(request, dict) else {}
 
 
 async def _awaited(awaitable: Any) -> Any:
@@ -420,7 +447,7 @@ class OrchestrationTestEnv:
         steps = 0
         while steps < max_steps:
             ran = steps
-            while runner.step_activity(backend, invoker, clock, hooks=hooks):
+            while self._step_activity():
                 steps += 1
             while runner.step_entity(backend, invoker, clock):
                 steps += 1
@@ -434,6 +461,27 @@ class OrchestrationTestEnv:
             f"still busy after {max_steps} steps at {self.now.isoformat()}: an orchestration "
             "may loop forever (e.g. continue_as_new without a timer)"
         )
+
+    def _step_activity(self) -> bool:
+        """``runner.step_activity``, except that durable HTTP calls can be stood in for."""
+        item = self.backend.claim_activity()
+        if item is None:
+            return False
+        if item.name == HTTP_ACTIVITY_NAME and HTTP_ACTIVITY_NAME in self._invoker.stubs:
+            try:
+                result = self._invoker.invoke_http_stub(item.input)
+            except Exception as exc:  # the stand-in's failure goes back to the orchestration
+                error = InvocationError(
+                    message=str(exc), error_type=type(exc).__name__, details=repr(exc)
+                )
+                message = engine.activity_failed(item, error, now=self.now)
+            else:
+                message = engine.activity_completed(item, result, now=self.now)
+        else:
+            message = runner.run_activity(item, self._invoker, self.clock)
+        self.backend.complete_activities([(item, message)])
+        self._on_activity(item, message)
+        return True
 
     def run_until_complete(
         self, instance_id: str, *, timeout: timedelta = timedelta(days=3650)
