@@ -591,3 +591,32 @@ def test_messages_for_a_finished_instance_are_discarded() -> None:
     outcome = engine.complete_episode(episode, None, now=T1, new_id=_ids())
 
     assert episode.discard and outcome.history_added == () and outcome.messages == ()
+
+
+def test_continue_as_new_closes_the_old_execution_with_a_continue_as_new_event() -> None:
+    outcome = _first_episode(_v3({"actionType": 4, "input": "5"}, done=True))
+
+    assert _kinds(outcome.closed_history)[-2:] == ["ContinueAsNew", "OrchestratorCompleted"]
+    closing = outcome.closed_history[-2]
+    assert closing["EventId"] == 0 and closing["Result"] == "5"
+    assert closing["OrchestrationStatus"] == 2
+
+
+def test_continue_as_new_can_drop_unprocessed_events_like_the_extension_default() -> None:
+    config = EngineConfig(preserve_unprocessed_events=False)
+    item = OrchestrationWorkItem(
+        instance=_instance(),
+        history=(_started(),),
+        messages=(
+            OrchestrationMessage(
+                instance_id="abc", event=engine.event_raised_event("Later", "1", timestamp=T1)
+            ),
+        ),
+    )
+    episode = engine.prepare_episode(item, now=T1, config=config)
+
+    outcome = engine.complete_episode(
+        episode, json.dumps(_v3({"actionType": 4, "input": "1"}, done=True)), now=T1, new_id=_ids()
+    )
+
+    assert [m.event["EventType"] for m in outcome.messages] == [EventType.ExecutionStarted]

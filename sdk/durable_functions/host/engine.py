@@ -308,6 +308,8 @@ class Episode:
     """Reason, when a terminate message ends the instance without an invocation."""
     discard: bool = False
     """True when the messages target a finished instance: they are dropped."""
+    preserve_unprocessed_events: bool = True
+    """From ``EngineConfig``: carry unconsumed events across continue-as-new."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -320,6 +322,9 @@ class EpisodeOutcome:
     """Events to append to the execution's history."""
     new_execution: bool = False
     """True after continue-as-new: drop the old history, ``history_added`` is the new one."""
+    closed_history: tuple[Event, ...] = ()
+    """After continue-as-new: the events that ended the old execution (its last episode,
+    closed by a ContinueAsNew event), for observers; backends need not store them."""
     messages: tuple[OrchestrationMessage, ...] = ()
     """Messages to other instances, or to itself (continue-as-new, requeued while suspended)."""
     new_instances: tuple[NewInstance, ...] = ()
@@ -773,6 +778,7 @@ def prepare_episode(
         new_events=new_events,
         requeue=tuple(buffered),
         payload=payload,
+        preserve_unprocessed_events=config.preserve_unprocessed_events,
     )
 
 
@@ -916,7 +922,22 @@ def complete_episode(
             **common,
         )
     if done and sim.continue_as_new is not None:
-        return _continue_as_new(episode, sim, instance, now=now, new_id=new_id, common=common)
+        added.extend(
+            [
+                history_event(
+                    EventType.ContinueAsNew,
+                    timestamp=now,
+                    event_id=sim.continue_as_new_id,
+                    OrchestrationStatus=RuntimeStatus.ContinuedAsNew.dtfx_value,
+                    Result=(sim.continue_as_new or {}).get("input"),
+                    FailureDetails=None,
+                ),
+                orchestrator_completed_event(now),
+            ]
+        )
+        return _continue_as_new(
+            episode, sim, instance, now=now, new_id=new_id, common=common, closed=added
+        )
     if done:
         output = state.get("output") if state else None
         output_json = None if output is None else json.dumps(output, separators=(",", ":"))
@@ -1015,6 +1036,7 @@ def _continue_as_new(
     now: datetime,
     new_id: Callable[[], str],
     common: dict[str, Any],
+    closed: list[Event],
 ) -> EpisodeOutcome:
     action = sim.continue_as_new or {}
     action_input = action.get("input")
@@ -1033,7 +1055,7 @@ def _continue_as_new(
         OrchestrationMessage(
             instance_id=instance.instance_id, execution_id=execution_id, event=event
         )
-        for event in sim.unprocessed_events()
+        for event in (sim.unprocessed_events() if episode.preserve_unprocessed_events else [])
     ]
     requeued = [replace(m, execution_id=None) for m in episode.requeue]
     next_instance = replace(
@@ -1050,6 +1072,7 @@ def _continue_as_new(
         instance=next_instance,
         history_added=(),
         new_execution=True,
+        closed_history=tuple(closed),
         messages=(*sim.messages, fresh.message, *carried, *requeued),
         **common,
     )
@@ -1233,6 +1256,7 @@ class _Replay:
         self.entity_messages: list[EntityMessage] = []
         self.nondeterminism: str | None = None
         self.continue_as_new: dict[str, Any] | None = None
+        self.continue_as_new_id = -1
 
     # -- driving
 
@@ -1373,6 +1397,7 @@ class _Replay:
         self.allocated.add(task_id)
         if leaf.kind == "continue":
             self.continue_as_new = dict(action)
+            self.continue_as_new_id = task_id
             self.finish(leaf, failed=False)
             return
         recorded = self.scheduled.get(task_id)
