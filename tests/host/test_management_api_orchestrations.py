@@ -141,3 +141,10 @@ def test_rewinding_a_parent_rewinds_its_failed_sub_orchestration(host: Host) -> 
     assert reply.status == 202
     status = host.wait(instance_id)
     assert status["output"] == "child said: second attempt works", status
+
+
+def test_the_start_version_reaches_the_orchestrator(host: Host) -> None:
+    reply = host.request(
+        "POST", "/runtime/webhooks/durabletask/orchestrators/version_of?version=2.0"
+    )
+    assert host.wait(reply.json()["id"])["output"] == "2.0"

@@ -178,6 +178,11 @@ def parent_of_fails_once(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def version_of(context: df.DurableOrchestrationContext):
+    return context.version
+
+
+@app.orchestration_trigger(context_name="context")
 def nondeterministic(context: df.DurableOrchestrationContext):
     seen = _episodes.get(context.instance_id, 0)
     _episodes[context.instance_id] = seen + 1
