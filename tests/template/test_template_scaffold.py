@@ -62,3 +62,30 @@ def test_durable_new_without_input_on_a_pipe_uses_the_defaults(tmp_path: Path) -
     done = durable_new(tmp_path / "app")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "app" / "entities.py").is_file()
+
+
+def test_an_invalid_interactive_answer_is_asked_again() -> None:
+    from durable_functions.scaffold import Question, collect_answers, template_root
+
+    replies = iter(["Shop", "", "3.9", "3.11", "", "", "", "", ""])
+    asked: list[str] = []
+
+    def ask(question: Question, default: object) -> object:
+        asked.append(question.key)
+        return next(replies) or default
+
+    answers = collect_answers(template_root(), {}, ask=ask)
+    assert (answers["python_version"], asked.count("python_version")) == ("3.11", 2)
+
+
+def test_given_answers_are_not_asked() -> None:
+    from durable_functions.scaffold import Question, collect_answers, template_root
+
+    asked: list[str] = []
+
+    def ask(question: Question, default: object) -> object:
+        asked.append(question.key)
+        return default
+
+    collect_answers(template_root(), {"durable_backend": "mssql", "include_ci": False}, ask=ask)
+    assert "durable_backend" not in asked and "include_ci" not in asked
