@@ -308,3 +308,54 @@ def test_cli_exits_2_on_a_file_that_is_not_a_history(
 
     assert code == 2
     assert "not a history" in capsys.readouterr().err
+
+
+looping = df.DFApp()
+stops_looping = df.DFApp()
+
+
+def loop_flow(context: df.DurableOrchestrationContext):
+    count = context.get_input()
+    yield context.call_activity("tick", count)
+    if count < 2:
+        context.continue_as_new(count + 1)
+        return None
+    return count
+
+
+def no_loop_flow(context: df.DurableOrchestrationContext):
+    count = context.get_input()
+    yield context.call_activity("tick", count)
+    return count
+
+
+for loop_app, loop in ((looping, loop_flow), (stops_looping, no_loop_flow)):
+    loop_app.orchestration_trigger(context_name="context", orchestration="loop")(loop)
+    loop_app.function_name("tick")(loop_app.activity_trigger(input_name="value")(activity))
+
+
+def first_generation() -> list[dict[str, object]]:
+    env = OrchestrationTestEnv(looping)
+    result = env.run("loop", input=0)
+    generations = env.generations(result.instance_id)
+    assert len(generations) == 3
+    return generations[0]
+
+
+def test_a_generation_closed_by_continue_as_new_replays_cleanly() -> None:
+    report = replay_history(OrchestrationTestEnv(looping).app, parse_history(first_generation()))
+
+    assert report.ok, str(report)
+
+
+def test_code_that_no_longer_continues_as_new_is_a_mismatch() -> None:
+    history = parse_history(first_generation())
+
+    report = replay_history(OrchestrationTestEnv(stops_looping).app, history)
+
+    assert report.mismatch is not None
+    assert history.events[report.mismatch.event_index]["EventType"] == 16
+    assert (report.mismatch.recorded, report.mismatch.actual) == (
+        "the end of the orchestration (ContinuedAsNew)",
+        "completes",
+    )

@@ -284,6 +284,7 @@ class OrchestrationTestEnv:
         self._ids = 0
         self._instances = 0
         self._custom_statuses: dict[str, list[Any]] = {}
+        self._closed: dict[str, list[list[dict[str, Any]]]] = {}
         self._calls: list[tuple[str, ActivityWorkItem]] = []
         self._hooks = runner.Hooks(on_episode=self._on_episode, on_activity=self._on_activity)
 
@@ -604,6 +605,14 @@ class OrchestrationTestEnv:
         """The current execution's raw history (what ``durable replay`` reads)."""
         return self.backend.get_history(instance_id)
 
+    def generations(self, instance_id: str) -> list[list[dict[str, Any]]]:
+        """Every execution's history, oldest first; more than one after ``continue_as_new``.
+
+        Each earlier execution ends with its ContinueAsNew event, so it can be replayed
+        (``durable replay``) like any other history.
+        """
+        return [*self._closed.get(instance_id, []), self.backend.get_history(instance_id)]
+
     def export_history(self, instance_id: str) -> dict[str, Any]:
         """The document ``durable history`` writes, for replay tests."""
         instance = self._instance(instance_id)
@@ -663,6 +672,9 @@ class OrchestrationTestEnv:
     # -- hooks and ids -------------------------------------------------------------------
 
     def _on_episode(self, item: OrchestrationWorkItem, outcome: EpisodeOutcome) -> None:
+        if outcome.new_execution and outcome.closed_history:
+            closed = [*item.history, *outcome.closed_history]
+            self._closed.setdefault(outcome.instance.instance_id, []).append(closed)
         if outcome.state is None:
             return
         value = outcome.state.get("customStatus")
