@@ -883,17 +883,18 @@ def complete_episode(
     sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
     if state is not None:
         sim.run(_top_level_actions(state))
-    if error is None and sim.nondeterminism is not None:
+    replay_failed = error is None and sim.nondeterminism is not None
+    if replay_failed:
         error, error_type = sim.nondeterminism, "NonDeterminismError"
 
     added: list[Event] = list(episode.new_events)
-    added.extend(sim.new_events())
+    common: dict[str, Any] = {"state": state}
+    if not replay_failed:
+        # Work decided before a non-determinism was found is not trustworthy: drop it.
+        added.extend(sim.new_events())
+        common["new_instances"] = tuple(sim.new_instances)
+        common["entity_messages"] = tuple(sim.entity_messages)
     instance = replace(instance, custom_status=custom_status, last_updated_time=now)
-    common: dict[str, Any] = {
-        "new_instances": tuple(sim.new_instances),
-        "entity_messages": tuple(sim.entity_messages),
-        "state": state,
-    }
     done = bool(state and state.get("isDone"))
     if error is not None:
         reason = f"Orchestrator function '{instance.name}' failed: {error}"
