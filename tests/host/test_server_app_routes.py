@@ -203,3 +203,26 @@ def test_max_concurrent_activity_functions_limits_parallel_activities(tmp_path: 
     # Two slots: the third activity can only start once one of the first two has finished.
     assert starts[2] - starts[0] >= 0.35
     assert starts[1] - starts[0] < 0.35
+
+
+def test_the_raw_durable_client_payload_has_the_extension_fields(host: Host) -> None:
+    payload = host.request("GET", "/api/binding").json()
+    assert set(payload) == {
+        "taskHubName",
+        "creationUrls",
+        "managementUrls",
+        "baseUrl",
+        "requiredQueryStringParameters",
+        "rpcBaseUrl",
+        "httpBaseUrl",
+        "connectionName",
+    }
+    assert payload["taskHubName"] == "SampleHub"
+    assert payload["rpcBaseUrl"] == f"{host.base}/durabletask/"
+    urls = payload["managementUrls"]
+    assert urls["id"] == "INSTANCEID"
+    assert urls["statusQueryGetUri"] == (
+        f"{host.base}/runtime/webhooks/durabletask/instances/INSTANCEID"
+        "?taskHub=SampleHub&connection=Storage"
+    )
+    assert set(urls) >= {"sendEventPostUri", "terminatePostUri", "rewindPostUri", "resumePostUri"}

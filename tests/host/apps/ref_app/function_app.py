@@ -84,6 +84,12 @@ def cookies(req: func.HttpRequest) -> func.HttpResponse:
     return response
 
 
+@app.route(route="binding", methods=["GET"])
+@app.generic_input_binding(arg_name="client", type="durableClient")
+def binding(req: func.HttpRequest, client: str) -> func.HttpResponse:
+    return func.HttpResponse(client, mimetype="application/json")
+
+
 @app.route(route="boom", methods=["GET"])
 def boom(req: func.HttpRequest) -> func.HttpResponse:
     raise RuntimeError("the HTTP function exploded")
