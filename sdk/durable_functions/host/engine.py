@@ -919,7 +919,7 @@ def complete_episode(
         return EpisodeOutcome(
             instance=instance,
             history_added=tuple(added),
-            messages=(*sim.messages, *_notify_parent(instance, reason=reason, now=now)),
+            messages=tuple(_notify_parent(instance, reason=reason, now=now)),
             **common,
         )
     if done and sim.continue_as_new is not None:
@@ -957,14 +957,14 @@ def complete_episode(
         return EpisodeOutcome(
             instance=instance,
             history_added=tuple(added),
-            messages=(*sim.messages, *_notify_parent(instance, reason=None, now=now)),
+            messages=tuple(_notify_parent(instance, reason=None, now=now)),
             **common,
         )
     added.append(orchestrator_completed_event(now))
     return EpisodeOutcome(
         instance=instance,
         history_added=tuple(added),
-        messages=(*sim.messages, *episode.requeue),
+        messages=episode.requeue,
         activities=tuple(sim.activities),
         timers=tuple(sim.timers),
         cancel_timers=tuple(sim.cancel_timers),
@@ -1074,7 +1074,7 @@ def _continue_as_new(
         history_added=(),
         new_execution=True,
         closed_history=tuple(closed),
-        messages=(*sim.messages, fresh.message, *carried, *requeued),
+        messages=(fresh.message, *carried, *requeued),
         **common,
     )
 
@@ -1252,7 +1252,6 @@ class _Replay:
         self.activities: list[ActivityWorkItem] = []
         self.timers: list[TimerItem] = []
         self.cancel_timers: list[int] = []
-        self.messages: list[OrchestrationMessage] = []
         self.new_instances: list[NewInstance] = []
         self.entity_messages: list[EntityMessage] = []
         self.nondeterminism: str | None = None
