@@ -697,6 +697,21 @@ class OrchestrationTestEnv:
         return f"test-{self._instances:04d}"
 
 
+def run_orchestration(
+    app: Any,
+    orchestrator: Any,
+    input: Any = None,
+    *,
+    stubs: Mapping[str, Any] | None = None,
+    events: Iterable[ExternalEvent | tuple[Any, ...] | Mapping[str, Any]] = (),
+    timeout: timedelta = timedelta(days=3650),
+) -> OrchestrationResult:
+    """One-shot ``OrchestrationTestEnv(app).run(...)`` in a fresh environment."""
+    return OrchestrationTestEnv(app).run(
+        orchestrator, input, stubs=stubs, events=events, timeout=timeout
+    )
+
+
 # -- helpers ------------------------------------------------------------------------------------
 
 
@@ -811,4 +826,5 @@ __all__ = [
     "ExternalEvent",
     "OrchestrationResult",
     "OrchestrationTestEnv",
+    "run_orchestration",
 ]
