@@ -93,8 +93,11 @@ for app, flow in flows.items():
     app.function_name("wait_a_day")(app.activity_trigger(input_name="value")(activity))
 
 
-def record() -> dict[str, object]:
-    """Run the recorded version once, with a failing first charge (a retry in history)."""
+def record() -> tuple[dict[str, object], dict[str, object]]:
+    """Run the recorded version once, with a failing first charge (a retry in history).
+
+    Returns the raw export and the ``showHistory`` status the local host would serve.
+    """
     env = OrchestrationTestEnv(recorded)
     attempts = iter([RuntimeError("card declined")])
 
@@ -111,12 +114,27 @@ def record() -> dict[str, object]:
         events=[("approve", "yes", timedelta(days=2))],
     )
     assert result.is_completed, result.error
-    return env.export_history(result.instance_id)
+    instance = env.backend.get_instance(result.instance_id)
+    assert instance is not None
+    status = status_payload(  # the local host's own status formatter
+        instance, show_input=True, history=result.history, show_output=True
+    )
+    return env.export_history(result.instance_id), status
 
 
 @pytest.fixture(scope="module")
-def history() -> dict[str, object]:
+def recording() -> tuple[dict[str, object], dict[str, object]]:
     return record()
+
+
+@pytest.fixture
+def history(recording: tuple[dict[str, object], dict[str, object]]) -> dict[str, object]:
+    return recording[0]
+
+
+@pytest.fixture
+def show_history(recording: tuple[dict[str, object], dict[str, object]]) -> dict[str, object]:
+    return recording[1]
 
 
 def test_an_unchanged_orchestrator_replays_its_history_without_mismatch(
@@ -180,47 +198,23 @@ def test_an_activity_in_place_of_a_timer_is_a_mismatch(history: dict[str, object
 
 
 def test_a_show_history_status_is_reconstructed_and_replays_cleanly(
-    history: dict[str, object],
+    show_history: dict[str, object],
 ) -> None:
-    events = history["history"]
-    status = status_payload(  # built by the local host's own status formatter
-        _instance_of(history),
-        show_input=True,
-        history=events,  # type: ignore[arg-type]
-        show_output=True,
-    )
+    parsed = parse_history(show_history)
 
-    parsed = parse_history(status)
     report = replay_history(OrchestrationTestEnv(same).app, parsed)
 
     assert parsed.reconstructed
-    assert report.ok, report
+    assert report.ok, str(report)
 
 
 def test_a_show_history_status_still_catches_a_renamed_activity(
-    history: dict[str, object],
+    show_history: dict[str, object],
 ) -> None:
-    status = status_payload(
-        _instance_of(history),
-        show_input=True,
-        history=history["history"],
-        show_output=True,  # type: ignore[arg-type]
-    )
-
-    report = replay_history(OrchestrationTestEnv(renamed_step).app, parse_history(status))
+    report = replay_history(OrchestrationTestEnv(renamed_step).app, parse_history(show_history))
 
     assert report.mismatch is not None
     assert report.mismatch.actual == "schedules activity 'reserve_stock'"
-
-
-def _instance_of(history: dict[str, object]) -> object:
-    env = OrchestrationTestEnv(recorded)
-    env.run("invoice", input=1, instance_id=str(history["instanceId"]))
-    instance = env.backend.get_instance(str(history["instanceId"]))
-    assert instance is not None
-    from dataclasses import replace
-
-    return replace(instance, name="order")
 
 
 def test_replay_files_reads_a_folder_of_histories(
