@@ -620,3 +620,22 @@ def test_continue_as_new_can_drop_unprocessed_events_like_the_extension_default(
     )
 
     assert [m.event["EventType"] for m in outcome.messages] == [EventType.ExecutionStarted]
+
+
+def test_a_second_completion_of_the_same_task_is_dropped() -> None:
+    """Delivery is at least once (a crash between running and committing repeats work)."""
+    history = list(_first_episode(_v3(_activity("a"))).history_added)
+    history.append(engine.task_completed_event(0, '"A"', timestamp=T1))
+    again = engine.task_completed_event(0, '"A"', timestamp=T2)
+    item = OrchestrationWorkItem(
+        instance=_instance(),
+        history=tuple(history),
+        messages=(
+            OrchestrationMessage(instance_id="abc", event=again),
+            OrchestrationMessage(instance_id="abc", event=again),
+        ),
+    )
+
+    episode = engine.prepare_episode(item, now=T2)
+
+    assert episode.payload is None and episode.new_events == ()

@@ -722,6 +722,7 @@ def prepare_episode(
         current = starts[:1] + others
     else:
         current = [m for m in current if m.event.get("EventType") != started_type]
+    current = _without_duplicate_completions(history, current)
 
     suspended = instance.runtime_status is RuntimeStatus.Suspended
     consumed: list[Event] = []
@@ -780,6 +781,38 @@ def prepare_episode(
         payload=payload,
         preserve_unprocessed_events=config.preserve_unprocessed_events,
     )
+
+
+def _completion_key(event: Event) -> tuple[str, int] | None:
+    kind = event.get("EventType")
+    if kind == EventType.TimerFired:
+        task_id = event.get("TimerId")
+        return ("timer", task_id) if isinstance(task_id, int) else None
+    if kind in (
+        EventType.TaskCompleted,
+        EventType.TaskFailed,
+        EventType.SubOrchestrationInstanceCompleted,
+        EventType.SubOrchestrationInstanceFailed,
+    ):
+        task_id = event.get("TaskScheduledId")
+        return ("task", task_id) if isinstance(task_id, int) else None
+    return None
+
+
+def _without_duplicate_completions(
+    history: Sequence[Event], messages: list[OrchestrationMessage]
+) -> list[OrchestrationMessage]:
+    """Drop a second completion of the same task (at-least-once delivery after a crash)."""
+    seen = {key for key in map(_completion_key, history) if key is not None}
+    kept: list[OrchestrationMessage] = []
+    for message in messages:
+        key = _completion_key(message.event)
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(message)
+    return kept
 
 
 def build_orchestrator_payload(
