@@ -194,3 +194,21 @@ def test_list_entities_filters_by_name_and_pages() -> None:
 
     assert [e.entity_id for e in first] == ["@counter@a", "@counter@b"]
     assert [e.entity_id for e in rest] == ["@counter@c"] and end is None
+
+
+def test_orchestrations_also_run_with_the_v1_replay_schema(harness: Harness) -> None:
+    @harness.app.activity("double")
+    def double(n: int) -> int:
+        return 2 * n
+
+    @harness.app.orchestrator("v1")
+    def v1(ctx: Any) -> Any:
+        first = yield ctx.call_activity("double", 1)
+        rest = yield ctx.task_all([ctx.call_activity("double", n) for n in (2, 3)])
+        return [first, *rest]
+
+    config = EngineConfig(upper_schema_version=0, upper_schema_version_new=0)
+    instance_id = harness.start("v1")
+    harness.run(config=config)
+
+    assert harness.output(instance_id) == [2, 4, 6]
