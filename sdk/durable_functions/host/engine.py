@@ -915,7 +915,13 @@ def complete_episode(
         custom_status = None if custom is None else json.dumps(custom, separators=(",", ":"))
     sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
     if state is not None:
-        sim.run(_top_level_actions(state))
+        try:
+            sim.run(_top_level_actions(state))
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            # A malformed action must fail its instance, not the host that runs it.
+            sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
+            if error is None:
+                error, error_type = f"the orchestrator sent an invalid action: {exc}", "ValueError"
     replay_failed = error is None and sim.nondeterminism is not None
     if replay_failed:
         error, error_type = sim.nondeterminism, "NonDeterminismError"
