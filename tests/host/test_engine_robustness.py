@@ -103,3 +103,13 @@ def test_an_answer_that_is_not_an_orchestrator_state_fails_the_instance() -> Non
     outcome = engine.complete_episode(_episode(), "[1, 2]", now=T0, new_id=lambda: "x")
 
     assert outcome.instance.runtime_status is RuntimeStatus.Failed
+
+
+def test_an_entity_call_to_a_malformed_entity_id_fails_the_instance() -> None:
+    call = {"actionType": 7, "instanceId": "counter", "operation": "add", "input": "1"}
+    state = {"isDone": False, "schemaVersion": 2, "actions": [[call]]}
+
+    outcome = engine.complete_episode(_episode(), json.dumps(state), now=T0, new_id=lambda: "x")
+
+    assert outcome.instance.runtime_status is RuntimeStatus.Failed
+    assert outcome.entity_messages == ()

@@ -1583,6 +1583,7 @@ class _Replay:
                 self.timers.append(TimerItem(fire_at=fire_at, message=message))
         else:  # entity call or signal
             entity_id = str(action.get("instanceId"))
+            parse_entity_id(entity_id)  # a bad id fails the orchestration, not the entity worker
             operation = action.get("operation")
             op_input = action.get("input")
             request: dict[str, Any] = {"op": operation}
