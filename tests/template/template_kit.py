@@ -64,8 +64,7 @@ def make_template_repo(dest: Path, tag: str = "v1.0.0") -> Path:
         TEMPLATE, dest / "template", ignore=shutil.ignore_patterns("__pycache__", "*.py[co]")
     )
     git(dest, "init", "-q", "-b", "main")
-    # -f: the app's own .gitignore lists local.settings.json, which the template must still hold.
-    git(dest, "add", "-A", "-f")
+    git(dest, "add", "-A")
     git(dest, "commit", "-q", "-m", "template")
     git(dest, "tag", tag)
     return dest

@@ -139,7 +139,7 @@ def test_azure_yaml_service_matches_the_app_tag(render: Render) -> None:
 
 
 def test_every_template_file_is_tracked_by_git() -> None:
-    """The app's own .gitignore hides local.settings.json: it must be force-added."""
+    """Copier clones the template from git: an untracked template file never reaches an app."""
     tracked = set(
         subprocess.run(
             ["git", "ls-files", "template"], cwd=ROOT, capture_output=True, text=True, check=True

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from template_kit import (
     ANSWERS_FILE,
+    APP_TEMPLATE,
     AUTH_LEVELS,
     BACKENDS,
     Render,
@@ -176,6 +177,11 @@ def test_task_hub_name_is_a_valid_azure_storage_hub_name(render: Render) -> None
 
 def test_local_settings_json_is_git_ignored_in_the_app(render: Render) -> None:
     assert "local.settings.json" in (render("cookiecutter") / ".gitignore").read_text().splitlines()
+
+
+def test_the_template_hides_no_file_from_git() -> None:
+    """The app's .gitignore is stored under a templated name, so it cannot hide template files."""
+    assert not list(APP_TEMPLATE.rglob(".gitignore"))
 
 
 def test_requirements_hold_azure_functions_only(render: Render) -> None:

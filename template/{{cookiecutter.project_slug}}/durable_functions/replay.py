@@ -574,5 +574,8 @@ class Orchestrator:
             durable_context._input_expected_type = getattr(handle, "_df_input_type", None)
             return cls(fn).handle(durable_context)
 
+        # The worker reads annotations as real types; postponed (string) annotations
+        # would fail indexing, so leave `context` unannotated and give `return` a type.
+        handle.__annotations__ = {"return": str}
         handle.orchestrator_function = fn  # type: ignore[attr-defined]
         return handle

@@ -123,15 +123,25 @@ def collect_answers(
     ask: Callable[[Question, Any], Any] | None = None,
 ) -> dict[str, Any]:
     """Merge the given answers, the asked ones and the defaults, then validate them all."""
+    validate = _validator(root)
     answers = defaults(root, default_name=default_name)
     for question in QUESTIONS:
         if question.key in given:
             answers[question.key] = given[question.key]
         elif ask is not None:
-            answers[question.key] = ask(question, answers[question.key])
+            # Defaults are valid, so a problem now is with this answer: say so and ask again.
+            default = answers[question.key]
+            while True:
+                answers[question.key] = ask(question, default)
+                if question.key == "project_name" and "project_slug" not in given:
+                    answers["project_slug"] = _slug(str(answers["project_name"]))
+                problem = validate(answers)
+                if not (problem and problem.startswith(question.key)):
+                    break
+                print(problem)
         if question.key == "project_name" and "project_slug" not in given:
             answers["project_slug"] = _slug(str(answers["project_name"]))
-    problem = _validator(root)(answers)
+    problem = validate(answers)
     if problem:
         raise TemplateError(problem)
     return answers

@@ -108,14 +108,14 @@ async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
         max_activities=settings.max_concurrent_activities,
     )
     server = HostServer(app, store, settings, wake=dispatcher.wake, keys=keys)
-    await server.start(args.host, args.port)
-    print(_banner(server, app, settings, db, keys), flush=True)
-    dispatcher.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows
             loop.add_signal_handler(sig, stop.set)
+    await server.start(args.host, args.port)
+    dispatcher.start()
+    print(_banner(server, app, settings, db, keys), flush=True)
     try:
         await stop.wait()
     finally:

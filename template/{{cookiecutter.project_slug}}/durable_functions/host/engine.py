@@ -308,6 +308,8 @@ class Episode:
     """Reason, when a terminate message ends the instance without an invocation."""
     discard: bool = False
     """True when the messages target a finished instance: they are dropped."""
+    preserve_unprocessed_events: bool = True
+    """From ``EngineConfig``: carry unconsumed events across continue-as-new."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -320,6 +322,9 @@ class EpisodeOutcome:
     """Events to append to the execution's history."""
     new_execution: bool = False
     """True after continue-as-new: drop the old history, ``history_added`` is the new one."""
+    closed_history: tuple[Event, ...] = ()
+    """After continue-as-new: the events that ended the old execution (its last episode,
+    closed by a ContinueAsNew event), for observers; backends need not store them."""
     messages: tuple[OrchestrationMessage, ...] = ()
     """Messages to other instances, or to itself (continue-as-new, requeued while suspended)."""
     new_instances: tuple[NewInstance, ...] = ()
@@ -717,6 +722,7 @@ def prepare_episode(
         current = starts[:1] + others
     else:
         current = [m for m in current if m.event.get("EventType") != started_type]
+    current = _without_duplicate_completions(history, current)
 
     suspended = instance.runtime_status is RuntimeStatus.Suspended
     consumed: list[Event] = []
@@ -773,7 +779,40 @@ def prepare_episode(
         new_events=new_events,
         requeue=tuple(buffered),
         payload=payload,
+        preserve_unprocessed_events=config.preserve_unprocessed_events,
     )
+
+
+def _completion_key(event: Event) -> tuple[str, int] | None:
+    kind = event.get("EventType")
+    if kind == EventType.TimerFired:
+        task_id = event.get("TimerId")
+        return ("timer", task_id) if isinstance(task_id, int) else None
+    if kind in (
+        EventType.TaskCompleted,
+        EventType.TaskFailed,
+        EventType.SubOrchestrationInstanceCompleted,
+        EventType.SubOrchestrationInstanceFailed,
+    ):
+        task_id = event.get("TaskScheduledId")
+        return ("task", task_id) if isinstance(task_id, int) else None
+    return None
+
+
+def _without_duplicate_completions(
+    history: Sequence[Event], messages: list[OrchestrationMessage]
+) -> list[OrchestrationMessage]:
+    """Drop a second completion of the same task (at-least-once delivery after a crash)."""
+    seen = {key for key in map(_completion_key, history) if key is not None}
+    kept: list[OrchestrationMessage] = []
+    for message in messages:
+        key = _completion_key(message.event)
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(message)
+    return kept
 
 
 def build_orchestrator_payload(
@@ -876,18 +915,25 @@ def complete_episode(
         custom_status = None if custom is None else json.dumps(custom, separators=(",", ":"))
     sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
     if state is not None:
-        sim.run(_top_level_actions(state))
-    if error is None and sim.nondeterminism is not None:
+        try:
+            sim.run(_top_level_actions(state))
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            # A malformed action must fail its instance, not the host that runs it.
+            sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
+            if error is None:
+                error, error_type = f"the orchestrator sent an invalid action: {exc}", "ValueError"
+    replay_failed = error is None and sim.nondeterminism is not None
+    if replay_failed:
         error, error_type = sim.nondeterminism, "NonDeterminismError"
 
     added: list[Event] = list(episode.new_events)
-    added.extend(sim.new_events())
+    common: dict[str, Any] = {"state": state}
+    if not replay_failed:
+        # Work decided before a non-determinism was found is not trustworthy: drop it.
+        added.extend(sim.new_events())
+        common["new_instances"] = tuple(sim.new_instances)
+        common["entity_messages"] = tuple(sim.entity_messages)
     instance = replace(instance, custom_status=custom_status, last_updated_time=now)
-    common: dict[str, Any] = {
-        "new_instances": tuple(sim.new_instances),
-        "entity_messages": tuple(sim.entity_messages),
-        "state": state,
-    }
     done = bool(state and state.get("isDone"))
     if error is not None:
         reason = f"Orchestrator function '{instance.name}' failed: {error}"
@@ -912,11 +958,26 @@ def complete_episode(
         return EpisodeOutcome(
             instance=instance,
             history_added=tuple(added),
-            messages=(*sim.messages, *_notify_parent(instance, reason=reason, now=now)),
+            messages=tuple(_notify_parent(instance, reason=reason, now=now)),
             **common,
         )
     if done and sim.continue_as_new is not None:
-        return _continue_as_new(episode, sim, instance, now=now, new_id=new_id, common=common)
+        added.extend(
+            [
+                history_event(
+                    EventType.ContinueAsNew,
+                    timestamp=now,
+                    event_id=sim.continue_as_new_id,
+                    OrchestrationStatus=RuntimeStatus.ContinuedAsNew.dtfx_value,
+                    Result=(sim.continue_as_new or {}).get("input"),
+                    FailureDetails=None,
+                ),
+                orchestrator_completed_event(now),
+            ]
+        )
+        return _continue_as_new(
+            episode, sim, instance, now=now, new_id=new_id, common=common, closed=added
+        )
     if done:
         output = state.get("output") if state else None
         output_json = None if output is None else json.dumps(output, separators=(",", ":"))
@@ -935,14 +996,14 @@ def complete_episode(
         return EpisodeOutcome(
             instance=instance,
             history_added=tuple(added),
-            messages=(*sim.messages, *_notify_parent(instance, reason=None, now=now)),
+            messages=tuple(_notify_parent(instance, reason=None, now=now)),
             **common,
         )
     added.append(orchestrator_completed_event(now))
     return EpisodeOutcome(
         instance=instance,
         history_added=tuple(added),
-        messages=(*sim.messages, *episode.requeue),
+        messages=episode.requeue,
         activities=tuple(sim.activities),
         timers=tuple(sim.timers),
         cancel_timers=tuple(sim.cancel_timers),
@@ -1015,6 +1076,7 @@ def _continue_as_new(
     now: datetime,
     new_id: Callable[[], str],
     common: dict[str, Any],
+    closed: list[Event],
 ) -> EpisodeOutcome:
     action = sim.continue_as_new or {}
     action_input = action.get("input")
@@ -1033,7 +1095,7 @@ def _continue_as_new(
         OrchestrationMessage(
             instance_id=instance.instance_id, execution_id=execution_id, event=event
         )
-        for event in sim.unprocessed_events()
+        for event in (sim.unprocessed_events() if episode.preserve_unprocessed_events else [])
     ]
     requeued = [replace(m, execution_id=None) for m in episode.requeue]
     next_instance = replace(
@@ -1050,7 +1112,8 @@ def _continue_as_new(
         instance=next_instance,
         history_added=(),
         new_execution=True,
-        messages=(*sim.messages, fresh.message, *carried, *requeued),
+        closed_history=tuple(closed),
+        messages=(fresh.message, *carried, *requeued),
         **common,
     )
 
@@ -1228,11 +1291,11 @@ class _Replay:
         self.activities: list[ActivityWorkItem] = []
         self.timers: list[TimerItem] = []
         self.cancel_timers: list[int] = []
-        self.messages: list[OrchestrationMessage] = []
         self.new_instances: list[NewInstance] = []
         self.entity_messages: list[EntityMessage] = []
         self.nondeterminism: str | None = None
         self.continue_as_new: dict[str, Any] | None = None
+        self.continue_as_new_id = -1
 
     # -- driving
 
@@ -1373,6 +1436,7 @@ class _Replay:
         self.allocated.add(task_id)
         if leaf.kind == "continue":
             self.continue_as_new = dict(action)
+            self.continue_as_new_id = task_id
             self.finish(leaf, failed=False)
             return
         recorded = self.scheduled.get(task_id)
@@ -1519,6 +1583,7 @@ class _Replay:
                 self.timers.append(TimerItem(fire_at=fire_at, message=message))
         else:  # entity call or signal
             entity_id = str(action.get("instanceId"))
+            parse_entity_id(entity_id)  # a bad id fails the orchestration, not the entity worker
             operation = action.get("operation")
             op_input = action.get("input")
             request: dict[str, Any] = {"op": operation}

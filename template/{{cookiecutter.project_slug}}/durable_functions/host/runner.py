@@ -315,19 +315,29 @@ def run_until_idle(
         steps += progressed
         if progressed:
             continue
-        if not advance_time:
+        if not advance_time or not wait_for_next_timer(backend, clock, until=until):
             return steps
-        due = backend.next_visible_at(clock.now())
-        if due is None:
-            return steps
-        if until is not None and due > until:
-            clock.wait_until(until)
-            return steps
-        clock.wait_until(due)
     raise HostError(
         f"run_until_idle: still busy after {max_steps} steps; an orchestration may be "
         "looping forever (e.g. continue-as-new without a timer)."
     )
+
+
+def wait_for_next_timer(backend: Backend, clock: Clock, *, until: datetime | None = None) -> bool:
+    """Let time pass until the next durable timer (or scheduled message) is due.
+
+    Timers are delayed messages: they fire by becoming visible, so "firing" is
+    only waiting. A ``VirtualClock`` jumps. Returns False when no timer is pending
+    or the next one is after ``until`` (then the clock stops at ``until``).
+    """
+    due = backend.next_visible_at(clock.now())
+    if due is None:
+        return False
+    if until is not None and due > until:
+        clock.wait_until(until)
+        return False
+    clock.wait_until(due)
+    return True
 
 
 # --------------------------------------------------------------------------- durable HTTP

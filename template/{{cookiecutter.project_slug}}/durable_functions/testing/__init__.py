@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         ExternalEvent,
         OrchestrationResult,
         OrchestrationTestEnv,
+        run_orchestration,
     )
     from durable_functions.testing.lint import Finding, lint_paths, lint_source
     from durable_functions.testing.replayer import (
@@ -49,6 +50,7 @@ _LAZY: dict[str, str] = {
     "orchestrator_generator_wrapper": "durable_functions.testing._wrapper",
     "replay_files": "durable_functions.testing.replayer",
     "replay_history": "durable_functions.testing.replayer",
+    "run_orchestration": "durable_functions.testing.harness",
 }
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "orchestrator_generator_wrapper",
     "replay_files",
     "replay_history",
+    "run_orchestration",
 ]
 
 

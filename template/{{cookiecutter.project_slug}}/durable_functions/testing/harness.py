@@ -37,14 +37,16 @@ from durable_functions.errors import (
     OrchestrationFailedError,
     OrchestrationNotFoundError,
 )
-from durable_functions.host import runner
+from durable_functions.host import engine, runner
 from durable_functions.host.backend import MemoryBackend
 from durable_functions.host.engine import (
+    HTTP_ACTIVITY_NAME,
     ActivityWorkItem,
     EngineConfig,
     EpisodeOutcome,
     EventType,
     InstanceState,
+    InvocationError,
     OrchestrationMessage,
     OrchestrationWorkItem,
     RuntimeStatus,
@@ -199,6 +201,23 @@ class _EnvInvoker:
             return df_dumps(value)
         return df_dumps(stub)
 
+    def invoke_http_stub(self, request_json: str | None) -> str:
+        """Answer a ``context.call_http`` request with the ``BuiltIn::HttpActivity`` stand-in.
+
+        The stand-in gets the request (``method``, ``uri``, ``content``, ``headers``) and
+        gives a response dict (``statusCode``, ``headers``, ``content``) or a value that
+        becomes the content of a 200 response.
+        """
+        text = self.invoke_activity(HTTP_ACTIVITY_NAME, json.dumps(_http_request(request_json)))
+        response = json.loads(text)
+        if isinstance(response, dict) and "statusCode" in response:
+            response.setdefault("headers", {})
+            response.setdefault("content", None)
+        else:
+            content = response if isinstance(response, str) or response is None else text
+            response = {"statusCode": 200, "headers": {}, "content": content}
+        return json.dumps(response)
+
     def invoke_entity(self, name: str, batch_payload: str) -> str:
         with _platform_notices_silenced():
             return self.app.invoke_entity(name, batch_payload)
@@ -215,6 +234,14 @@ def _platform_notices_silenced() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"azure\.functions")
         yield
+
+
+def _http_request(request_json: str | None) -> dict[str, Any]:
+    try:
+        request = json.loads(request_json or "{}")
+    except ValueError:
+        request = {}
+    return request if isinstance(request, dict) else {}
 
 
 async def _awaited(awaitable: Any) -> Any:
@@ -257,6 +284,7 @@ class OrchestrationTestEnv:
         self._ids = 0
         self._instances = 0
         self._custom_statuses: dict[str, list[Any]] = {}
+        self._closed: dict[str, list[list[dict[str, Any]]]] = {}
         self._calls: list[tuple[str, ActivityWorkItem]] = []
         self._hooks = runner.Hooks(on_episode=self._on_episode, on_activity=self._on_activity)
 
@@ -420,7 +448,7 @@ class OrchestrationTestEnv:
         steps = 0
         while steps < max_steps:
             ran = steps
-            while runner.step_activity(backend, invoker, clock, hooks=hooks):
+            while self._step_activity():
                 steps += 1
             while runner.step_entity(backend, invoker, clock):
                 steps += 1
@@ -434,6 +462,27 @@ class OrchestrationTestEnv:
             f"still busy after {max_steps} steps at {self.now.isoformat()}: an orchestration "
             "may loop forever (e.g. continue_as_new without a timer)"
         )
+
+    def _step_activity(self) -> bool:
+        """``runner.step_activity``, except that durable HTTP calls can be stood in for."""
+        item = self.backend.claim_activity()
+        if item is None:
+            return False
+        if item.name == HTTP_ACTIVITY_NAME and HTTP_ACTIVITY_NAME in self._invoker.stubs:
+            try:
+                result = self._invoker.invoke_http_stub(item.input)
+            except Exception as exc:  # the stand-in's failure goes back to the orchestration
+                error = InvocationError(
+                    message=str(exc), error_type=type(exc).__name__, details=repr(exc)
+                )
+                message = engine.activity_failed(item, error, now=self.now)
+            else:
+                message = engine.activity_completed(item, result, now=self.now)
+        else:
+            message = runner.run_activity(item, self._invoker, self.clock)
+        self.backend.complete_activities([(item, message)])
+        self._on_activity(item, message)
+        return True
 
     def run_until_complete(
         self, instance_id: str, *, timeout: timedelta = timedelta(days=3650)
@@ -556,6 +605,14 @@ class OrchestrationTestEnv:
         """The current execution's raw history (what ``durable replay`` reads)."""
         return self.backend.get_history(instance_id)
 
+    def generations(self, instance_id: str) -> list[list[dict[str, Any]]]:
+        """Every execution's history, oldest first; more than one after ``continue_as_new``.
+
+        Each earlier execution ends with its ContinueAsNew event, so it can be replayed
+        (``durable replay``) like any other history.
+        """
+        return [*self._closed.get(instance_id, []), self.backend.get_history(instance_id)]
+
     def export_history(self, instance_id: str) -> dict[str, Any]:
         """The document ``durable history`` writes, for replay tests."""
         instance = self._instance(instance_id)
@@ -615,6 +672,9 @@ class OrchestrationTestEnv:
     # -- hooks and ids -------------------------------------------------------------------
 
     def _on_episode(self, item: OrchestrationWorkItem, outcome: EpisodeOutcome) -> None:
+        if outcome.new_execution and outcome.closed_history:
+            closed = [*item.history, *outcome.closed_history]
+            self._closed.setdefault(outcome.instance.instance_id, []).append(closed)
         if outcome.state is None:
             return
         value = outcome.state.get("customStatus")
@@ -635,6 +695,21 @@ class OrchestrationTestEnv:
     def _new_instance_id(self) -> str:
         self._instances += 1
         return f"test-{self._instances:04d}"
+
+
+def run_orchestration(
+    app: Any,
+    orchestrator: Any,
+    input: Any = None,
+    *,
+    stubs: Mapping[str, Any] | None = None,
+    events: Iterable[ExternalEvent | tuple[Any, ...] | Mapping[str, Any]] = (),
+    timeout: timedelta = timedelta(days=3650),
+) -> OrchestrationResult:
+    """One-shot ``OrchestrationTestEnv(app).run(...)`` in a fresh environment."""
+    return OrchestrationTestEnv(app).run(
+        orchestrator, input, stubs=stubs, events=events, timeout=timeout
+    )
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -751,4 +826,5 @@ __all__ = [
     "ExternalEvent",
     "OrchestrationResult",
     "OrchestrationTestEnv",
+    "run_orchestration",
 ]

@@ -52,6 +52,7 @@ _ORCHESTRATOR_STARTED = 12
 _ORCHESTRATOR_COMPLETED = 13
 _EVENT_SENT = 14
 _EVENT_RAISED = 15
+_CONTINUE_AS_NEW = 16
 
 _EVENT_TYPES = {
     "ExecutionStarted": 0,
@@ -652,6 +653,8 @@ def _terminal(events: list[dict[str, Any]]) -> tuple[int, str] | None:
             status = event.get("OrchestrationStatus")
             name = _STATUS_NAMES.get(status, str(status)) if isinstance(status, int) else status
             return index, str(name or "Completed")
+        if kind == _CONTINUE_AS_NEW:
+            return index, "ContinuedAsNew"
         if kind == _EXECUTION_FAILED:
             return index, "Failed"
         if kind == _EXECUTION_TERMINATED:
