@@ -14,14 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from template_kit import SDK, Render
+from template_kit import Render
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not (SDK / "host" / "cli.py").is_file(), reason="the local host is not there yet"
-    ),
-]
+pytestmark = pytest.mark.e2e
 
 
 class Host:
