@@ -212,3 +212,20 @@ def test_orchestrations_also_run_with_the_v1_replay_schema(harness: Harness) -> 
     harness.run(config=config)
 
     assert harness.output(instance_id) == [2, 4, 6]
+
+
+def test_paging_survives_a_purge_of_the_last_instance_seen() -> None:
+    backend = MemoryBackend()
+    for n in range(4):
+        _created(backend, f"i{n}", START + timedelta(seconds=n))
+    first = backend.list_instances(top=2)
+
+    backend.purge(["i1"])
+    second = backend.list_instances(top=2, continuation=first.continuation)
+
+    assert [i.instance_id for i in second.instances] == ["i2", "i3"]
+
+
+def test_a_garbled_continuation_token_is_a_clear_error() -> None:
+    with pytest.raises(HostError, match="continuation"):
+        MemoryBackend().list_instances(continuation="not a token")
