@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from template_kit import (
     APP_TEMPLATE,
     AUTH_LEVELS,
     BACKENDS,
+    ROOT,
     Render,
     empty_dirs,
     render_cookiecutter,
@@ -92,23 +95,37 @@ def test_every_json_file_is_valid(render: Render, answers: dict) -> None:
         json.loads(path.read_text())
 
 
-def test_the_vendored_sdk_is_byte_identical_to_the_package(render: Render) -> None:
-    app_files = tree(render("cookiecutter"))
+STALE = "the template's copy of the SDK is stale: run `python tools/vendor_sdk.py`"
+
+
+def differing_sdk_files(app: Path) -> list[str]:
+    """Files where the app's durable_functions/ differs from the SDK package."""
     vendored = {
         rel.removeprefix("durable_functions/"): data
-        for rel, data in app_files.items()
+        for rel, data in tree(app).items()
         if rel.startswith("durable_functions/")
     }
-    assert vendored == sdk_tree()
+    package = sdk_tree()
+    return sorted(
+        rel for rel in vendored.keys() | package.keys() if vendored.get(rel) != package.get(rel)
+    )
+
+
+def test_the_vendored_sdk_is_byte_identical_to_the_package(render: Render) -> None:
+    assert differing_sdk_files(render("cookiecutter")) == [], STALE
 
 
 def test_the_copier_app_carries_the_same_sdk(render: Render) -> None:
-    app_files = tree(render("copier"))
-    assert {
-        rel.removeprefix("durable_functions/"): data
-        for rel, data in app_files.items()
-        if rel.startswith("durable_functions/")
-    } == sdk_tree()
+    assert differing_sdk_files(render("copier")) == [], STALE
+
+
+def test_the_template_copy_of_the_sdk_is_up_to_date() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "vendor_sdk.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 HOST_PROVIDERS = {
