@@ -555,7 +555,7 @@ class MemoryBackend:
         token = page[-1].entity_id if len(picked) > top and page else None
         return page, token
 
-    # -- helpers for tests and the testing toolkit
+    # -- extras for tests and the testing toolkit
 
     def pending_activities(self) -> list[ActivityWorkItem]:
         """Activity work items not yet completed (claimed or not)."""
