@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -19,4 +20,4 @@ def test_demo_runs_every_sample_orchestration_to_completion() -> None:
         timeout=240,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Done: 6/6 orchestrations completed." in done.stdout
+    assert re.search(r"Done: (\d+)/\1 orchestrations completed", done.stdout), done.stdout
