@@ -1,0 +1,183 @@
+"""A sample app for the fidelity test: orchestrations written against the reference SDK's API.
+
+Only the import line says ``durable_functions``. The orchestrator functions stay plain
+generator functions at module level (``orchestrator`` registers them without replacing
+them), so the fidelity test can hand the very same function to both SDKs' replay.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import durable_functions as df
+
+app = df.DFApp()
+
+CITIES = ["Tokyo", "Seattle", "London"]
+
+
+def orchestrator(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Register ``fn`` as an orchestrator and keep the plain function under its name."""
+    app.orchestration_trigger(context_name="context")(fn)
+    return fn
+
+
+# ----------------------------------------------------------------------------- orchestrators
+
+
+@orchestrator
+def hello_chain(context: df.DurableOrchestrationContext):
+    """Function chaining: one activity after the other."""
+    results = []
+    for city in CITIES:
+        results.append((yield context.call_activity("say_hello", city)))
+    return results
+
+
+@orchestrator
+def fan_out_fan_in(context: df.DurableOrchestrationContext):
+    """Fan-out/fan-in: every city at once, then one more activity over all results."""
+    cities = context.get_input()
+    greetings = yield context.task_all([context.call_activity("say_hello", c) for c in cities])
+    total = yield context.call_activity("count_letters", greetings)
+    return {"greetings": greetings, "letters": total}
+
+
+@orchestrator
+def retry_once(context: df.DurableOrchestrationContext):
+    """An activity that fails on its first attempt, retried after 100 ms."""
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=100, max_number_of_attempts=3)
+    result = yield context.call_activity_with_retry("fails_once", options, context.instance_id)
+    return result
+
+
+@orchestrator
+def parent_of_chain(context: df.DurableOrchestrationContext):
+    """A sub-orchestration (auto-generated child id), then an activity on its result."""
+    greetings = yield context.call_sub_orchestrator("hello_chain")
+    last = yield context.call_activity("say_hello", greetings[-1])
+    return last
+
+
+@orchestrator
+def durable_timer(context: df.DurableOrchestrationContext):
+    """A durable timer between two activities."""
+    first = yield context.call_activity("say_hello", "before")
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=1))
+    second = yield context.call_activity("say_hello", "after")
+    return [first, second]
+
+
+@orchestrator
+def approval(context: df.DurableOrchestrationContext):
+    """Waits for an external event raised through the management API."""
+    context.set_custom_status("waiting for approval")
+    decision = yield context.wait_for_external_event("approval")
+    context.set_custom_status("approved")
+    reply = yield context.call_activity("say_hello", decision["by"])
+    return {"decision": decision, "reply": reply}
+
+
+@orchestrator
+def entity_counter(context: df.DurableOrchestrationContext):
+    """Signals an entity (fire and forget), then calls it and waits for the answer."""
+    counter = df.EntityId("counter", context.instance_id)
+    context.signal_entity(counter, "add", 5)
+    context.signal_entity(counter, "add", 3)
+    value = yield context.call_entity(counter, "get")
+    return value
+
+
+@orchestrator
+def custom_status(context: df.DurableOrchestrationContext):
+    """Sets a structured custom status in every episode."""
+    context.set_custom_status({"step": 1, "of": 3})
+    yield context.call_activity("say_hello", "one")
+    context.set_custom_status({"step": 2, "of": 3})
+    yield context.call_activity("say_hello", "two")
+    context.set_custom_status({"step": 3, "of": 3, "done": True})
+    return "finished"
+
+
+@orchestrator
+def counter_loop(context: df.DurableOrchestrationContext):
+    """Eternal-orchestration style: continue as new until the counter reaches 3."""
+    n = context.get_input()
+    yield context.call_activity("say_hello", f"round {n}")
+    if n < 3:
+        context.continue_as_new(n + 1)
+        return None
+    return n
+
+
+@orchestrator
+def race(context: df.DurableOrchestrationContext):
+    """task_any: an external event against a durable timer; the loser is cancelled."""
+    seconds = context.get_input()
+    event = context.wait_for_external_event("go")
+    timeout = context.create_timer(context.current_utc_datetime + timedelta(seconds=seconds))
+    winner = yield context.task_any([event, timeout])
+    if winner is event:
+        timeout.cancel()
+        return {"winner": "event", "value": event.result}
+    return {"winner": "timer"}
+
+
+@orchestrator
+def compensate(context: df.DurableOrchestrationContext):
+    """Catches an activity's failure and runs a compensating activity."""
+    try:
+        yield context.call_activity("always_fails", "booking")
+    except Exception as error:
+        undo = yield context.call_activity("say_hello", "compensation")
+        return {"undo": undo, "error": str(error).splitlines()[0]}
+    return "unreachable"
+
+
+@orchestrator
+def unhandled_failure(context: df.DurableOrchestrationContext):
+    """An activity's failure that nobody catches fails the orchestration."""
+    yield context.call_activity("say_hello", "first")
+    yield context.call_activity("always_fails", "second")
+    return "unreachable"
+
+
+# ----------------------------------------------------------------------------- activities
+
+
+@app.activity_trigger(input_name="city")
+def say_hello(city: str) -> str:
+    return f"Hello {city}!"
+
+
+@app.activity_trigger(input_name="greetings")
+def count_letters(greetings: list[str]) -> int:
+    return sum(sum(ch.isalpha() for ch in g) for g in greetings)
+
+
+@app.activity_trigger(input_name="key")
+def fails_once(key: str) -> str:
+    """Fails the first time it sees ``key`` (a marker file in the app folder remembers)."""
+    marker = Path(f"{key.replace(':', '_')}.failed-once")
+    if not marker.exists():
+        marker.write_text("failed once")
+        raise RuntimeError(f"first attempt for {key} fails")
+    return f"{key} succeeded on a retry"
+
+
+@app.activity_trigger(input_name="what")
+def always_fails(what: str) -> str:
+    raise ValueError(f"cannot do {what}")
+
+
+# ----------------------------------------------------------------------------- entities
+
+
+@app.entity_trigger(context_name="context")
+def counter(context: df.DurableEntityContext):
+    state = context.get_state(lambda: 0)
+    if context.operation_name == "add":
+        context.set_state(state + context.get_input())
+    elif context.operation_name == "get":
+        context.set_result(state)

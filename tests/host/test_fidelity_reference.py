@@ -1,0 +1,514 @@
+"""Histories the local host writes replay under the reference SDK to the same decisions.
+
+The sample app in ``fidelity_app/`` is written against the reference SDK's API and run by
+``durable start``. For every finished instance we read the raw history the host stored and
+cut it at each episode (each OrchestratorStarted): the payload of that episode is the
+history up to the end of the events the episode consumed, built with the engine's own
+payload builder. Feeding it to ``azure.durable_functions.Orchestrator.create(fn)`` and to
+ours, on the very same generator function, must give the same OrchestratorState; and the
+actions that are new in an episode must be exactly the scheduling events the host recorded
+after it, in sequence-id order.
+
+One thing the raw history cannot show: after continue-as-new only the current execution is
+kept, so ``counter_loop`` is checked on its last execution only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import azure.durable_functions as reference
+import azure.functions as func
+import pytest
+from apps.harness import Host, launch
+
+import durable_functions as ours
+from durable_functions.host.engine import (
+    OUT_OF_PROC_MARKER,
+    EngineConfig,
+    InstanceState,
+    ParentInstance,
+    build_orchestrator_payload,
+    parse_timestamp,
+)
+
+pytestmark = [pytest.mark.reference, pytest.mark.e2e]
+
+APP = Path(__file__).parent / "fidelity_app"
+API = "/runtime/webhooks/durabletask"
+
+# History event types (protocol §3.2) and action types (§4.2).
+EXECUTION_STARTED = 0
+EXECUTION_COMPLETED = 1
+TASK_SCHEDULED = 4
+TASK_COMPLETED = 5
+TASK_FAILED = 6
+SUB_ORCHESTRATION_CREATED = 7
+SUB_ORCHESTRATION_COMPLETED = 8
+TIMER_CREATED = 10
+TIMER_FIRED = 11
+ORCHESTRATOR_STARTED = 12
+ORCHESTRATOR_COMPLETED = 13
+EVENT_SENT = 14
+EVENT_RAISED = 15
+SCHEDULING_EVENTS = {TASK_SCHEDULED, SUB_ORCHESTRATION_CREATED, TIMER_CREATED, EVENT_SENT}
+EPISODE_OUTPUTS = SCHEDULING_EVENTS | {EXECUTION_COMPLETED, ORCHESTRATOR_COMPLETED}
+COMPLETED, FAILED = 1, 3  # ExecutionCompleted.OrchestrationStatus (DTFx numbering)
+
+CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY = 0, 1
+CALL_SUB_ORCHESTRATOR, CALL_SUB_ORCHESTRATOR_WITH_RETRY = 2, 3
+CONTINUE_AS_NEW, CREATE_TIMER, WAIT_FOR_EXTERNAL_EVENT = 4, 5, 6
+CALL_ENTITY, CALL_HTTP, SIGNAL_ENTITY = 7, 8, 9
+WHEN_ANY, WHEN_ALL = 11, 12
+RECORDED_AS = {
+    CALL_ACTIVITY: TASK_SCHEDULED,
+    CALL_ACTIVITY_WITH_RETRY: TASK_SCHEDULED,
+    CALL_HTTP: TASK_SCHEDULED,
+    CALL_SUB_ORCHESTRATOR: SUB_ORCHESTRATION_CREATED,
+    CALL_SUB_ORCHESTRATOR_WITH_RETRY: SUB_ORCHESTRATION_CREATED,
+    CREATE_TIMER: TIMER_CREATED,
+    CALL_ENTITY: EVENT_SENT,
+    SIGNAL_ENTITY: EVENT_SENT,
+}
+
+
+# ----------------------------------------------------------------------------- the sample runs
+
+
+@dataclass
+class Run:
+    """One finished instance as the host left it."""
+
+    case: str
+    orchestrator: str
+    raw: dict[str, Any]
+    """The ``history/raw`` answer."""
+    status: dict[str, Any]
+    """The ``GET instances/{id}`` answer."""
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return list(self.raw["history"])
+
+
+@dataclass
+class Scenario:
+    """How to drive one sample instance, and the history it must produce to cover its feature."""
+
+    orchestrator: str
+    input: Any = None
+    drive: Callable[[Host, str], None] | None = None
+    """Runs after the start: e.g. raises an event once the instance waits for it."""
+    covers: set[int] = field(default_factory=set)
+    """Event types the history must hold, so the case exercises what it claims to."""
+    ends: str = "Completed"
+
+
+def _raw(host: Host, instance_id: str) -> dict[str, Any]:
+    reply = host.request("GET", f"{API}/instances/{instance_id}/history/raw")
+    assert reply.status == 200, (reply.status, reply.body)
+    return dict(reply.json())
+
+
+def _wait_for(host: Host, what: str, check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        host.check_alive()
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}\n{host.tail()}")
+
+
+def _episode_closed_with(host: Host, instance_id: str, event_type: int) -> bool:
+    """True once an episode recorded ``event_type`` and was committed (it waits now)."""
+    history = _raw(host, instance_id)["history"]
+    kinds = [e["EventType"] for e in history]
+    return event_type in kinds and kinds[-1] == ORCHESTRATOR_COMPLETED
+
+
+def _raise(host: Host, instance_id: str, name: str, value: Any) -> None:
+    path = f"{API}/instances/{instance_id}/raiseEvent/{name}"
+    reply = host.request("POST", path, json_body=value)
+    assert reply.status == 202, (reply.status, reply.body)
+
+
+def _approve(host: Host, instance_id: str) -> None:
+    def waiting() -> bool:
+        status = host.status(instance_id).json()
+        return bool(status["customStatus"] == "waiting for approval")
+
+    _wait_for(host, "the approval wait", waiting)
+    _wait_for(host, "the committed episode", lambda: _episode_closed_with(host, instance_id, 0))
+    _raise(host, instance_id, "approval", {"by": "Ada", "ok": True})
+
+
+def _go(host: Host, instance_id: str) -> None:
+    _wait_for(
+        host,
+        "the race's timer",
+        lambda: _episode_closed_with(host, instance_id, TIMER_CREATED),
+    )
+    _raise(host, instance_id, "go", "now")
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "chaining": Scenario("hello_chain", covers={TASK_SCHEDULED, TASK_COMPLETED}),
+    "fan_out_fan_in": Scenario(
+        "fan_out_fan_in", input=["Tokyo", "Seattle", "London", "Cairo"], covers={TASK_COMPLETED}
+    ),
+    "retry": Scenario("retry_once", covers={TASK_FAILED, TIMER_CREATED, TIMER_FIRED}),
+    "sub_orchestration": Scenario(
+        "parent_of_chain", covers={SUB_ORCHESTRATION_CREATED, SUB_ORCHESTRATION_COMPLETED}
+    ),
+    "durable_timer": Scenario("durable_timer", covers={TIMER_CREATED, TIMER_FIRED}),
+    "external_event": Scenario("approval", drive=_approve, covers={EVENT_RAISED}),
+    "entity": Scenario("entity_counter", covers={EVENT_SENT, EVENT_RAISED}),
+    "custom_status": Scenario("custom_status", covers={TASK_COMPLETED}),
+    "continue_as_new": Scenario("counter_loop", input=0, covers={TASK_COMPLETED}),
+    "race_event_wins": Scenario("race", input=30, drive=_go, covers={EVENT_RAISED}),
+    "race_timer_wins": Scenario("race", input=1, covers={TIMER_FIRED}),
+    "caught_failure": Scenario("compensate", covers={TASK_FAILED}),
+    "unhandled_failure": Scenario("unhandled_failure", covers={TASK_FAILED}, ends="Failed"),
+}
+# The sub-orchestration's child is checked as a case of its own.
+CHILD = "sub_orchestration_child"
+CASES = [*SCENARIOS, CHILD]
+
+
+def _copy_app(dest: Path) -> Path:
+    target = dest / "fidelity_app"
+    shutil.copytree(
+        APP, target, ignore=shutil.ignore_patterns("__pycache__", ".durable", "*.failed-once")
+    )
+    return target
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
+    """Every scenario run to completion on one host, all at once (timers overlap)."""
+    root = tmp_path_factory.mktemp("fidelity")
+    host = launch(_copy_app(root), root / "hub.sqlite3")
+    try:
+        ids: dict[str, str] = {}
+        for case, scenario in SCENARIOS.items():
+            ids[case] = host.start(scenario.orchestrator, scenario.input, instance_id=f"fid-{case}")
+        for case, scenario in SCENARIOS.items():
+            if scenario.drive is not None:
+                scenario.drive(host, ids[case])
+        result: dict[str, Run] = {}
+        for case, scenario in SCENARIOS.items():
+            status = host.wait(ids[case])
+            assert status["runtimeStatus"] == scenario.ends, (case, status, host.tail())
+            result[case] = Run(case, scenario.orchestrator, _raw(host, ids[case]), status)
+        created = [
+            e
+            for e in result["sub_orchestration"].history
+            if e["EventType"] == SUB_ORCHESTRATION_CREATED
+        ]
+        child_id = created[0]["InstanceId"]
+        child_status = host.wait(child_id)
+        result[CHILD] = Run(CHILD, created[0]["Name"], _raw(host, child_id), child_status)
+        yield result
+    finally:
+        host.stop()
+
+
+@pytest.fixture(scope="module")
+def app_module() -> ModuleType:
+    """The sample app imported in this process, under a name no other test uses."""
+    spec = importlib.util.spec_from_file_location("fidelity_function_app", APP / "function_app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ----------------------------------------------------------------------------- episodes
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One episode cut out of a recorded history."""
+
+    number: int
+    payload_history: list[dict[str, Any]]
+    """Past events, OrchestratorStarted and the events the episode consumed."""
+    consumed: list[dict[str, Any]]
+    recorded: list[dict[str, Any]]
+    """What the host appended after running it, up to and including OrchestratorCompleted."""
+
+
+def episodes(history: list[dict[str, Any]]) -> list[Episode]:
+    """Cut a history at every OrchestratorStarted into (payload, consumed, recorded)."""
+    starts = [i for i, e in enumerate(history) if e["EventType"] == ORCHESTRATOR_STARTED]
+    assert starts and starts[0] == 0, "a history opens with OrchestratorStarted"
+    result = []
+    for number, start in enumerate(starts):
+        end = starts[number + 1] if number + 1 < len(starts) else len(history)
+        block = history[start:end]
+        assert block[-1]["EventType"] == ORCHESTRATOR_COMPLETED, (number, block)
+        cut = next(i for i, e in enumerate(block) if e["EventType"] in EPISODE_OUTPUTS)
+        recorded = block[cut:]
+        assert all(e["EventType"] in EPISODE_OUTPUTS for e in recorded), (
+            f"episode {number}: consumed events after the episode's own events: {block}"
+        )
+        result.append(
+            Episode(
+                number=number,
+                payload_history=history[: start + cut],
+                consumed=block[1:cut],
+                recorded=recorded,
+            )
+        )
+    return result
+
+
+def instance_state(raw: dict[str, Any]) -> InstanceState:
+    """The instance fields the payload builder reads, recovered from ExecutionStarted."""
+    started = next(e for e in raw["history"] if e["EventType"] == EXECUTION_STARTED)
+    parent_json = started.get("ParentInstance")
+    parent = None
+    if parent_json:
+        parent = ParentInstance(
+            instance_id=parent_json["OrchestrationInstance"]["InstanceId"],
+            execution_id=parent_json["OrchestrationInstance"]["ExecutionId"],
+            name=parent_json["Name"],
+            version=parent_json.get("Version"),
+            task_schedule_id=parent_json["TaskScheduleId"],
+        )
+    created = parse_timestamp(started["Timestamp"])
+    return InstanceState(
+        instance_id=raw["instanceId"],
+        execution_id=raw["executionId"],
+        name=raw["name"],
+        version=started.get("Version"),
+        created_time=created,
+        last_updated_time=created,
+        parent=parent,
+    )
+
+
+def payload_text(run: Run, episode: Episode) -> str:
+    """The trigger payload exactly as the host sent it for this episode."""
+    # The host's dispatcher runs with the default EngineConfig.
+    payload = build_orchestrator_payload(
+        instance_state(run.raw), episode.payload_history, config=EngineConfig()
+    )
+    return json.dumps(payload)
+
+
+def reply_text(sdk: ModuleType, fn: Callable[..., Any], text: str) -> str:
+    """One SDK's reply to the payload, through the worker's context type.
+
+    A failing orchestrator raises with the state after ``$OutOfProcData$:``; the host
+    reads the state from there (protocol §4.5), and so do we.
+    """
+    handler = sdk.Orchestrator.create(fn)
+    with warnings.catch_warnings():
+        # azure.functions warns about df_loads without expected_type: not a decision.
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"azure\.functions")
+        try:
+            return str(handler(func.OrchestrationContext(text)))
+        except Exception as exc:
+            _, marker, state = str(exc).partition(OUT_OF_PROC_MARKER)
+            if not marker:
+                raise
+            return state
+
+
+def decide(sdk: ModuleType, fn: Callable[..., Any], text: str) -> dict[str, Any]:
+    """One SDK's OrchestratorState for the payload, parsed."""
+    return dict(json.loads(reply_text(sdk, fn, text)))
+
+
+def decisions(
+    run: Run, app: ModuleType
+) -> Iterator[tuple[Episode, dict[str, Any], dict[str, Any]]]:
+    fn = getattr(app, run.orchestrator)
+    for episode in episodes(run.history):
+        text = payload_text(run, episode)
+        yield episode, decide(reference, fn, text), decide(ours, fn, text)
+
+
+def atomic_actions(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """Atomic actions depth-first in order (the order the SDK assigned sequence ids)."""
+    out: list[dict[str, Any]] = []
+
+    def walk(action: dict[str, Any]) -> None:
+        if action["actionType"] in (WHEN_ANY, WHEN_ALL):
+            for child in action["compoundActions"]:
+                walk(child)
+        else:
+            out.append(action)
+
+    for group in state["actions"]:
+        for action in group:
+            walk(action)
+    return out
+
+
+def _without_cancel_flag(action: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in action.items() if k != "isCanceled"}
+
+
+# ----------------------------------------------------------------------------- tests
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_sample_run_exercises_its_feature(case: str, runs: dict[str, Run]) -> None:
+    """Each case's history holds the events of the feature it is meant to cover."""
+    covers = SCENARIOS[case].covers if case in SCENARIOS else {TASK_COMPLETED}
+    kinds = {e["EventType"] for e in runs[case].history}
+    assert covers <= kinds, (case, sorted(covers - kinds))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_episode_replays_to_the_same_decisions_under_both_sdks(
+    case: str, runs: dict[str, Run], app_module: ModuleType
+) -> None:
+    """The reference SDK and ours return the same OrchestratorState for each recorded episode."""
+    compared = 0
+    for episode, theirs, mine in decisions(runs[case], app_module):
+        assert mine == theirs, f"episode {episode.number} of {case}"
+        compared += 1
+    assert compared >= 2
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_new_actions_of_each_episode_are_what_the_host_recorded_after_it(
+    case: str, runs: dict[str, Run], app_module: ModuleType
+) -> None:
+    """Actions new in an episode match its scheduling events, sequence id by sequence id."""
+    previous: list[dict[str, Any]] = []
+    next_id = 0
+    retry_attempts: dict[int, dict[str, Any]] = {}
+    retry_timers: dict[int, dict[str, Any]] = {}
+    for episode, state, _ in decisions(runs[case], app_module):
+        where = f"episode {episode.number} of {case}"
+        actions = atomic_actions(state)
+        assert [_without_cancel_flag(a) for a in actions[: len(previous)]] == [
+            _without_cancel_flag(a) for a in previous
+        ], f"{where}: earlier actions changed"
+        new = [a for a in actions[len(previous) :] if a["actionType"] in RECORDED_AS]
+        previous = actions
+
+        scheduled = [e for e in episode.recorded if e["EventType"] in SCHEDULING_EVENTS]
+        ids = [e["EventId"] for e in scheduled]
+        assert ids == list(range(next_id, next_id + len(ids))), f"{where}: sequence ids {ids}"
+        next_id += len(ids)
+
+        # DTFx's retry interceptor schedules without a new action: a failed attempt gets a
+        # timer; a fired retry timer gets the next attempt (protocol §5.10).
+        remaining = list(scheduled)
+        for event in episode.consumed:
+            failed = (
+                event["EventType"] == TASK_FAILED and event["TaskScheduledId"] in retry_attempts
+            )
+            if failed:
+                action = retry_attempts[event["TaskScheduledId"]]
+                timer = _take(remaining, TIMER_CREATED, where)
+                retry_timers[timer["EventId"]] = action
+            if event["EventType"] == TIMER_FIRED and event["TimerId"] in retry_timers:
+                action = retry_timers[event["TimerId"]]
+                attempt = _take(remaining, TASK_SCHEDULED, where)
+                assert attempt["Name"] == action["functionName"], where
+                retry_attempts[attempt["EventId"]] = action
+
+        assert len(remaining) == len(new), f"{where}: {new} vs {remaining}"
+        for action, event in zip(new, remaining):
+            _assert_recorded(action, event, where)
+            if action["actionType"] == CALL_ACTIVITY_WITH_RETRY:
+                retry_attempts[event["EventId"]] = action
+
+
+def _take(events: list[dict[str, Any]], event_type: int, where: str) -> dict[str, Any]:
+    found = next((e for e in events if e["EventType"] == event_type), None)
+    assert found is not None, f"{where}: no event of type {event_type} for a retry"
+    events.remove(found)
+    return found
+
+
+def _assert_recorded(action: dict[str, Any], event: dict[str, Any], where: str) -> None:
+    """One action against the event the host recorded for it."""
+    kind = action["actionType"]
+    assert event["EventType"] == RECORDED_AS[kind], (where, action, event)
+    if kind in (CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY):
+        assert event["Name"] == action["functionName"], (where, action, event)
+        assert json.loads(event["Input"]) == json.loads(action["input"]), (where, action, event)
+    elif kind in (CALL_SUB_ORCHESTRATOR, CALL_SUB_ORCHESTRATOR_WITH_RETRY):
+        assert event["Name"] == action["functionName"], (where, action, event)
+        assert json.loads(event["Input"]) == json.loads(action["input"]), (where, action, event)
+        if action.get("instanceId"):
+            assert event["InstanceId"] == action["instanceId"], (where, action, event)
+    elif kind == CREATE_TIMER:
+        fire_at = datetime.strptime(action["fireAt"], "%Y-%m-%dT%H:%M:%S.%fZ")
+        recorded = parse_timestamp(event["FireAt"]).replace(tzinfo=None)
+        assert recorded == fire_at, (where, action, event)
+    elif kind in (CALL_ENTITY, SIGNAL_ENTITY):
+        request = json.loads(event["Input"])
+        assert event["InstanceId"] == action["instanceId"], (where, action, event)
+        assert event["Name"] == request["op"] == action["operation"], (where, action, event)
+        assert json.loads(json.loads(request["input"])) == json.loads(action["input"]), where
+        assert request.get("signal", False) == (kind == SIGNAL_ENTITY), (where, request)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_last_episode_returns_the_result_the_host_recorded(
+    case: str, runs: dict[str, Run], app_module: ModuleType
+) -> None:
+    """The final decision is done, and its output is ExecutionCompleted's Result."""
+    *_, (episode, state, _) = decisions(runs[case], app_module)
+    completed = [e for e in episode.recorded if e["EventType"] == EXECUTION_COMPLETED]
+    assert len(completed) == 1
+    if "error" in state:
+        # A failed orchestrator is never done; the host fails the instance (protocol §4.5).
+        assert completed[0]["OrchestrationStatus"] == FAILED
+        assert state["error"] in completed[0]["FailureDetails"]["ErrorMessage"]
+        assert state["error"] in runs[case].status["output"]
+    else:
+        assert state["isDone"] is True
+        assert completed[0]["OrchestrationStatus"] == COMPLETED
+        assert json.loads(completed[0]["Result"]) == state.get("output")
+        assert runs[case].status["output"] == state.get("output")
+
+
+@pytest.mark.parametrize("case", ["custom_status", "external_event"])
+def test_the_last_episode_sets_the_custom_status_the_host_reports(
+    case: str, runs: dict[str, Run], app_module: ModuleType
+) -> None:
+    *_, (_, state, _) = decisions(runs[case], app_module)
+    assert "customStatus" in state
+    assert runs[case].status["customStatus"] == state["customStatus"]
+
+
+def test_the_race_won_by_the_event_cancels_its_timer(
+    runs: dict[str, Run], app_module: ModuleType
+) -> None:
+    """The losing timer comes back with ``isCanceled`` in the decisions both SDKs make."""
+    *_, (_, theirs, mine) = decisions(runs["race_event_wins"], app_module)
+    timers = [a for a in atomic_actions(mine) if a["actionType"] == CREATE_TIMER]
+    assert [t["isCanceled"] for t in timers] == [True]
+    assert mine == theirs
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_our_reply_text_is_byte_identical_to_the_reference_s(
+    case: str, runs: dict[str, Run], app_module: ModuleType
+) -> None:
+    """Not only the same JSON: the same text, key order and separators included."""
+    run = runs[case]
+    fn = getattr(app_module, run.orchestrator)
+    for episode in episodes(run.history):
+        text = payload_text(run, episode)
+        assert reply_text(ours, fn, text) == reply_text(reference, fn, text), episode.number
