@@ -13,12 +13,14 @@ lock, used by the testing toolkit with a virtual clock.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Protocol
 
+from durable_functions.errors import HostError
 from durable_functions.host.engine import (
     ActivityWorkItem,
     EntityMessage,
@@ -465,7 +467,7 @@ class MemoryBackend:
         top: int = 100,
         continuation: str | None = None,
     ) -> InstancePage:
-        """See ``Backend.list_instances``; the token is the last id of the previous page."""
+        """See ``Backend.list_instances``; the token is the last (created time, id) seen."""
         with self._lock:
             rows = sorted(self._instances.values(), key=lambda i: (i.created_time, i.instance_id))
         wanted = {str(s) for s in statuses}
@@ -478,11 +480,16 @@ class MemoryBackend:
             and (not prefix or i.instance_id.startswith(prefix))
         ]
         if continuation:
-            ids = [i.instance_id for i in picked]
-            start = ids.index(continuation) + 1 if continuation in ids else len(ids)
-            picked = picked[start:]
+            try:
+                after_time, after_id = json.loads(continuation)
+                after = (datetime.fromisoformat(after_time), str(after_id))
+            except (ValueError, TypeError) as exc:
+                raise HostError(f"invalid continuation token: {continuation!r}") from exc
+            picked = [i for i in picked if (i.created_time, i.instance_id) > after]
         page = picked[:top]
-        token = page[-1].instance_id if len(picked) > top and page else None
+        token = None
+        if len(picked) > top and page:
+            token = json.dumps([page[-1].created_time.isoformat(), page[-1].instance_id])
         return InstancePage(instances=page, continuation=token)
 
     def purge(self, instance_ids: Iterable[str]) -> int:
@@ -548,7 +555,7 @@ class MemoryBackend:
         token = page[-1].entity_id if len(picked) > top and page else None
         return page, token
 
-    # -- helpers for tests and the testing toolkit
+    # -- extras for tests and the testing toolkit
 
     def pending_activities(self) -> list[ActivityWorkItem]:
         """Activity work items not yet completed (claimed or not)."""
