@@ -32,6 +32,11 @@ def test_a_fan_out_runs_every_activity_and_aggregates(host: Host) -> None:
     assert host.wait(instance_id)["output"] == sum(range(1, 21))
 
 
+def test_async_activities_run_on_the_event_loop_and_aggregate(host: Host) -> None:
+    instance_id = host.start("fan_out_async", 20)
+    assert host.wait(instance_id)["output"] == sum(range(1, 21))
+
+
 def test_a_sub_orchestration_result_reaches_the_parent(host: Host) -> None:
     instance_id = host.start("parent", 1)
     assert host.wait(instance_id)["output"] == 30

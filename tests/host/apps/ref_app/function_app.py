@@ -120,6 +120,14 @@ def fan_out(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def fan_out_async(context: df.DurableOrchestrationContext):
+    count = context.get_input()
+    tasks = [context.call_activity("add_one_async", i) for i in range(count)]
+    results = yield context.task_all(tasks)
+    return sum(results)
+
+
+@app.orchestration_trigger(context_name="context")
 def counter_calls(context: df.DurableOrchestrationContext):
     entity = df.EntityId("counter", context.get_input())
     context.signal_entity(entity, "add", 5)
