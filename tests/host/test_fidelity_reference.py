@@ -27,7 +27,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import azure.durable_functions as reference
 import azure.functions as func
 import pytest
 from apps.harness import Host, launch
@@ -43,6 +42,8 @@ from durable_functions.host.engine import (
 )
 
 pytestmark = [pytest.mark.reference, pytest.mark.e2e]
+
+reference = pytest.importorskip("azure.durable_functions")
 
 APP = Path(__file__).parent / "fidelity_app"
 API = "/runtime/webhooks/durabletask"
@@ -61,6 +62,8 @@ ORCHESTRATOR_STARTED = 12
 ORCHESTRATOR_COMPLETED = 13
 EVENT_SENT = 14
 EVENT_RAISED = 15
+EXECUTION_SUSPENDED = 19
+EXECUTION_RESUMED = 20
 SCHEDULING_EVENTS = {TASK_SCHEDULED, SUB_ORCHESTRATION_CREATED, TIMER_CREATED, EVENT_SENT}
 EPISODE_OUTPUTS = SCHEDULING_EVENTS | {EXECUTION_COMPLETED, ORCHESTRATOR_COMPLETED}
 COMPLETED, FAILED = 1, 3  # ExecutionCompleted.OrchestrationStatus (DTFx numbering)
@@ -107,6 +110,7 @@ class Scenario:
 
     orchestrator: str
     input: Any = None
+    """The orchestration input, or a function of the host that makes it."""
     drive: Callable[[Host, str], None] | None = None
     """Runs after the start: e.g. raises an event once the instance waits for it."""
     covers: set[int] = field(default_factory=set)
@@ -153,6 +157,22 @@ def _approve(host: Host, instance_id: str) -> None:
     _raise(host, instance_id, "approval", {"by": "Ada", "ok": True})
 
 
+def _approve_while_suspended(host: Host, instance_id: str) -> None:
+    """Suspend the waiting instance, raise the event, then resume: it is delivered after."""
+    _wait_for(host, "the committed episode", lambda: _episode_closed_with(host, instance_id, 0))
+    base = f"{API}/instances/{instance_id}"
+    assert host.request("POST", f"{base}/suspend?reason=pause").status == 202
+    host.wait(instance_id, until={"Suspended"})
+    _raise(host, instance_id, "approval", {"by": "Grace", "ok": True})
+    assert host.request("POST", f"{base}/resume?reason=go").status == 202
+
+
+def _early(host: Host, instance_id: str) -> None:
+    """Raise the event while the instance's timer still runs, so no wait is pending yet."""
+    _wait_for(host, "the timer", lambda: _episode_closed_with(host, instance_id, TIMER_CREATED))
+    _raise(host, instance_id, "early", "first")
+
+
 def _go(host: Host, instance_id: str) -> None:
     _wait_for(
         host,
@@ -179,6 +199,20 @@ SCENARIOS: dict[str, Scenario] = {
     "race_event_wins": Scenario("race", input=30, drive=_go, covers={EVENT_RAISED}),
     "race_timer_wins": Scenario("race", input=1, covers={TIMER_FIRED}),
     "caught_failure": Scenario("compensate", covers={TASK_FAILED}),
+    "retry_exhausted": Scenario(
+        "retry_exhausted", covers={TASK_FAILED, TIMER_FIRED, EXECUTION_COMPLETED}
+    ),
+    "entity_error": Scenario("entity_error", covers={EVENT_SENT, EVENT_RAISED}),
+    "http_call": Scenario(
+        "http_ping", input=lambda host: f"{host.base}/api/ping", covers={TASK_COMPLETED}
+    ),
+    "suspend_resume": Scenario(
+        "approval",
+        drive=_approve_while_suspended,
+        covers={EXECUTION_SUSPENDED, EXECUTION_RESUMED, EVENT_RAISED},
+    ),
+    "early_event": Scenario("early_event", drive=_early, covers={EVENT_RAISED, TIMER_FIRED}),
+    "clock_and_ids": Scenario("clock_and_ids", covers={TASK_COMPLETED}),
     "unhandled_failure": Scenario("unhandled_failure", covers={TASK_FAILED}, ends="Failed"),
 }
 # The sub-orchestration's child is checked as a case of its own.
@@ -202,7 +236,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
     try:
         ids: dict[str, str] = {}
         for case, scenario in SCENARIOS.items():
-            ids[case] = host.start(scenario.orchestrator, scenario.input, instance_id=f"fid-{case}")
+            value = scenario.input(host) if callable(scenario.input) else scenario.input
+            ids[case] = host.start(scenario.orchestrator, value, instance_id=f"fid-{case}")
         for case, scenario in SCENARIOS.items():
             if scenario.drive is not None:
                 scenario.drive(host, ids[case])
@@ -373,6 +408,12 @@ def test_the_sample_run_exercises_its_feature(case: str, runs: dict[str, Run]) -
     assert covers <= kinds, (case, sorted(covers - kinds))
 
 
+def test_the_early_event_is_recorded_before_anyone_waits_for_it(runs: dict[str, Run]) -> None:
+    """The buffered-event case: EventRaised lands in history before the timer fires."""
+    kinds = [e["EventType"] for e in runs["early_event"].history]
+    assert kinds.index(EVENT_RAISED) < kinds.index(TIMER_FIRED)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_every_episode_replays_to_the_same_decisions_under_both_sdks(
     case: str, runs: dict[str, Run], app_module: ModuleType
@@ -392,8 +433,8 @@ def test_new_actions_of_each_episode_are_what_the_host_recorded_after_it(
     """Actions new in an episode match its scheduling events, sequence id by sequence id."""
     previous: list[dict[str, Any]] = []
     next_id = 0
-    retry_attempts: dict[int, dict[str, Any]] = {}
-    retry_timers: dict[int, dict[str, Any]] = {}
+    retry_attempts: dict[int, _Retry] = {}
+    retry_timers: dict[int, _Retry] = {}
     for episode, state, _ in decisions(runs[case], app_module):
         where = f"episode {episode.number} of {case}"
         actions = atomic_actions(state)
@@ -409,27 +450,37 @@ def test_new_actions_of_each_episode_are_what_the_host_recorded_after_it(
         next_id += len(ids)
 
         # DTFx's retry interceptor schedules without a new action: a failed attempt gets a
-        # timer; a fired retry timer gets the next attempt (protocol §5.10).
+        # timer (also after the last attempt); a fired retry timer gets the next attempt
+        # while attempts remain (protocol §5.10).
         remaining = list(scheduled)
         for event in episode.consumed:
             failed = (
                 event["EventType"] == TASK_FAILED and event["TaskScheduledId"] in retry_attempts
             )
             if failed:
-                action = retry_attempts[event["TaskScheduledId"]]
-                timer = _take(remaining, TIMER_CREATED, where)
-                retry_timers[timer["EventId"]] = action
+                retry = retry_attempts[event["TaskScheduledId"]]
+                retry_timers[_take(remaining, TIMER_CREATED, where)["EventId"]] = retry
             if event["EventType"] == TIMER_FIRED and event["TimerId"] in retry_timers:
-                action = retry_timers[event["TimerId"]]
-                attempt = _take(remaining, TASK_SCHEDULED, where)
-                assert attempt["Name"] == action["functionName"], where
-                retry_attempts[attempt["EventId"]] = action
+                retry = retry_timers[event["TimerId"]]
+                if retry.attempts < retry.action["retryOptions"]["maxNumberOfAttempts"]:
+                    attempt = _take(remaining, TASK_SCHEDULED, where)
+                    assert attempt["Name"] == retry.action["functionName"], where
+                    retry_attempts[attempt["EventId"]] = retry
+                    retry.attempts += 1
 
         assert len(remaining) == len(new), f"{where}: {new} vs {remaining}"
         for action, event in zip(new, remaining):
             _assert_recorded(action, event, where)
             if action["actionType"] == CALL_ACTIVITY_WITH_RETRY:
-                retry_attempts[event["EventId"]] = action
+                retry_attempts[event["EventId"]] = _Retry(action)
+
+
+@dataclass
+class _Retry:
+    """A retried activity as DTFx's interceptor sees it."""
+
+    action: dict[str, Any]
+    attempts: int = 1
 
 
 def _take(events: list[dict[str, Any]], event_type: int, where: str) -> dict[str, Any]:
@@ -446,6 +497,9 @@ def _assert_recorded(action: dict[str, Any], event: dict[str, Any], where: str) 
     if kind in (CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY):
         assert event["Name"] == action["functionName"], (where, action, event)
         assert json.loads(event["Input"]) == json.loads(action["input"]), (where, action, event)
+    elif kind == CALL_HTTP:
+        assert event["Name"] == "BuiltIn::HttpActivity", (where, event)
+        assert json.loads(event["Input"]) == action["httpRequest"], (where, action, event)
     elif kind in (CALL_SUB_ORCHESTRATOR, CALL_SUB_ORCHESTRATOR_WITH_RETRY):
         assert event["Name"] == action["functionName"], (where, action, event)
         assert json.loads(event["Input"]) == json.loads(action["input"]), (where, action, event)

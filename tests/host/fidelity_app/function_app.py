@@ -10,6 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import azure.functions as func
+
 import durable_functions as df
 
 app = df.DFApp()
@@ -143,6 +145,61 @@ def unhandled_failure(context: df.DurableOrchestrationContext):
     return "unreachable"
 
 
+@orchestrator
+def retry_exhausted(context: df.DurableOrchestrationContext):
+    """Every attempt fails: the task fails after the last retry timer, and is caught."""
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=50, max_number_of_attempts=2)
+    try:
+        yield context.call_activity_with_retry("always_fails", options, "retries")
+    except Exception as error:
+        return str(error).splitlines()[0]
+    return "unreachable"
+
+
+@orchestrator
+def entity_error(context: df.DurableOrchestrationContext):
+    """An entity operation that raises fails the caller's task."""
+    counter = df.EntityId("counter", context.instance_id)
+    try:
+        yield context.call_entity(counter, "explode", "on purpose")
+    except Exception as error:
+        return str(error)
+    return "unreachable"
+
+
+@orchestrator
+def http_ping(context: df.DurableOrchestrationContext):
+    """A durable HTTP call (to this app's own HTTP function)."""
+    response = yield context.call_http("GET", context.get_input())
+    return {"status": response["statusCode"], "content": response["content"]}
+
+
+@orchestrator
+def early_event(context: df.DurableOrchestrationContext):
+    """An event raised while a timer runs, before anyone waits for it: it is buffered."""
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=1))
+    value = yield context.wait_for_external_event("early")
+    return value
+
+
+@orchestrator
+def clock_and_ids(context: df.DurableOrchestrationContext):
+    """Deterministic time and ids, taken from the recorded history in every replay."""
+    seen = []
+    for step in range(2):
+        stamp = f"{context.current_utc_datetime.isoformat()} {context.new_uuid()}"
+        seen.append((yield context.call_activity("say_hello", f"{step} {stamp}")))
+    return seen
+
+
+# ----------------------------------------------------------------------------- HTTP
+
+
+@app.route(route="ping", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def ping(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("pong", headers={"X-Sample": "fidelity"})
+
+
 # ----------------------------------------------------------------------------- activities
 
 
@@ -181,3 +238,5 @@ def counter(context: df.DurableEntityContext):
         context.set_state(state + context.get_input())
     elif context.operation_name == "get":
         context.set_result(state)
+    elif context.operation_name == "explode":
+        raise ValueError(f"counter exploded: {context.get_input()}")
