@@ -173,6 +173,12 @@ def _early(host: Host, instance_id: str) -> None:
     _raise(host, instance_id, "early", "first")
 
 
+def _bonus(host: Host, instance_id: str) -> None:
+    """Raise the event while the first execution only waits for its timer."""
+    _wait_for(host, "the timer", lambda: _episode_closed_with(host, instance_id, TIMER_CREATED))
+    _raise(host, instance_id, "bonus", 42)
+
+
 def _go(host: Host, instance_id: str) -> None:
     _wait_for(
         host,
@@ -185,7 +191,7 @@ def _go(host: Host, instance_id: str) -> None:
 SCENARIOS: dict[str, Scenario] = {
     "chaining": Scenario("hello_chain", covers={TASK_SCHEDULED, TASK_COMPLETED}),
     "fan_out_fan_in": Scenario(
-        "fan_out_fan_in", input=["Tokyo", "Seattle", "London", "Cairo"], covers={TASK_COMPLETED}
+        "fan_out_fan_in", input=[f"city {n}" for n in range(20)], covers={TASK_COMPLETED}
     ),
     "retry": Scenario("retry_once", covers={TASK_FAILED, TIMER_CREATED, TIMER_FIRED}),
     "sub_orchestration": Scenario(
@@ -213,11 +219,22 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "early_event": Scenario("early_event", drive=_early, covers={EVENT_RAISED, TIMER_FIRED}),
     "clock_and_ids": Scenario("clock_and_ids", covers={TASK_COMPLETED}),
+    "parallel_sub_orchestrations": Scenario(
+        "sub_fan_out", covers={SUB_ORCHESTRATION_CREATED, SUB_ORCHESTRATION_COMPLETED}
+    ),
+    "parallel_timers": Scenario("timers", covers={TIMER_CREATED, TIMER_FIRED}),
+    "carried_event": Scenario("carry_over", input=0, drive=_bonus, covers={EVENT_RAISED}),
+    "odd_values": Scenario("odd_values", covers={TASK_COMPLETED}),
     "unhandled_failure": Scenario("unhandled_failure", covers={TASK_FAILED}, ends="Failed"),
 }
-# The sub-orchestration's child is checked as a case of its own.
-CHILD = "sub_orchestration_child"
-CASES = [*SCENARIOS, CHILD]
+# Sub-orchestrations are checked as cases of their own: (parent case, sequence id).
+CHILDREN = {
+    "sub_orchestration/child": ("sub_orchestration", 0),
+    "parallel_sub_orchestrations/child_0": ("parallel_sub_orchestrations", 0),
+    "parallel_sub_orchestrations/child_1": ("parallel_sub_orchestrations", 1),
+    "parallel_sub_orchestrations/named_child": ("parallel_sub_orchestrations", 2),
+}
+CASES = [*SCENARIOS, *CHILDREN]
 
 
 def _copy_app(dest: Path) -> Path:
@@ -246,14 +263,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
             status = host.wait(ids[case])
             assert status["runtimeStatus"] == scenario.ends, (case, status, host.tail())
             result[case] = Run(case, scenario.orchestrator, _raw(host, ids[case]), status)
-        created = [
-            e
-            for e in result["sub_orchestration"].history
-            if e["EventType"] == SUB_ORCHESTRATION_CREATED
-        ]
-        child_id = created[0]["InstanceId"]
-        child_status = host.wait(child_id)
-        result[CHILD] = Run(CHILD, created[0]["Name"], _raw(host, child_id), child_status)
+        for case, (parent, task_id) in CHILDREN.items():
+            created = next(
+                e
+                for e in result[parent].history
+                if e["EventType"] == SUB_ORCHESTRATION_CREATED and e["EventId"] == task_id
+            )
+            status = host.wait(created["InstanceId"])
+            result[case] = Run(case, created["Name"], _raw(host, created["InstanceId"]), status)
         yield result
     finally:
         host.stop()
@@ -423,7 +440,7 @@ def test_every_episode_replays_to_the_same_decisions_under_both_sdks(
     for episode, theirs, mine in decisions(runs[case], app_module):
         assert mine == theirs, f"episode {episode.number} of {case}"
         compared += 1
-    assert compared >= 2
+    assert compared > 0
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -192,6 +192,53 @@ def clock_and_ids(context: df.DurableOrchestrationContext):
     return seen
 
 
+@orchestrator
+def sub_fan_out(context: df.DurableOrchestrationContext):
+    """Sub-orchestrations in parallel: two with generated ids, one with an id of our own."""
+    children = [
+        context.call_sub_orchestrator("hello_chain"),
+        context.call_sub_orchestrator("fan_out_fan_in", ["Oslo", "Lima"]),
+        context.call_sub_orchestrator("hello_chain", None, f"{context.instance_id}-named"),
+    ]
+    results = yield context.task_all(children)
+    return results
+
+
+@orchestrator
+def timers(context: df.DurableOrchestrationContext):
+    """Timers in parallel, one of them already due."""
+    now = context.current_utc_datetime
+    yield context.task_all(
+        [
+            context.create_timer(now + timedelta(milliseconds=300)),
+            context.create_timer(now - timedelta(seconds=5)),
+        ]
+    )
+    return (context.current_utc_datetime - now).total_seconds() > 0
+
+
+@orchestrator
+def carry_over(context: df.DurableOrchestrationContext):
+    """An event nobody waited for in the first execution is read by the next one."""
+    if context.get_input() == 0:
+        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=1))
+        context.continue_as_new(1)
+        return None
+    bonus = yield context.wait_for_external_event("bonus")
+    return bonus
+
+
+@orchestrator
+def odd_values(context: df.DurableOrchestrationContext):
+    """Results that are falsy, nested or not ASCII travel through the history unchanged."""
+    values = yield context.task_all([context.call_activity("echo", v) for v in ODD_VALUES])
+    context.set_custom_status(values[-1])
+    return values
+
+
+ODD_VALUES: list[Any] = [None, "", 0, False, [], {}, "héllo ✓ 東京", {"a": [1, 2.5, None]}]
+
+
 # ----------------------------------------------------------------------------- HTTP
 
 
@@ -226,6 +273,11 @@ def fails_once(key: str) -> str:
 @app.activity_trigger(input_name="what")
 def always_fails(what: str) -> str:
     raise ValueError(f"cannot do {what}")
+
+
+@app.activity_trigger(input_name="value")
+def echo(value: Any) -> Any:
+    return value
 
 
 # ----------------------------------------------------------------------------- entities
