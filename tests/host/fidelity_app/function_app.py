@@ -5,6 +5,7 @@ generator functions at module level (``orchestrator`` registers them without rep
 them), so the fidelity test can hand the very same function to both SDKs' replay.
 """
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -237,6 +238,36 @@ def odd_values(context: df.DurableOrchestrationContext):
 
 
 ODD_VALUES: list[Any] = [None, "", 0, False, [], {}, "héllo ✓ 東京", {"a": [1, 2.5, None]}]
+
+
+# ----------------------------------------------------------------------------- recorders
+
+PAYLOADS = Path("payloads")
+
+
+def recorded(fn: Callable[..., Any]) -> None:
+    """Register ``recorded_<name>``: ``fn`` behind a plain trigger that keeps every payload.
+
+    The function receives the worker's ``OrchestrationContext`` and appends its body (the
+    payload the host sent) to ``payloads/<instance id>.jsonl`` in the app folder, so a test
+    can compare it with the payload it rebuilds from the recorded history.
+    """
+    handler = df.Orchestrator.create(fn)
+
+    def record(context: func.OrchestrationContext) -> str:
+        instance_id = json.loads(context.body)["instanceId"]
+        PAYLOADS.mkdir(exist_ok=True)
+        with open(PAYLOADS / f"{instance_id}.jsonl", "a", encoding="utf-8") as out:
+            out.write(context.body + "\n")
+        return handler(context)
+
+    app.function_name(f"recorded_{fn.__name__}")(
+        app.generic_trigger(arg_name="context", type="orchestrationTrigger")(record)
+    )
+
+
+for _fn in (hello_chain, retry_once, entity_counter, approval, parent_of_chain):
+    recorded(_fn)
 
 
 # ----------------------------------------------------------------------------- HTTP
