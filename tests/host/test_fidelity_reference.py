@@ -60,6 +60,7 @@ TASK_COMPLETED = 5
 TASK_FAILED = 6
 SUB_ORCHESTRATION_CREATED = 7
 SUB_ORCHESTRATION_COMPLETED = 8
+SUB_ORCHESTRATION_FAILED = 9
 TIMER_CREATED = 10
 TIMER_FIRED = 11
 ORCHESTRATOR_STARTED = 12
@@ -68,6 +69,7 @@ EVENT_SENT = 14
 EVENT_RAISED = 15
 EXECUTION_SUSPENDED = 19
 EXECUTION_RESUMED = 20
+EXECUTION_REWOUND = 21
 SCHEDULING_EVENTS = {TASK_SCHEDULED, SUB_ORCHESTRATION_CREATED, TIMER_CREATED, EVENT_SENT}
 EPISODE_OUTPUTS = SCHEDULING_EVENTS | {EXECUTION_COMPLETED, ORCHESTRATOR_COMPLETED}
 COMPLETED, FAILED = 1, 3  # ExecutionCompleted.OrchestrationStatus (DTFx numbering)
@@ -185,6 +187,13 @@ def _bonus(host: Host, instance_id: str) -> None:
     _raise(host, instance_id, "bonus", 42)
 
 
+def _rewind(host: Host, instance_id: str) -> None:
+    """Let the instance fail, then rewind it."""
+    assert host.wait(instance_id)["runtimeStatus"] == "Failed"
+    reply = host.request("POST", f"{API}/instances/{instance_id}/rewind?reason=again")
+    assert reply.status == 202, (reply.status, reply.body)
+
+
 def _go(host: Host, instance_id: str) -> None:
     _wait_for(
         host,
@@ -232,6 +241,14 @@ SCENARIOS: dict[str, Scenario] = {
     "carried_event": Scenario("carry_over", input=0, drive=_bonus, covers={EVENT_RAISED}),
     "odd_values": Scenario("odd_values", covers={TASK_COMPLETED}),
     "unhandled_failure": Scenario("unhandled_failure", covers={TASK_FAILED}, ends="Failed"),
+    "concurrent_retries": Scenario(
+        "concurrent_retries", covers={TASK_FAILED, TIMER_FIRED, TASK_COMPLETED}
+    ),
+    "entity_and_activity": Scenario("entity_and_activity", covers={EVENT_SENT, TASK_COMPLETED}),
+    "sub_orchestration_retry": Scenario(
+        "sub_orchestration_retry", covers={SUB_ORCHESTRATION_FAILED, TIMER_FIRED}
+    ),
+    "rewind": Scenario("rewound", drive=_rewind, covers={TASK_COMPLETED, EXECUTION_REWOUND}),
     # The same orchestrators behind a trigger that keeps the payloads the host sends.
     "recorded/chaining": Scenario("recorded_hello_chain", covers={TASK_COMPLETED}),
     "recorded/retry": Scenario("recorded_retry_once", covers={TASK_FAILED, TIMER_FIRED}),
@@ -242,13 +259,19 @@ SCENARIOS: dict[str, Scenario] = {
     ),
 }
 RECORDED = [case for case in SCENARIOS if case.startswith("recorded/")]
-# Sub-orchestrations are checked as cases of their own: (parent case, sequence id).
-CHILDREN = {
-    "sub_orchestration/child": ("sub_orchestration", 0),
-    "recorded/sub_orchestration/child": ("recorded/sub_orchestration", 0),
-    "parallel_sub_orchestrations/child_0": ("parallel_sub_orchestrations", 0),
-    "parallel_sub_orchestrations/child_1": ("parallel_sub_orchestrations", 1),
-    "parallel_sub_orchestrations/named_child": ("parallel_sub_orchestrations", 2),
+# Sub-orchestrations are checked as cases of their own: (parent case, sequence id, covers).
+CHILDREN: dict[str, tuple[str, int, set[int]]] = {
+    "sub_orchestration/child": ("sub_orchestration", 0, {TASK_COMPLETED}),
+    "recorded/sub_orchestration/child": ("recorded/sub_orchestration", 0, {TASK_COMPLETED}),
+    "parallel_sub_orchestrations/child_0": ("parallel_sub_orchestrations", 0, {TASK_COMPLETED}),
+    "parallel_sub_orchestrations/child_1": ("parallel_sub_orchestrations", 1, {TASK_COMPLETED}),
+    "parallel_sub_orchestrations/named_child": (
+        "parallel_sub_orchestrations",
+        2,
+        {TASK_COMPLETED},
+    ),
+    "sub_orchestration_retry/failed_child": ("sub_orchestration_retry", 0, {TASK_FAILED}),
+    "sub_orchestration_retry/retried_child": ("sub_orchestration_retry", 2, {TASK_COMPLETED}),
 }
 CASES = [*SCENARIOS, *CHILDREN]
 
@@ -283,7 +306,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
             sent = app_dir / "payloads" / f"{ids[case]}.jsonl"
             lines = sent.read_text(encoding="utf-8").splitlines() if sent.exists() else []
             result[case] = Run(case, scenario.orchestrator, _raw(host, ids[case]), status, lines)
-        for case, (parent, task_id) in CHILDREN.items():
+        for case, (parent, task_id, _) in CHILDREN.items():
             created = next(
                 e
                 for e in result[parent].history
@@ -446,7 +469,7 @@ def _without_cancel_flag(action: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("case", CASES)
 def test_the_sample_run_exercises_its_feature(case: str, runs: dict[str, Run]) -> None:
     """Each case's history holds the events of the feature it is meant to cover."""
-    covers = SCENARIOS[case].covers if case in SCENARIOS else {TASK_COMPLETED}
+    covers = SCENARIOS[case].covers if case in SCENARIOS else CHILDREN[case][2]
     kinds = {e["EventType"] for e in runs[case].history}
     assert covers <= kinds, (case, sorted(covers - kinds))
 
@@ -508,7 +531,8 @@ def test_new_actions_of_each_episode_are_what_the_host_recorded_after_it(
         remaining = list(scheduled)
         for event in episode.consumed:
             failed = (
-                event["EventType"] == TASK_FAILED and event["TaskScheduledId"] in retry_attempts
+                event["EventType"] in (TASK_FAILED, SUB_ORCHESTRATION_FAILED)
+                and event["TaskScheduledId"] in retry_attempts
             )
             if failed:
                 retry = retry_attempts[event["TaskScheduledId"]]
@@ -516,21 +540,21 @@ def test_new_actions_of_each_episode_are_what_the_host_recorded_after_it(
             if event["EventType"] == TIMER_FIRED and event["TimerId"] in retry_timers:
                 retry = retry_timers[event["TimerId"]]
                 if retry.attempts < retry.action["retryOptions"]["maxNumberOfAttempts"]:
-                    attempt = _take(remaining, TASK_SCHEDULED, where)
-                    assert attempt["Name"] == retry.action["functionName"], where
+                    attempt = _take(remaining, RECORDED_AS[retry.action["actionType"]], where)
+                    _assert_recorded(retry.action, attempt, where)
                     retry_attempts[attempt["EventId"]] = retry
                     retry.attempts += 1
 
         assert len(remaining) == len(new), f"{where}: {new} vs {remaining}"
         for action, event in zip(new, remaining):
             _assert_recorded(action, event, where)
-            if action["actionType"] == CALL_ACTIVITY_WITH_RETRY:
+            if action["actionType"] in (CALL_ACTIVITY_WITH_RETRY, CALL_SUB_ORCHESTRATOR_WITH_RETRY):
                 retry_attempts[event["EventId"]] = _Retry(action)
 
 
 @dataclass
 class _Retry:
-    """A retried activity as DTFx's interceptor sees it."""
+    """A retried activity or sub-orchestration as DTFx's interceptor sees it."""
 
     action: dict[str, Any]
     attempts: int = 1

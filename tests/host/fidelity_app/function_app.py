@@ -240,6 +240,57 @@ def odd_values(context: df.DurableOrchestrationContext):
 ODD_VALUES: list[Any] = [None, "", 0, False, [], {}, "héllo ✓ 東京", {"a": [1, 2.5, None]}]
 
 
+@orchestrator
+def concurrent_retries(context: df.DurableOrchestrationContext):
+    """Two retried activities fail at once; their retry timers are numbered in order."""
+    fast = df.RetryOptions(first_retry_interval_in_milliseconds=100, max_number_of_attempts=3)
+    slow = df.RetryOptions(first_retry_interval_in_milliseconds=600, max_number_of_attempts=3)
+    key = context.instance_id
+    results = yield context.task_all(
+        [
+            context.call_activity_with_retry("fails_once", fast, f"{key}-a"),
+            context.call_activity_with_retry("fails_once_too", slow, f"{key}-b"),
+            context.call_activity("say_hello", "bystander"),
+        ]
+    )
+    return results
+
+
+@orchestrator
+def entity_and_activity(context: df.DurableOrchestrationContext):
+    """An entity call and an activity awaited together."""
+    counter = df.EntityId("counter", context.instance_id)
+    context.signal_entity(counter, "add", 7)
+    value, greeting = yield context.task_all(
+        [context.call_entity(counter, "get"), context.call_activity("say_hello", "entity")]
+    )
+    return {"value": value, "greeting": greeting}
+
+
+@orchestrator
+def flaky_child(context: df.DurableOrchestrationContext):
+    """Fails the first time it runs for a key, as its activity does."""
+    result = yield context.call_activity("fails_once", context.get_input())
+    return result
+
+
+@orchestrator
+def sub_orchestration_retry(context: df.DurableOrchestrationContext):
+    """A sub-orchestration that fails once, retried (the retry is a new child instance)."""
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=100, max_number_of_attempts=3)
+    key = f"{context.instance_id}-child"
+    result = yield context.call_sub_orchestrator_with_retry("flaky_child", options, key)
+    return result
+
+
+@orchestrator
+def rewound(context: df.DurableOrchestrationContext):
+    """Fails on its second activity's first run; a rewind runs that activity again."""
+    first = yield context.call_activity("say_hello", "before the failure")
+    second = yield context.call_activity("fails_once", context.instance_id)
+    return [first, second]
+
+
 # ----------------------------------------------------------------------------- recorders
 
 PAYLOADS = Path("payloads")
@@ -291,14 +342,24 @@ def count_letters(greetings: list[str]) -> int:
     return sum(sum(ch.isalpha() for ch in g) for g in greetings)
 
 
-@app.activity_trigger(input_name="key")
-def fails_once(key: str) -> str:
+def _fail_once(key: str) -> str:
     """Fails the first time it sees ``key`` (a marker file in the app folder remembers)."""
     marker = Path(f"{key.replace(':', '_')}.failed-once")
     if not marker.exists():
         marker.write_text("failed once")
         raise RuntimeError(f"first attempt for {key} fails")
     return f"{key} succeeded on a retry"
+
+
+@app.activity_trigger(input_name="key")
+def fails_once(key: str) -> str:
+    return _fail_once(key)
+
+
+@app.activity_trigger(input_name="key")
+def fails_once_too(key: str) -> str:
+    """The same, under another name (two retried activities are told apart by name)."""
+    return _fail_once(key)
 
 
 @app.activity_trigger(input_name="what")
