@@ -13,8 +13,9 @@ the payloads the host really sent, to show the rebuilt payloads are those, text 
 No deliberate difference listed in docs/compatibility.md shows up in these runs, so no
 decision needs normalising.
 
-One thing the raw history cannot show: after continue-as-new only the current execution is
-kept, so ``counter_loop`` is checked on its last execution only.
+The raw history holds the current execution only: after continue-as-new the earlier ones
+are gone from the store. The recorded payloads still show them, so continue-as-new is
+checked on those (every execution's episodes, and the next execution's input).
 """
 
 from __future__ import annotations
@@ -257,8 +258,13 @@ SCENARIOS: dict[str, Scenario] = {
     "recorded/sub_orchestration": Scenario(
         "recorded_parent_of_chain", covers={SUB_ORCHESTRATION_COMPLETED}
     ),
+    "recorded/continue_as_new": Scenario("recorded_counter_loop", input=0, covers={TASK_COMPLETED}),
+    "recorded/carried_event": Scenario(
+        "recorded_carry_over", input=0, drive=_bonus, covers={EVENT_RAISED}
+    ),
 }
 RECORDED = [case for case in SCENARIOS if case.startswith("recorded/")]
+CONTINUED = ["recorded/continue_as_new", "recorded/carried_event"]
 # Sub-orchestrations are checked as cases of their own: (parent case, sequence id, covers).
 CHILDREN: dict[str, tuple[str, int, set[int]]] = {
     "sub_orchestration/child": ("sub_orchestration", 0, {TASK_COMPLETED}),
@@ -481,7 +487,61 @@ def test_the_payload_rebuilt_for_each_episode_is_the_one_the_host_sent(
     """What the other tests replay is, text for text, what the orchestrator received."""
     run = runs[case]
     rebuilt = [payload_text(run, episode) for episode in episodes(run.history)]
-    assert rebuilt == run.sent
+    assert rebuilt == executions(run.sent)[-1]
+
+
+def execution_id(payload: str) -> str:
+    """The execution a payload belongs to (its ExecutionStarted's)."""
+    history = json.loads(payload)["history"]
+    started = next(e for e in history if e["EventType"] == EXECUTION_STARTED)
+    return str(started["OrchestrationInstance"]["ExecutionId"])
+
+
+def executions(payloads: list[str]) -> list[list[str]]:
+    """Payloads grouped by execution, in the order they were sent."""
+    groups: dict[str, list[str]] = {}
+    for payload in payloads:
+        groups.setdefault(execution_id(payload), []).append(payload)
+    return list(groups.values())
+
+
+@pytest.mark.parametrize("case", RECORDED)
+def test_each_payload_extends_the_history_the_previous_one_carried(
+    case: str, runs: dict[str, Run]
+) -> None:
+    """Within one execution the host only appends: episode n's history starts with n-1's."""
+    for execution in executions(runs[case].sent):
+        histories = [json.loads(payload)["history"] for payload in execution]
+        for before, after in zip(histories, histories[1:]):
+            assert after[: len(before)] == before
+
+
+@pytest.mark.parametrize("case", CONTINUED)
+def test_every_execution_replays_to_the_same_decisions_under_both_sdks(
+    case: str, runs: dict[str, Run], app_module: ModuleType
+) -> None:
+    """Executions before a continue-as-new are gone from the store, not from what was sent."""
+    run = runs[case]
+    fn = generator(app_module, run.orchestrator)
+    assert len(executions(run.sent)) >= 2
+    for number, payload in enumerate(run.sent):
+        assert reply_text(ours, fn, payload) == reply_text(reference, fn, payload), number
+
+
+@pytest.mark.parametrize("case", CONTINUED)
+def test_continue_as_new_starts_the_next_execution_with_the_input_it_decided(
+    case: str, runs: dict[str, Run], app_module: ModuleType
+) -> None:
+    run = runs[case]
+    fn = generator(app_module, run.orchestrator)
+    groups = executions(run.sent)
+    for current, following in zip(groups, groups[1:]):
+        state = decide(ours, fn, current[-1])
+        assert state["isDone"] is True
+        [action] = [a for a in atomic_actions(state) if a["actionType"] == CONTINUE_AS_NEW]
+        history = json.loads(following[0])["history"]
+        started = next(e for e in history if e["EventType"] == EXECUTION_STARTED)
+        assert json.loads(started["Input"]) == action["input"]
 
 
 def test_the_early_event_is_recorded_before_anyone_waits_for_it(runs: dict[str, Run]) -> None:

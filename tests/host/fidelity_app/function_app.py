@@ -317,7 +317,15 @@ def recorded(fn: Callable[..., Any]) -> None:
     )
 
 
-for _fn in (hello_chain, retry_once, entity_counter, approval, parent_of_chain):
+for _fn in (
+    hello_chain,
+    retry_once,
+    entity_counter,
+    approval,
+    parent_of_chain,
+    counter_loop,
+    carry_over,
+):
     recorded(_fn)
 
 
