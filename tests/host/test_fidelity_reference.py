@@ -250,6 +250,7 @@ SCENARIOS: dict[str, Scenario] = {
         "sub_orchestration_retry", covers={SUB_ORCHESTRATION_FAILED, TIMER_FIRED}
     ),
     "rewind": Scenario("rewound", drive=_rewind, covers={TASK_COMPLETED, EXECUTION_REWOUND}),
+    "context_fields": Scenario("introspect_parent", covers={SUB_ORCHESTRATION_COMPLETED}),
     # The same orchestrators behind a trigger that keeps the payloads the host sends.
     "recorded/chaining": Scenario("recorded_hello_chain", covers={TASK_COMPLETED}),
     "recorded/retry": Scenario("recorded_retry_once", covers={TASK_FAILED, TIMER_FIRED}),
@@ -276,6 +277,7 @@ CHILDREN: dict[str, tuple[str, int, set[int]]] = {
         2,
         {TASK_COMPLETED},
     ),
+    "context_fields/child": ("context_fields", 0, {TASK_COMPLETED, TIMER_FIRED}),
     "sub_orchestration_retry/failed_child": ("sub_orchestration_retry", 0, {TASK_FAILED}),
     "sub_orchestration_retry/retried_child": ("sub_orchestration_retry", 2, {TASK_COMPLETED}),
 }

@@ -291,6 +291,31 @@ def rewound(context: df.DurableOrchestrationContext):
     return [first, second]
 
 
+@orchestrator
+def introspect(context: df.DurableOrchestrationContext):
+    """What the context tells a sub-orchestration, replay flags included, as its output."""
+    flags = [context.is_replaying]
+    yield context.call_activity("say_hello", "one")
+    flags.append(context.is_replaying)
+    yield context.create_timer(context.current_utc_datetime)
+    flags.append(context.is_replaying)
+    context.set_custom_status(0)  # falsy: not sent, so the status is cleared
+    return {
+        "instance": context.instance_id,
+        "parent": context.parent_instance_id,
+        "input": context.get_input(),
+        "version": context.version,
+        "replaying": flags,
+    }
+
+
+@orchestrator
+def introspect_parent(context: df.DurableOrchestrationContext):
+    context.set_custom_status("calling the child")
+    child = yield context.call_sub_orchestrator("introspect", {"from": "parent"})
+    return child
+
+
 # ----------------------------------------------------------------------------- recorders
 
 PAYLOADS = Path("payloads")
