@@ -316,6 +316,15 @@ def introspect_parent(context: df.DurableOrchestrationContext):
     return child
 
 
+@orchestrator
+def two_waits(context: df.DurableOrchestrationContext):
+    """Two waits for one event name at the same time, each served by one event."""
+    first, second = yield context.task_all(
+        [context.wait_for_external_event("x"), context.wait_for_external_event("x")]
+    )
+    return [first, second]
+
+
 # ----------------------------------------------------------------------------- recorders
 
 PAYLOADS = Path("payloads")
