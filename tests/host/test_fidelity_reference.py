@@ -368,6 +368,8 @@ class Episode:
     """One episode cut out of a recorded history."""
 
     number: int
+    started: dict[str, Any]
+    """Its OrchestratorStarted event (the episode's clock)."""
     payload_history: list[dict[str, Any]]
     """Past events, OrchestratorStarted and the events the episode consumed."""
     consumed: list[dict[str, Any]]
@@ -392,6 +394,7 @@ def episodes(history: list[dict[str, Any]]) -> list[Episode]:
         result.append(
             Episode(
                 number=number,
+                started=block[0],
                 payload_history=history[: start + cut],
                 consumed=block[1:cut],
                 recorded=recorded,
@@ -571,6 +574,24 @@ def test_continue_as_new_starts_the_next_execution_with_the_input_it_decided(
         history = json.loads(following[0])["history"]
         started = next(e for e in history if e["EventType"] == EXECUTION_STARTED)
         assert json.loads(started["Input"]) == action["input"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_an_episode_that_fires_a_timer_starts_no_earlier_than_its_fire_time(
+    case: str, runs: dict[str, Run]
+) -> None:
+    """After a timer, ``current_utc_datetime`` is at or past its deadline, as with DTFx."""
+    for episode in episodes(runs[case].history):
+        started = parse_timestamp(episode.started["Timestamp"])
+        for event in episode.consumed:
+            if event["EventType"] == TIMER_FIRED:
+                assert started >= parse_timestamp(event["FireAt"]), (case, episode.number)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_episode_start_times_never_go_backwards(case: str, runs: dict[str, Run]) -> None:
+    starts = [parse_timestamp(e.started["Timestamp"]) for e in episodes(runs[case].history)]
+    assert starts == sorted(starts)
 
 
 def test_the_early_event_is_recorded_before_anyone_waits_for_it(runs: dict[str, Run]) -> None:
