@@ -2,7 +2,9 @@
 
 Only the import line says ``durable_functions``. The orchestrator functions stay plain
 generator functions at module level (``orchestrator`` registers them without replacing
-them), so the fidelity test can hand the very same function to both SDKs' replay.
+them), so the fidelity test can hand the very same function to both SDKs' replay; the
+values they build (``df.RetryOptions``, ``df.EntityId``) are ours, and the reference SDK
+takes them as it takes its own.
 """
 
 import json
