@@ -565,7 +565,7 @@ class DurableOrchestrationContext:
         task.state = TaskState.SUCCEEDED
         return task
 
-    def create_timer(self, fire_at: datetime) -> TaskBase:
+    def create_timer(self, fire_at: datetime) -> TimerTask | LongTimerTask:
         """A task that completes at ``fire_at`` (naive values are taken as UTC).
 
         With backends that limit timer length, long timers are split into a chain of
