@@ -228,7 +228,19 @@ class Dispatcher:
         outcome = engine.complete_episode(
             episode, result, now=_now(), new_id=lambda: uuid.uuid4().hex
         )
-        self.store.complete_orchestration(item, outcome)
+        # Activities this episode schedules start right away on free slots, claimed in
+        # the episode's own transaction; the rest wait for the activity claimer.
+        slots = 0
+        while slots < len(outcome.activities) and self._slots.acquire(blocking=False):
+            slots += 1
+        claimed: list[ActivityWorkItem] = []
+        try:
+            claimed = self.store.complete_orchestration_and_claim(item, outcome, claim=slots)
+        finally:
+            for _ in range(slots - len(claimed)):
+                self._slots.release()
+        for activity in claimed:
+            self._start_activity(activity)
         if outcome.instance.runtime_status is not item.instance.runtime_status:
             status = outcome.instance.runtime_status.value
             if outcome.instance.runtime_status is engine.RuntimeStatus.Failed:
@@ -241,7 +253,7 @@ class Dispatcher:
             else:
                 log.debug("orchestration %s (%s) is %s", name, item.instance.instance_id, status)
             self._count(f"orchestrations {status.lower()}")
-        if outcome.activities:
+        if len(outcome.activities) > len(claimed):
             self._activity_wake.set()
         if outcome.entity_messages:
             self._entity_wake.set()
