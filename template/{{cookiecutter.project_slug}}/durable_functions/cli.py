@@ -1,4 +1,4 @@
-"""The ``durable`` command line: one front door for every tool.
+"""The durable command line: one front door for every tool.
 
 Each sub-command lives in the module that owns the concept and exposes two
 functions, ``configure(parser)`` and ``run(args) -> int``. Modules are imported

@@ -565,7 +565,7 @@ class DurableOrchestrationContext:
         task.state = TaskState.SUCCEEDED
         return task
 
-    def create_timer(self, fire_at: datetime) -> TaskBase:
+    def create_timer(self, fire_at: datetime) -> TimerTask | LongTimerTask:
         """A task that completes at ``fire_at`` (naive values are taken as UTC).
 
         With backends that limit timer length, long timers are split into a chain of
@@ -580,7 +580,9 @@ class DurableOrchestrationContext:
             and action.fire_at > self._current_utc_datetime + short_max
         ):
             return LongTimerTask(None, action, self)
-        return self._generate_task(action, task_constructor=TimerTask)
+        task = self._generate_task(action, task_constructor=TimerTask)
+        assert isinstance(task, TimerTask)
+        return task
 
     def wait_for_external_event(self, name: str, expected_type: type | None = None) -> TaskBase:
         """A task that completes when an event called ``name`` is raised to this instance.

@@ -11,7 +11,6 @@ running SDK, so it always carries the version that created it.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import shutil
 import sys
 import tempfile
@@ -188,14 +187,13 @@ def _slug(name: str) -> str:
 
 def _validator(root: Path) -> Callable[[dict[str, Any]], str | None]:
     """The template's own ``validate`` from its pre-generation hook (one set of rules)."""
-    spec = importlib.util.spec_from_file_location(
-        "_durable_template_pre_gen", root / "hooks" / "pre_gen_project.py"
-    )
-    if spec is None or spec.loader is None:
+    hook = root / "hooks" / "pre_gen_project.py"
+    if not hook.is_file():
         raise TemplateError(f"the template at {root} has no pre_gen_project hook")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    validate: Callable[[dict[str, Any]], str | None] = module.validate
+    # Executed from source, so no bytecode cache lands in the packaged template.
+    namespace: dict[str, Any] = {"__name__": "_durable_template_pre_gen"}
+    exec(compile(hook.read_text(encoding="utf-8"), str(hook), "exec"), namespace)
+    validate: Callable[[dict[str, Any]], str | None] = namespace["validate"]
     return validate
 
 

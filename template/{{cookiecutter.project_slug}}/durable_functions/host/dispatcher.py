@@ -42,8 +42,8 @@ log = logging.getLogger("durable_functions.host")
 
 IDLE_WAIT = 1.0
 """Longest sleep between polls when nobody wakes a worker (seconds)."""
-BATCH_WINDOW = 0.005
-"""How long the committer gathers activity results before one transaction (seconds)."""
+SUMMARY_EVERY = 10.0
+"""Seconds between INFO summaries of the work done (per-event lines are DEBUG)."""
 
 
 def _now() -> datetime:
@@ -93,6 +93,9 @@ class Dispatcher:
         self._results: queue.Queue[tuple[ActivityWorkItem, OrchestrationMessage]] = queue.Queue()
         self._pool = ThreadPoolExecutor(max_activities, thread_name_prefix="activity")
         self._threads: list[threading.Thread] = []
+        self._counts_lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._summary_at = time.monotonic() + SUMMARY_EVERY
         self.errors = 0
         """Unexpected internal errors (logged); tests assert it stays 0."""
 
@@ -115,20 +118,52 @@ class Dispatcher:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop claiming work, flush committed results, and join the threads."""
         self._stop.set()
-        self.wake()
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._flush_results()
-
-    def wake(self) -> None:
-        """New work was stored: wake every sleeping worker."""
         with self._orchestration_wake:
             self._orchestration_signal += 1
             self._orchestration_wake.notify_all()
         self._activity_wake.set()
         self._entity_wake.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._flush_results()
+        self._maybe_summarize(force=True)
+
+    def wake(self) -> None:
+        """New work was stored: wake a sleeping worker of each kind."""
+        self._wake_orchestrations(1)
+        self._activity_wake.set()
+        self._entity_wake.set()
+
+    def _wake_orchestrations(self, count: int) -> None:
+        """``count`` instances got new messages: wake that many sleeping workers, not all.
+
+        A worker that is busy does not need waking: it claims again before it sleeps,
+        and it sleeps only if no signal arrived since its last look.
+        """
+        with self._orchestration_wake:
+            self._orchestration_signal += 1
+            self._orchestration_wake.notify(count)
+
+    # -- summaries -------------------------------------------------------------------------
+    def _count(self, what: str, n: int = 1) -> None:
+        with self._counts_lock:
+            self._counts[what] = self._counts.get(what, 0) + n
+
+    def _maybe_summarize(self, *, force: bool = False) -> None:
+        """Every SUMMARY_EVERY seconds, one INFO line with what happened since the last."""
+        now = time.monotonic()
+        if not force and now < self._summary_at:
+            return
+        with self._counts_lock:
+            if not force and now < self._summary_at:
+                return
+            counts, self._counts = self._counts, {}
+            self._summary_at = now + SUMMARY_EVERY
+        if counts:
+            parts = ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
+            log.info("work done: %s", parts)
 
     def _guarded(self, target: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
@@ -161,6 +196,7 @@ class Dispatcher:
                 seen = self._orchestration_signal
             item = self.store.claim_orchestration(_now())
             if item is None:
+                self._maybe_summarize()
                 self._wait_orchestrations(seen)
                 continue
             try:
@@ -192,7 +228,19 @@ class Dispatcher:
         outcome = engine.complete_episode(
             episode, result, now=_now(), new_id=lambda: uuid.uuid4().hex
         )
-        self.store.complete_orchestration(item, outcome)
+        # Activities this episode schedules start right away on free slots, claimed in
+        # the episode's own transaction; the rest wait for the activity claimer.
+        slots = 0
+        while slots < len(outcome.activities) and self._slots.acquire(blocking=False):
+            slots += 1
+        claimed: list[ActivityWorkItem] = []
+        try:
+            claimed = self.store.complete_orchestration_and_claim(item, outcome, claim=slots)
+        finally:
+            for _ in range(slots - len(claimed)):
+                self._slots.release()
+        for activity in claimed:
+            self._start_activity(activity)
         if outcome.instance.runtime_status is not item.instance.runtime_status:
             status = outcome.instance.runtime_status.value
             if outcome.instance.runtime_status is engine.RuntimeStatus.Failed:
@@ -203,42 +251,48 @@ class Dispatcher:
                     json.loads(outcome.instance.output or "null"),
                 )
             else:
-                log.info("orchestration %s (%s) is %s", name, item.instance.instance_id, status)
-        if outcome.activities:
+                log.debug("orchestration %s (%s) is %s", name, item.instance.instance_id, status)
+            self._count(f"orchestrations {status.lower()}")
+        if len(outcome.activities) > len(claimed):
             self._activity_wake.set()
         if outcome.entity_messages:
             self._entity_wake.set()
-        if outcome.messages or outcome.new_instances or outcome.timers:
-            with self._orchestration_wake:
-                self._orchestration_signal += 1
-                self._orchestration_wake.notify_all()
+        woken = len({m.instance_id for m in outcome.messages}) + len(outcome.new_instances)
+        if woken or outcome.timers:
+            # A new timer changes how long idle workers may sleep: wake one to look.
+            self._wake_orchestrations(max(1, woken))
 
     # -- activities ------------------------------------------------------------------------
     def _activity_loop(self) -> None:
         while not self._stop.is_set():
             if not self._slots.acquire(timeout=IDLE_WAIT):
                 continue
-            item = None
+            # Take every free slot, then claim that many items in one transaction.
+            free = 1
+            while self._slots.acquire(blocking=False):
+                free += 1
+            items: list[ActivityWorkItem] = []
             try:
-                item = self.store.claim_activity()
-            finally:
-                if item is None:
-                    self._slots.release()
-            if item is None:
-                self._activity_wake.wait(IDLE_WAIT)
                 self._activity_wake.clear()
+                items = self.store.claim_activities(free)
+            finally:
+                for _ in range(free - len(items)):
+                    self._slots.release()
+            if not items:
+                self._activity_wake.wait(IDLE_WAIT)
                 continue
-            self._start_activity(item)
+            for item in items:
+                self._start_activity(item)
 
     def _start_activity(self, item: ActivityWorkItem) -> None:
-        log.info("activity %s (%s #%d) started", item.name, item.instance_id, item.task_id)
+        log.debug("activity %s (%s #%d) started", item.name, item.instance_id, item.task_id)
         started = time.perf_counter()
 
         def finish(result: str | None, error: BaseException | None) -> None:
             try:
                 ms = (time.perf_counter() - started) * 1000
                 if error is None:
-                    log.info(
+                    log.debug(
                         "activity %s (%s #%d) completed in %.0f ms",
                         item.name,
                         item.instance_id,
@@ -293,7 +347,8 @@ class Dispatcher:
                 first = self._results.get(timeout=IDLE_WAIT)
             except queue.Empty:
                 continue
-            time.sleep(BATCH_WINDOW)
+            # No waiting window: results that arrive while this commit runs form the
+            # next batch, so batches grow with load and a lone result goes straight in.
             batch = [first]
             while True:
                 try:
@@ -304,9 +359,8 @@ class Dispatcher:
             if log.isEnabledFor(logging.DEBUG):
                 done = ", ".join(f"{i.instance_id}#{i.task_id}" for i, _ in batch)
                 log.debug("committed activity results: %s", done)
-            with self._orchestration_wake:
-                self._orchestration_signal += 1
-                self._orchestration_wake.notify_all()
+            self._count("activity results committed", len(batch))
+            self._wake_orchestrations(len({item.instance_id for item, _ in batch}))
 
     # -- entities --------------------------------------------------------------------------
     def _entity_loop(self) -> None:
@@ -335,7 +389,6 @@ class Dispatcher:
             result = _invocation_error(exc)
         outcome = engine.complete_entity_batch(item, result, now=_now())
         self.store.complete_entity(item, outcome)
+        self._count("entity batches")
         if outcome.messages:
-            with self._orchestration_wake:
-                self._orchestration_signal += 1
-                self._orchestration_wake.notify_all()
+            self._wake_orchestrations(len({m.instance_id for m in outcome.messages}))

@@ -390,7 +390,7 @@ _TIMESPAN = re.compile(r"^(-)?(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}
 def format_timestamp(value: datetime) -> str:
     """Newtonsoft's ISO text: up to 7 fraction digits, trailing zeros trimmed, ``Z``."""
     value = _as_utc(value)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    text = value.replace(tzinfo=None, microsecond=0).isoformat()
     if value.microsecond:
         text += "." + f"{value.microsecond:06d}0".rstrip("0")
     return text + "Z"
@@ -1183,31 +1183,42 @@ class _Leaf(_Node):
 class _Group(_Node):
     """WhenAll / WhenAny over children, evaluated once all children exist."""
 
-    __slots__ = ("any", "children", "building")
+    __slots__ = ("any", "children", "building", "finished", "failures")
 
     def __init__(self, parent: _Node | None, *, any_: bool) -> None:
         super().__init__(parent)
         self.any = any_
         self.children: list[_Node] = []
         self.building = True
+        self.finished = 0
+        """Children done so far (counted, so a fan-out of N is not rescanned N times)."""
+        self.failures = 0
 
     def child_done(self, child: _Node, sim: _Replay) -> None:
-        if not self.building:
-            self.evaluate(sim)
+        self.finished += 1
+        if child.failed:
+            self.failures += 1
+        if self.building or self.done:
+            return
+        # Built and still open: no other child had finished in a deciding way.
+        if self.any or child.failed:
+            sim.finish(self, failed=child.failed)
+        elif self.finished == len(self.children):
+            sim.finish(self, failed=False)
 
     def evaluate(self, sim: _Replay) -> None:
-        """Finish when the rule is met (WhenAny: first child; WhenAll: all, or a failure)."""
+        """Once built: finish if the rule is met (WhenAny: first child; WhenAll: all, a failure)."""
         if self.done:
             return
         if not self.children:
             sim.finish(self, failed=False)
         elif self.any:
-            first = next((c for c in self.children if c.done), None)
-            if first is not None:
+            if self.finished:
+                first = next(c for c in self.children if c.done)
                 sim.finish(self, failed=first.failed)
-        elif any(c.done and c.failed for c in self.children):
+        elif self.failures:
             sim.finish(self, failed=True)
-        elif all(c.done for c in self.children):
+        elif self.finished == len(self.children):
             sim.finish(self, failed=False)
 
 
