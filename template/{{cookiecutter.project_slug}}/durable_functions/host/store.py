@@ -6,9 +6,12 @@ the engine asks for in one orchestration episode is applied in ONE transaction: 
 append, consumed messages deleted, new messages/activities/timers/entity requests
 enqueued, status updated. A crash therefore leaves either all of an episode or none.
 
-Claims are recorded in ``locked_by`` with a token unique to the running process.
-Opening the store for serving (``recover=True``) releases every claim, so work a
-killed host had claimed but not committed becomes visible again.
+Orchestration and activity claims live in memory, shared by the store objects of one
+process on one file: only one process serves a file (an advisory lock), so a claim
+needs no write transaction. Entity claims are recorded in ``locked_by`` with a token
+unique to the running process. Opening the store for serving (``recover=True``)
+releases every claim, so work a killed host had claimed but not committed becomes
+visible again. One in-process lock orders the writers (see ``_write_lock_for``).
 
 ``sqlite3`` errors are translated once, here, into :class:`HostError`.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import sqlite3
 import threading
@@ -163,6 +167,17 @@ def _loads_all(texts: Iterable[str]) -> list[Any]:
     return list(json.loads("[" + ",".join(texts) + "]"))
 
 
+class _Claims:
+    """What this process has claimed in one hub of one file (see ``claim_orchestration``)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.instances: set[str] = set()
+        self.activities: set[int] = set()
+
+
+_CLAIMS: dict[tuple[Path, str], _Claims] = {}
+
 _WRITE_LOCKS: dict[Path, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
@@ -181,6 +196,21 @@ def _write_lock_for(path: Path) -> threading.Lock:
         if lock is None:
             lock = _WRITE_LOCKS[key] = threading.Lock()
         return lock
+
+
+def _lease_ids(items: Iterable[ActivityWorkItem]) -> list[int]:
+    """The activity row ids behind claimed work items."""
+    return [item.lease for item in items if isinstance(item.lease, int)]
+
+
+def _claims_for(path: Path, hub: str) -> _Claims:
+    """The claim registry of one hub in one file, shared by every store object on it."""
+    key = (path.resolve(), hub)
+    with _WRITE_LOCKS_GUARD:
+        claims = _CLAIMS.get(key)
+        if claims is None:
+            claims = _CLAIMS[key] = _Claims()
+        return claims
 
 
 def _now() -> datetime:
@@ -214,6 +244,7 @@ class SqliteStore:
         except OSError as exc:
             raise HostError(f"cannot create the folder for {self.path}: {exc}") from exc
         self._write_lock = _write_lock_for(self.path)
+        self._claims = _claims_for(self.path, hub)
         self._host_lock: IO[bytes] | None = None
         if recover:
             self._lock_for_serving()
@@ -350,6 +381,9 @@ class SqliteStore:
                     (self.hub,),
                 )
 
+        with self._claims.lock:
+            self._claims.instances.clear()
+            self._claims.activities.clear()
         self._write(run)
 
     # -- row mapping -------------------------------------------------------------------
@@ -671,64 +705,102 @@ class SqliteStore:
         " AND (i.locked_by IS NULL)"
         " AND (i.runtime_status IS NULL OR i.runtime_status != ?"
         f"      OR m.event_type IN ({','.join(str(t) for t in _WAKE_TYPES)}))"
-        " ORDER BY m.visible_at, m.id LIMIT 1"
+        " ORDER BY m.visible_at, m.id"
     )
 
     def claim_orchestration(self, now: datetime | None = None) -> OrchestrationWorkItem | None:
-        """Claim one instance that has visible messages, with its history and messages."""
+        """Claim one instance that has visible messages, with its history and messages.
+
+        The claim is recorded in memory, not in the file: one process serves a file
+        (the advisory lock), and a claim must not outlive its process anyway (start-up
+        recovery releases them), so claiming needs no write transaction. The episode's
+        inputs are read in one read transaction, a consistent snapshot.
+        """
         at = _ts(now or _now())
-        # Look before taking the write lock: most polls find nothing to claim.
         params = (self.hub, at, _SUSPENDED)
-        if self._read(lambda c: c.execute(self._CLAIMABLE, params).fetchone()) is None:
-            return None
+        claims = self._claims
+        while True:
 
-        def run(conn: sqlite3.Connection) -> OrchestrationWorkItem | None:
-            while True:
-                row = conn.execute(self._CLAIMABLE, params).fetchone()
-                if row is None:
+            def pick(conn: sqlite3.Connection) -> tuple[str, Any] | None:
+                cursor = conn.execute(self._CLAIMABLE, params)
+                try:
+                    for instance_id, status in cursor:
+                        if instance_id not in claims.instances:
+                            if status is not None:
+                                claims.instances.add(instance_id)
+                            return instance_id, status
                     return None
-                instance_id, status = row
-                if status is None:
-                    # Messages for an instance that does not exist (purged): drop them.
-                    conn.execute(
-                        "DELETE FROM messages WHERE hub=? AND instance_id=? AND locked_by IS NULL",
-                        (self.hub, instance_id),
-                    )
-                    continue
-                inst_row = conn.execute(
-                    "UPDATE instances SET locked_by=? WHERE hub=? AND instance_id=?"
-                    f" RETURNING {self._INSTANCE_COLUMNS}",
-                    (self.token, self.hub, instance_id),
-                ).fetchone()
-                rows = conn.execute(
-                    "UPDATE messages SET locked_by=? WHERE id IN (SELECT id FROM messages"
-                    " WHERE hub=? AND instance_id=? AND visible_at <= ? AND locked_by IS NULL"
-                    " ORDER BY id LIMIT ?) RETURNING id, execution_id, event",
-                    (self.token, self.hub, instance_id, at, MAX_BATCH),
-                ).fetchall()
-                rows.sort(key=lambda r: int(r[0]))
-                ids = tuple(r[0] for r in rows)
-                messages = tuple(
-                    OrchestrationMessage(instance_id=instance_id, execution_id=r[1], event=event)
-                    for r, event in zip(rows, _loads_all(r[2] for r in rows))
-                )
-                history = tuple(
-                    _loads_all(
-                        r[0]
-                        for r in conn.execute(
-                            "SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq",
-                            (self.hub, instance_id),
-                        )
-                    )
-                )
-                return OrchestrationWorkItem(
-                    instance=self._instance(inst_row),
-                    history=history,
-                    messages=messages,
-                    lease=_Lease(key=instance_id, message_ids=ids),
-                )
+                finally:
+                    cursor.close()
 
-        return self._write(run)
+            with claims.lock:
+                found = self._read(pick)
+            if found is None:
+                return None
+            instance_id, status = found
+            if status is None:
+                # Messages for an instance that does not exist (purged): drop them.
+                self._drop_orphan_messages(instance_id)
+                continue
+            try:
+                item = self._read(
+                    functools.partial(self._read_episode, instance_id=instance_id, at=at)
+                )
+            except BaseException:
+                self._release_instance(instance_id)
+                raise
+            if item is not None:
+                return item
+            self._release_instance(instance_id)  # changed under us (purged): look again
+
+    def _drop_orphan_messages(self, instance_id: str) -> None:
+        """Messages for an instance that does not exist (purged): drop them."""
+        self._write(
+            lambda c: c.execute(
+                "DELETE FROM messages WHERE hub=? AND instance_id=? AND locked_by IS NULL",
+                (self.hub, instance_id),
+            )
+        )
+
+    def _read_episode(
+        self, conn: sqlite3.Connection, *, instance_id: str, at: str
+    ) -> OrchestrationWorkItem | None:
+        """An instance's row, visible messages and history, from one snapshot."""
+        conn.execute("BEGIN")
+        try:
+            inst_row = conn.execute(
+                f"SELECT {self._INSTANCE_COLUMNS} FROM instances WHERE hub=? AND instance_id=?",
+                (self.hub, instance_id),
+            ).fetchone()
+            # INDEXED BY: left to itself SQLite walks every visible message of the hub.
+            rows = conn.execute(
+                "SELECT id, execution_id, event FROM messages INDEXED BY messages_by_instance"
+                " WHERE hub=? AND instance_id=? AND visible_at <= ? AND locked_by IS NULL"
+                " ORDER BY id LIMIT ?",
+                (self.hub, instance_id, at, MAX_BATCH),
+            ).fetchall()
+            history = conn.execute(
+                "SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq",
+                (self.hub, instance_id),
+            ).fetchall()
+        finally:
+            conn.execute("COMMIT")
+        if inst_row is None or not rows:
+            return None
+        messages = tuple(
+            OrchestrationMessage(instance_id=instance_id, execution_id=r[1], event=event)
+            for r, event in zip(rows, _loads_all(r[2] for r in rows))
+        )
+        return OrchestrationWorkItem(
+            instance=self._instance(inst_row),
+            history=tuple(_loads_all(r[0] for r in history)),
+            messages=messages,
+            lease=_Lease(key=instance_id, message_ids=tuple(r[0] for r in rows)),
+        )
+
+    def _release_instance(self, instance_id: str) -> None:
+        with self._claims.lock:
+            self._claims.instances.discard(instance_id)
 
     def complete_orchestration(self, item: OrchestrationWorkItem, outcome: EpisodeOutcome) -> None:
         """Apply one episode's outcome atomically and release the instance."""
@@ -757,10 +829,10 @@ class SqliteStore:
                     lease.message_ids,
                 )
             owner = conn.execute(
-                "SELECT locked_by FROM instances WHERE hub=? AND instance_id=?",
+                "SELECT execution_id FROM instances WHERE hub=? AND instance_id=?",
                 (self.hub, inst.instance_id),
             ).fetchone()
-            if owner is None or owner[0] != self.token:
+            if owner is None or owner[0] != old_execution:
                 # Purged, or replaced by a new instance with the same id, while this
                 # episode ran: its outcome belongs to nothing any more.
                 return
@@ -797,8 +869,8 @@ class SqliteStore:
                     self._enqueue_activity(conn, activity)
                     continue
                 row = conn.execute(
-                    "INSERT INTO activities (hub, instance_id, execution_id, task_id, name, input,"
-                    " locked_by) VALUES (?,?,?,?,?,?,?) RETURNING id",
+                    "INSERT INTO activities (hub, instance_id, execution_id, task_id, name, input)"
+                    " VALUES (?,?,?,?,?,?) RETURNING id",
                     (
                         self.hub,
                         activity.instance_id,
@@ -806,9 +878,11 @@ class SqliteStore:
                         activity.task_id,
                         activity.name,
                         activity.input,
-                        self.token,
                     ),
                 ).fetchone()
+                # Claimed before COMMIT makes the row visible to the activity claimer.
+                with self._claims.lock:
+                    self._claims.activities.add(int(row[0]))
                 claimed.append(dataclasses.replace(activity, lease=row[0]))
             for timer in outcome.timers:
                 self._enqueue_timer(conn, timer)
@@ -824,24 +898,22 @@ class SqliteStore:
             for request in outcome.entity_messages:
                 self._enqueue_entity(conn, request)
 
-        self._write(run)
+        try:
+            self._write(run)
+        except BaseException:
+            with self._claims.lock:
+                self._claims.activities.difference_update(_lease_ids(claimed))
+            raise
+        finally:
+            # After COMMIT: a new claim reads the history this episode appended.
+            self._release_instance(lease.key)
         return claimed
 
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
         """Release a claim without changes (the messages become visible again)."""
         lease = item.lease
         assert isinstance(lease, _Lease)
-
-        def run(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE instances SET locked_by=NULL WHERE hub=? AND instance_id=?",
-                (self.hub, lease.key),
-            )
-            conn.executemany(
-                "UPDATE messages SET locked_by=NULL WHERE id=?", [(i,) for i in lease.message_ids]
-            )
-
-        self._write(run)
+        self._release_instance(lease.key)
 
     def next_visible_at(self, now: datetime | None = None) -> datetime | None:
         """When the earliest not-yet-visible message (a timer) becomes visible."""
@@ -863,34 +935,44 @@ class SqliteStore:
         return items[0] if items else None
 
     def claim_activities(self, limit: int) -> list[ActivityWorkItem]:
-        """Claim up to ``limit`` of the oldest unclaimed activity work items, in order."""
+        """Claim up to ``limit`` of the oldest unclaimed activity work items, in order.
+
+        Claims live in memory, like orchestration claims: no write transaction.
+        """
         if limit <= 0:
             return []
-        ready = "SELECT id FROM activities WHERE hub=? AND locked_by IS NULL ORDER BY id LIMIT ?"
-        # Look before taking the write lock: most polls find nothing to claim.
-        if not self._read(lambda c: c.execute(ready, (self.hub, 1)).fetchone()):
-            return []
+        claims = self._claims
 
-        def run(conn: sqlite3.Connection) -> list[ActivityWorkItem]:
-            rows = conn.execute(
-                f"UPDATE activities SET locked_by=? WHERE id IN ({ready})"
-                " RETURNING id, instance_id, execution_id, task_id, name, input",
-                (self.token, self.hub, limit),
-            ).fetchall()
-            rows.sort(key=lambda row: int(row[0]))
-            return [
-                ActivityWorkItem(
-                    instance_id=row[1],
-                    execution_id=row[2],
-                    task_id=row[3],
-                    name=row[4],
-                    input=row[5],
-                    lease=row[0],
-                )
-                for row in rows
-            ]
+        def pick(conn: sqlite3.Connection) -> list[ActivityWorkItem]:
+            cursor = conn.execute(
+                "SELECT id, instance_id, execution_id, task_id, name, input FROM activities"
+                " WHERE hub=? AND locked_by IS NULL ORDER BY id",
+                (self.hub,),
+            )
+            picked: list[ActivityWorkItem] = []
+            try:
+                for row in cursor:
+                    if row[0] in claims.activities:
+                        continue
+                    claims.activities.add(row[0])
+                    picked.append(
+                        ActivityWorkItem(
+                            instance_id=row[1],
+                            execution_id=row[2],
+                            task_id=row[3],
+                            name=row[4],
+                            input=row[5],
+                            lease=row[0],
+                        )
+                    )
+                    if len(picked) >= limit:
+                        break
+            finally:
+                cursor.close()
+            return picked
 
-        return self._write(run)
+        with claims.lock:
+            return self._read(pick)
 
     def complete_activities(
         self, results: Sequence[tuple[ActivityWorkItem, OrchestrationMessage]]
@@ -908,6 +990,8 @@ class SqliteStore:
 
         if results:
             self._write(run)
+            with self._claims.lock:
+                self._claims.activities.difference_update(_lease_ids(i for i, _ in results))
 
     # -- entities --------------------------------------------------------------------------
     def claim_entity(self) -> EntityWorkItem | None:
