@@ -259,3 +259,33 @@ def test_the_verbose_host_logs_every_activity_and_committed_batch(tmp_path: Path
     log = host.log.read_text()
     assert f"activity add_one ({instance_id} #0) started" in log
     assert f"committed activity results: {instance_id}#0" in log
+
+
+def test_episodes_committed_together_each_apply_or_fail_alone(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    for instance_id in ("i1", "i2", "i3"):
+        store.create_instance(_new(instance_id))
+    items = [store.claim_orchestration(NOW) for _ in range(3)]
+    assert all(item is not None for item in items)
+    first, second, third = (item for item in items if item is not None)
+    # A TimerItem without a message cannot be stored: that episode alone rolls back.
+    broken = _running(second, timers=(engine.TimerItem(fire_at=NOW, message=None),))  # type: ignore[arg-type]
+    results = store.complete_orchestrations(
+        [
+            (first, _running(first, activities=_activities(first, 1)), 1),
+            (second, broken, 0),
+            (third, _running(third), 0),
+        ]
+    )
+    assert isinstance(results[0], list) and len(results[0]) == 1
+    assert isinstance(results[1], Exception)
+    assert results[2] == []
+    statuses = {i: store.get_instance(i).runtime_status for i in ("i1", "i2", "i3")}  # type: ignore[union-attr]
+    assert statuses == {
+        "i1": RuntimeStatus.Running,
+        "i2": RuntimeStatus.Pending,
+        "i3": RuntimeStatus.Running,
+    }
+    assert store.get_history("i2") == []
+    again = store.claim_orchestration(NOW)  # the failed episode's messages are claimable again
+    assert again is not None and again.instance.instance_id == "i2"
