@@ -42,6 +42,8 @@ log = logging.getLogger("durable_functions.host")
 
 IDLE_WAIT = 1.0
 """Longest sleep between polls when nobody wakes a worker (seconds)."""
+EPISODE_BATCH = 8
+"""Most episodes one orchestration worker runs before committing them together."""
 SUMMARY_EVERY = 10.0
 """Seconds between INFO summaries of the work done (per-event lines are DEBUG)."""
 
@@ -194,21 +196,82 @@ class Dispatcher:
         while not self._stop.is_set():
             with self._orchestration_wake:
                 seen = self._orchestration_signal
-            item = self.store.claim_orchestration(_now())
-            if item is None:
+            # Under load, claim several instances and commit their episodes together;
+            # when work is scarce this is one episode, committed at once.
+            items: list[OrchestrationWorkItem] = []
+            while len(items) < EPISODE_BATCH:
+                item = self.store.claim_orchestration(_now())
+                if item is None:
+                    break
+                items.append(item)
+            if not items:
                 self._maybe_summarize()
                 self._wait_orchestrations(seen)
                 continue
-            try:
-                self.run_episode(item)
-            except Exception:
-                self.errors += 1
-                log.exception("episode of %s failed inside the host", item.instance.instance_id)
-                self.store.abandon_orchestration(item)
-                self._stop.wait(0.2)
+            self.run_episodes(items)
 
     def run_episode(self, item: OrchestrationWorkItem) -> None:
         """Run one orchestration episode and commit it."""
+        self.run_episodes([item])
+
+    def run_episodes(self, items: list[OrchestrationWorkItem]) -> None:
+        """Run claimed episodes, then commit them in one transaction (one savepoint each).
+
+        An episode that fails inside the host is logged and released unchanged, so its
+        messages are claimed again; the others are unaffected.
+        """
+        done: list[tuple[OrchestrationWorkItem, engine.EpisodeOutcome]] = []
+        for item in items:
+            try:
+                done.append((item, self._episode_outcome(item)))
+            except Exception:
+                self._episode_failed(item)
+        if not done:
+            return
+        # Activities the episodes schedule start right away on free slots, claimed in
+        # the episodes' own transaction; the rest wait for the activity claimer.
+        wanted = sum(len(outcome.activities) for _, outcome in done)
+        slots = 0
+        while slots < wanted and self._slots.acquire(blocking=False):
+            slots += 1
+        plan: list[tuple[OrchestrationWorkItem, engine.EpisodeOutcome, int]] = []
+        left = slots
+        for item, outcome in done:
+            take = min(left, len(outcome.activities))
+            left -= take
+            plan.append((item, outcome, take))
+        results: list[list[ActivityWorkItem] | Exception] = []
+        try:
+            results = self.store.complete_orchestrations(plan)
+        except Exception:
+            for item, _ in done:
+                self._episode_failed(item)
+            return
+        finally:
+            started = sum(len(r) for r in results if isinstance(r, list))
+            for _ in range(slots - started):
+                self._slots.release()
+        for (item, outcome), result in zip(done, results):
+            if isinstance(result, Exception):
+                self.errors += 1
+                log.error(
+                    "internal error committing the episode of %s: %s",
+                    item.instance.instance_id,
+                    result,
+                )
+                self._stop.wait(0.2)  # its messages are claimed again: do not spin
+                continue
+            for activity in result:
+                self._start_activity(activity)
+            self._after_episode(item, outcome, len(result))
+
+    def _episode_failed(self, item: OrchestrationWorkItem) -> None:
+        self.errors += 1
+        log.exception("episode of %s failed inside the host", item.instance.instance_id)
+        self.store.abandon_orchestration(item)
+        self._stop.wait(0.2)  # do not spin on an episode that keeps failing
+
+    def _episode_outcome(self, item: OrchestrationWorkItem) -> engine.EpisodeOutcome:
         now = _now()
         episode = engine.prepare_episode(item, now=now, config=self.config)
         result: str | InvocationError | None = None
@@ -225,22 +288,12 @@ class Dispatcher:
             log.debug(
                 "orchestrator %s (%s) ran in %.1f ms", name, item.instance.instance_id, elapsed
             )
-        outcome = engine.complete_episode(
-            episode, result, now=_now(), new_id=lambda: uuid.uuid4().hex
-        )
-        # Activities this episode schedules start right away on free slots, claimed in
-        # the episode's own transaction; the rest wait for the activity claimer.
-        slots = 0
-        while slots < len(outcome.activities) and self._slots.acquire(blocking=False):
-            slots += 1
-        claimed: list[ActivityWorkItem] = []
-        try:
-            claimed = self.store.complete_orchestration_and_claim(item, outcome, claim=slots)
-        finally:
-            for _ in range(slots - len(claimed)):
-                self._slots.release()
-        for activity in claimed:
-            self._start_activity(activity)
+        return engine.complete_episode(episode, result, now=_now(), new_id=lambda: uuid.uuid4().hex)
+
+    def _after_episode(
+        self, item: OrchestrationWorkItem, outcome: engine.EpisodeOutcome, started: int
+    ) -> None:
+        name = item.instance.name
         if outcome.instance.runtime_status is not item.instance.runtime_status:
             status = outcome.instance.runtime_status.value
             if outcome.instance.runtime_status is engine.RuntimeStatus.Failed:
@@ -253,7 +306,7 @@ class Dispatcher:
             else:
                 log.debug("orchestration %s (%s) is %s", name, item.instance.instance_id, status)
             self._count(f"orchestrations {status.lower()}")
-        if len(outcome.activities) > len(claimed):
+        if len(outcome.activities) > started:
             self._activity_wake.set()
         if outcome.entity_messages:
             self._entity_wake.set()

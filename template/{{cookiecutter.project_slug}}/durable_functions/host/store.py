@@ -324,6 +324,11 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise HostError(f"task hub store {self.path.name}: {exc}") from exc
 
+    def _error(self, exc: sqlite3.Error) -> HostError:
+        error = HostError(f"task hub store {self.path.name}: {exc}")
+        error.__cause__ = exc
+        return error
+
     def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         return self._guard(lambda: fn(self._conn()))
 
@@ -705,7 +710,6 @@ class SqliteStore:
         " AND (i.locked_by IS NULL)"
         " AND (i.runtime_status IS NULL OR i.runtime_status != ?"
         f"      OR m.event_type IN ({','.join(str(t) for t in _WAKE_TYPES)}))"
-        " ORDER BY m.visible_at, m.id"
     )
 
     def claim_orchestration(self, now: datetime | None = None) -> OrchestrationWorkItem | None:
@@ -722,16 +726,21 @@ class SqliteStore:
         while True:
 
             def pick(conn: sqlite3.Connection) -> tuple[str, Any] | None:
-                cursor = conn.execute(self._CLAIMABLE, params)
-                try:
-                    for instance_id, status in cursor:
-                        if instance_id not in claims.instances:
-                            if status is not None:
-                                claims.instances.add(instance_id)
-                            return instance_id, status
+                # Instances claimed here are left out by SQLite, not skipped row by
+                # row in Python (under load there are dozens, each with messages).
+                taken = tuple(claims.instances)
+                sql = self._CLAIMABLE
+                if taken:
+                    sql += f" AND m.instance_id NOT IN ({','.join('?' * len(taken))})"
+                row = conn.execute(
+                    sql + " ORDER BY m.visible_at, m.id LIMIT 1", params + taken
+                ).fetchone()
+                if row is None:
                     return None
-                finally:
-                    cursor.close()
+                instance_id, status = row
+                if status is not None:
+                    claims.instances.add(instance_id)
+                return instance_id, status
 
             with claims.lock:
                 found = self._read(pick)
@@ -816,98 +825,143 @@ class SqliteStore:
         activity claimer. They are claimed exactly as :meth:`claim_activities` would
         claim them, so start-up recovery releases them the same way.
         """
-        lease = item.lease
-        assert isinstance(lease, _Lease)
-        inst = outcome.instance
-        old_execution = item.instance.execution_id
-        claimed: list[ActivityWorkItem] = []
+        (result,) = self.complete_orchestrations([(item, outcome, claim)])
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def complete_orchestrations(
+        self, episodes: Sequence[tuple[OrchestrationWorkItem, EpisodeOutcome, int]]
+    ) -> list[list[ActivityWorkItem] | Exception]:
+        """Apply several episodes in one transaction, each atomically (a savepoint).
+
+        Per episode: the activities claimed for it (see
+        :meth:`complete_orchestration_and_claim`), or the error that rolled it back
+        alone. Pages the episodes share are written once, so a batch costs much less
+        than one commit each. Every instance is released, whatever happens.
+        """
+        results: list[list[ActivityWorkItem] | Exception] = [[] for _ in episodes]
+        several = len(episodes) > 1
 
         def run(conn: sqlite3.Connection) -> None:
-            if lease.message_ids:
-                conn.execute(
-                    f"DELETE FROM messages WHERE id IN ({','.join('?' * len(lease.message_ids))})",
-                    lease.message_ids,
-                )
-            owner = conn.execute(
-                "SELECT execution_id FROM instances WHERE hub=? AND instance_id=?",
-                (self.hub, inst.instance_id),
-            ).fetchone()
-            if owner is None or owner[0] != old_execution:
-                # Purged, or replaced by a new instance with the same id, while this
-                # episode ran: its outcome belongs to nothing any more.
-                return
-            start = 0
-            if outcome.new_execution:
-                conn.execute(
-                    "DELETE FROM history WHERE hub=? AND instance_id=?",
-                    (self.hub, inst.instance_id),
-                )
-            else:
-                row = conn.execute(
-                    "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE hub=? AND instance_id=?",
-                    (self.hub, inst.instance_id),
-                ).fetchone()
-                start = int(row[0])
-            if outcome.new_execution or outcome.finished:
-                # Timers of the execution that ended can never be consumed.
-                conn.execute(
-                    "DELETE FROM messages WHERE hub=? AND instance_id=? AND timer_id IS NOT NULL"
-                    " AND execution_id IS ? AND locked_by IS NULL",
-                    (self.hub, inst.instance_id, old_execution),
-                )
-            self._append_history(conn, inst, outcome.history_added, start=start)
-            self._upsert_instance(conn, inst, release=True)
-            for message in outcome.messages:
-                self._enqueue(conn, message)
-            for new in outcome.new_instances:
-                if not self._create(conn, new, replace_finished=True):
-                    conflict = sub_orchestration_conflict(new, now=inst.last_updated_time)
-                    if conflict is not None:
-                        self._enqueue(conn, conflict)
-            for index, activity in enumerate(outcome.activities):
-                if index >= claim:
-                    self._enqueue_activity(conn, activity)
+            for index, (item, outcome, claim) in enumerate(episodes):
+                claimed: list[ActivityWorkItem] = []
+                results[index] = claimed  # filled in place, so a failure can unclaim them
+                if not several:
+                    self._apply_episode(conn, item, outcome, claim, claimed)
                     continue
-                row = conn.execute(
-                    "INSERT INTO activities (hub, instance_id, execution_id, task_id, name, input)"
-                    " VALUES (?,?,?,?,?,?) RETURNING id",
-                    (
-                        self.hub,
-                        activity.instance_id,
-                        activity.execution_id,
-                        activity.task_id,
-                        activity.name,
-                        activity.input,
-                    ),
-                ).fetchone()
-                # Claimed before COMMIT makes the row visible to the activity claimer.
-                with self._claims.lock:
-                    self._claims.activities.add(int(row[0]))
-                claimed.append(dataclasses.replace(activity, lease=row[0]))
-            for timer in outcome.timers:
-                self._enqueue_timer(conn, timer)
-            if outcome.cancel_timers:
-                conn.executemany(
-                    "DELETE FROM messages WHERE hub=? AND instance_id=? AND timer_id=?"
-                    " AND execution_id IS ?",
-                    [
-                        (self.hub, inst.instance_id, t, inst.execution_id)
-                        for t in outcome.cancel_timers
-                    ],
-                )
-            for request in outcome.entity_messages:
-                self._enqueue_entity(conn, request)
+                conn.execute("SAVEPOINT episode")
+                try:
+                    self._apply_episode(conn, item, outcome, claim, claimed)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO episode")
+                    conn.execute("RELEASE episode")
+                    self._unclaim(claimed)
+                    results[index] = self._error(exc) if isinstance(exc, sqlite3.Error) else exc
+                    continue
+                conn.execute("RELEASE episode")
 
         try:
             self._write(run)
         except BaseException:
-            with self._claims.lock:
-                self._claims.activities.difference_update(_lease_ids(claimed))
+            for result in results:
+                if isinstance(result, list):
+                    self._unclaim(result)
             raise
         finally:
-            # After COMMIT: a new claim reads the history this episode appended.
-            self._release_instance(lease.key)
-        return claimed
+            # After COMMIT: a new claim reads the history these episodes appended.
+            for item, _, _ in episodes:
+                assert isinstance(item.lease, _Lease)
+                self._release_instance(item.lease.key)
+        return results
+
+    def _unclaim(self, activities: list[ActivityWorkItem]) -> None:
+        with self._claims.lock:
+            self._claims.activities.difference_update(_lease_ids(activities))
+
+    def _apply_episode(
+        self,
+        conn: sqlite3.Connection,
+        item: OrchestrationWorkItem,
+        outcome: EpisodeOutcome,
+        claim: int,
+        claimed: list[ActivityWorkItem],
+    ) -> None:
+        lease = item.lease
+        assert isinstance(lease, _Lease)
+        inst = outcome.instance
+        old_execution = item.instance.execution_id
+        if lease.message_ids:
+            conn.execute(
+                f"DELETE FROM messages WHERE id IN ({','.join('?' * len(lease.message_ids))})",
+                lease.message_ids,
+            )
+        owner = conn.execute(
+            "SELECT execution_id FROM instances WHERE hub=? AND instance_id=?",
+            (self.hub, inst.instance_id),
+        ).fetchone()
+        if owner is None or owner[0] != old_execution:
+            # Purged, or replaced by a new instance with the same id, while this
+            # episode ran: its outcome belongs to nothing any more.
+            return
+        start = 0
+        if outcome.new_execution:
+            conn.execute(
+                "DELETE FROM history WHERE hub=? AND instance_id=?",
+                (self.hub, inst.instance_id),
+            )
+        else:
+            row = conn.execute(
+                "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE hub=? AND instance_id=?",
+                (self.hub, inst.instance_id),
+            ).fetchone()
+            start = int(row[0])
+        if outcome.new_execution or outcome.finished:
+            # Timers of the execution that ended can never be consumed.
+            conn.execute(
+                "DELETE FROM messages WHERE hub=? AND instance_id=? AND timer_id IS NOT NULL"
+                " AND execution_id IS ? AND locked_by IS NULL",
+                (self.hub, inst.instance_id, old_execution),
+            )
+        self._append_history(conn, inst, outcome.history_added, start=start)
+        self._upsert_instance(conn, inst, release=True)
+        for message in outcome.messages:
+            self._enqueue(conn, message)
+        for new in outcome.new_instances:
+            if not self._create(conn, new, replace_finished=True):
+                conflict = sub_orchestration_conflict(new, now=inst.last_updated_time)
+                if conflict is not None:
+                    self._enqueue(conn, conflict)
+        for index, activity in enumerate(outcome.activities):
+            if index >= claim:
+                self._enqueue_activity(conn, activity)
+                continue
+            row = conn.execute(
+                "INSERT INTO activities (hub, instance_id, execution_id, task_id, name, input)"
+                " VALUES (?,?,?,?,?,?) RETURNING id",
+                (
+                    self.hub,
+                    activity.instance_id,
+                    activity.execution_id,
+                    activity.task_id,
+                    activity.name,
+                    activity.input,
+                ),
+            ).fetchone()
+            # Claimed before COMMIT makes the row visible to the activity claimer.
+            with self._claims.lock:
+                self._claims.activities.add(int(row[0]))
+            claimed.append(dataclasses.replace(activity, lease=row[0]))
+        for timer in outcome.timers:
+            self._enqueue_timer(conn, timer)
+        if outcome.cancel_timers:
+            conn.executemany(
+                "DELETE FROM messages WHERE hub=? AND instance_id=? AND timer_id=?"
+                " AND execution_id IS ?",
+                [(self.hub, inst.instance_id, t, inst.execution_id) for t in outcome.cancel_timers],
+            )
+        for request in outcome.entity_messages:
+            self._enqueue_entity(conn, request)
 
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
         """Release a claim without changes (the messages become visible again)."""
