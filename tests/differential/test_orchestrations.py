@@ -326,13 +326,6 @@ def test_a_compound_child_completing_twice_fails_through_the_failure_protocol(
     assert "ID -1" in actual.message and "ID -1" in expected.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: host/engine.py _Group.child_done/evaluate finish a WhenAny as failed "
-    "when its first child failed, but task_any completes successfully then (protocol §5.8, "
-    "as .NET Task.WhenAny), so an enclosing WhenAll fails early and the next action gets a "
-    "sequence id the SDK gave to the retry timer",
-)
 def test_engine_numbers_tasks_like_the_sdk_after_a_task_any_won_by_a_failure(
     reference: ModuleType,
 ) -> None:
