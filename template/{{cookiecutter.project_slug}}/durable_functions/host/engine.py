@@ -1201,8 +1201,11 @@ class _Group(_Node):
         if self.building or self.done:
             return
         # Built and still open: no other child had finished in a deciding way.
-        if self.any or child.failed:
-            sim.finish(self, failed=child.failed)
+        # A WhenAny succeeds even when its first child failed (protocol §5.8, .NET Task.WhenAny).
+        if self.any:
+            sim.finish(self, failed=False)
+        elif child.failed:
+            sim.finish(self, failed=True)
         elif self.finished == len(self.children):
             sim.finish(self, failed=False)
 
@@ -1214,8 +1217,7 @@ class _Group(_Node):
             sim.finish(self, failed=False)
         elif self.any:
             if self.finished:
-                first = next(c for c in self.children if c.done)
-                sim.finish(self, failed=first.failed)
+                sim.finish(self, failed=False)
         elif self.failures:
             sim.finish(self, failed=True)
         elif self.finished == len(self.children):
