@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The newest azure-functions 2.x needs Python 3.13; found through pyenv when not on PATH.
-PY313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -1)
+# (pyenv's shim answers `command -v` even when 3.13 is not selected, so each candidate is run.)
+PY313 ?= $(shell for p in $$HOME/.pyenv/versions/3.13*/bin/python3.13 $$(command -v python3.13); do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { echo "$$p"; break; }; done)
 VENV313 := .venv313
 PYTEST_ARGS ?=
 # Two workers: the suite is mostly I/O-bound (subprocess hosts, template renders).
