@@ -26,8 +26,9 @@ demo: $(STAMP)
 	$(BIN)/python tools/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check sdk tests hooks bench tools
-	$(BIN)/ruff format --check sdk tests hooks bench tools
+	$(BIN)/ruff check sdk tests template/hooks bench tools
+	$(BIN)/ruff format --check sdk tests template/hooks bench tools
+	$(BIN)/python tools/vendor_sdk.py --check
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
