@@ -17,7 +17,7 @@ from durable_functions.client import DurableOrchestrationClient, HttpResult, Raw
 from durable_functions.errors import DurableError
 from durable_functions.host import runner
 from durable_functions.host.engine import RuntimeStatus, entity_scheduler_id, parse_timestamp
-from durable_functions.host.server import status_payload
+from durable_functions.host.server import client_binding_payload, status_payload
 
 if TYPE_CHECKING:
     import azure.functions as func
@@ -37,37 +37,7 @@ _RUNNING = {
 
 def binding_payload() -> str:
     """The ``durableClient`` binding JSON the host would pass in (protocol §8.1)."""
-    base = f"{BASE_URL}/runtime/webhooks/durabletask"
-    common = f"taskHub={TASK_HUB}&connection=Storage"
-    instance = f"{base}/instances/INSTANCEID"
-    create = f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
-    return json.dumps(
-        {
-            "taskHubName": TASK_HUB,
-            "creationUrls": {
-                "createNewInstancePostUri": create,
-                "createAndWaitOnNewInstancePostUri": (
-                    f"{create}?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}"
-                ),
-            },
-            "managementUrls": {
-                "id": "INSTANCEID",
-                "statusQueryGetUri": f"{instance}?{common}",
-                "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{common}",
-                "terminatePostUri": f"{instance}/terminate?reason={{text}}&{common}",
-                "rewindPostUri": f"{instance}/rewind?reason={{text}}&{common}",
-                "purgeHistoryDeleteUri": f"{instance}?{common}",
-                "restartPostUri": f"{instance}/restart?{common}",
-                "suspendPostUri": f"{instance}/suspend?reason={{text}}&{common}",
-                "resumePostUri": f"{instance}/resume?reason={{text}}&{common}",
-            },
-            "baseUrl": base,
-            "requiredQueryStringParameters": "",
-            "rpcBaseUrl": f"{BASE_URL}/durabletask/",
-            "httpBaseUrl": base,
-            "connectionName": None,
-        }
-    )
+    return client_binding_payload(BASE_URL, TASK_HUB)
 
 
 class TestDurableClient(DurableOrchestrationClient):
