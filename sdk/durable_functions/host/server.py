@@ -397,6 +397,45 @@ class FunctionKeys:
 
 
 # --------------------------------------------------------------------------------------
+# Binding payload
+# --------------------------------------------------------------------------------------
+
+
+def client_binding_payload(base_url: str, hub: str) -> str:
+    """The ``durableClient`` binding payload (protocol §8.1) for a host at ``base_url``."""
+    base = f"{base_url}/runtime/webhooks/durabletask"
+    common = f"taskHub={quote(hub)}&connection=Storage"
+    instance = f"{base}/instances/INSTANCEID"
+    create = f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
+    payload = {
+        "taskHubName": hub,
+        "creationUrls": {
+            "createNewInstancePostUri": create,
+            "createAndWaitOnNewInstancePostUri": (
+                f"{create}?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}"
+            ),
+        },
+        "managementUrls": {
+            "id": "INSTANCEID",
+            "statusQueryGetUri": f"{instance}?{common}",
+            "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{common}",
+            "terminatePostUri": f"{instance}/terminate?reason={{text}}&{common}",
+            "rewindPostUri": f"{instance}/rewind?reason={{text}}&{common}",
+            "purgeHistoryDeleteUri": f"{instance}?{common}",
+            "restartPostUri": f"{instance}/restart?{common}",
+            "suspendPostUri": f"{instance}/suspend?reason={{text}}&{common}",
+            "resumePostUri": f"{instance}/resume?reason={{text}}&{common}",
+        },
+        "baseUrl": base,
+        "requiredQueryStringParameters": "",
+        "rpcBaseUrl": f"{base_url}/durabletask/",
+        "httpBaseUrl": base,
+        "connectionName": None,
+    }
+    return json.dumps(payload)
+
+
+# --------------------------------------------------------------------------------------
 # Status payloads
 # --------------------------------------------------------------------------------------
 
@@ -634,37 +673,7 @@ class HostServer:
     # -- the durable client binding ---------------------------------------------------------
     def client_payload(self, hub: str | None = None) -> str:
         """The ``durableClient`` binding payload (protocol §8.1), pointing at this host."""
-        hub = hub or self.store.hub
-        base = f"{self.base_url}/runtime/webhooks/durabletask"
-        common = f"taskHub={quote(hub)}&connection=Storage"
-        instance = f"{base}/instances/INSTANCEID"
-        create = f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
-        payload = {
-            "taskHubName": hub,
-            "creationUrls": {
-                "createNewInstancePostUri": create,
-                "createAndWaitOnNewInstancePostUri": (
-                    f"{create}?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}"
-                ),
-            },
-            "managementUrls": {
-                "id": "INSTANCEID",
-                "statusQueryGetUri": f"{instance}?{common}",
-                "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{common}",
-                "terminatePostUri": f"{instance}/terminate?reason={{text}}&{common}",
-                "rewindPostUri": f"{instance}/rewind?reason={{text}}&{common}",
-                "purgeHistoryDeleteUri": f"{instance}?{common}",
-                "restartPostUri": f"{instance}/restart?{common}",
-                "suspendPostUri": f"{instance}/suspend?reason={{text}}&{common}",
-                "resumePostUri": f"{instance}/resume?reason={{text}}&{common}",
-            },
-            "baseUrl": base,
-            "requiredQueryStringParameters": "",
-            "rpcBaseUrl": f"{self.base_url}/durabletask/",
-            "httpBaseUrl": base,
-            "connectionName": None,
-        }
-        return json.dumps(payload)
+        return client_binding_payload(self.base_url, hub or self.store.hub)
 
     def _check_status_body(self, instance_id: str, request: Request, hub: str) -> dict[str, str]:
         quoted = quote(instance_id, safe="")
