@@ -161,11 +161,11 @@ class _EnvInvoker:
         self.app = app
         self.stubs: dict[str, Any] = {}
         self.adhoc: dict[str, Callable[[str], str]] = {}
-        self._orchestrators = frozenset(app.known_orchestrators())
-        self._activities = frozenset(app.known_activities())
         self._entities = frozenset(app.known_entities())
+        self.refresh()
 
     def refresh(self) -> None:
+        """Recompute the known names after a change to ``stubs`` or ``adhoc``."""
         self._orchestrators = frozenset(self.app.known_orchestrators()) | frozenset(self.adhoc)
         self._activities = frozenset(self.app.known_activities()) | frozenset(self.stubs)
 
@@ -778,12 +778,7 @@ def _parse(text: str | None) -> Any:
 
 def _decode_input(raw: str | None) -> Any:
     value = _parse(raw)
-    if isinstance(value, str):
-        try:
-            return df_loads(value)
-        except (ValueError, TypeError):
-            return value
-    return value
+    return _decode_activity_input(value) if isinstance(value, str) else value
 
 
 def _activity_calls(history: list[dict[str, Any]]) -> list[ActivityCall]:
