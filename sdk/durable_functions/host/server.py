@@ -888,6 +888,14 @@ class HostServer:
             raise _ApiError(404, f"No instance with ID '{instance_id}' found.")
         return inst
 
+    def _require_not_ended(
+        self, store: SqliteStore, instance_id: str, gone: Callable[[RuntimeStatus], str]
+    ) -> None:
+        """404 if the instance is missing; 410 with ``gone(status)`` if it has ended."""
+        status = self._require(store, instance_id).runtime_status
+        if status in _TERMINAL_FOR_EVENTS:
+            raise _ApiError(410, gone(status))
+
     def _status(self, request: Request, store: SqliteStore, instance_id: str) -> Response:
         inst = self._require(store, instance_id)
         show_history = _flag(request.query, "showHistory", False)
@@ -982,11 +990,11 @@ class HostServer:
     def _raise_event(
         self, request: Request, store: SqliteStore, instance_id: str, name: str
     ) -> Response:
-        inst = self._require(store, instance_id)
-        if inst.runtime_status in _TERMINAL_FOR_EVENTS:
-            raise _ApiError(
-                410, f"Instance with ID '{instance_id}' is gone: either completed or failed."
-            )
+        self._require_not_ended(
+            store,
+            instance_id,
+            lambda _: f"Instance with ID '{instance_id}' is gone: either completed or failed.",
+        )
         content_type = request.headers.get("content-type", "").lower()
         if not content_type.startswith("application/json"):
             raise _ApiError(400, "Only application/json request content is supported")
@@ -999,11 +1007,11 @@ class HostServer:
     def _control(
         self, request: Request, store: SqliteStore, instance_id: str, action: str
     ) -> Response:
-        inst = self._require(store, instance_id)
-        if inst.runtime_status in _TERMINAL_FOR_EVENTS:
-            raise _ApiError(
-                410, f"Instance with ID '{instance_id}' is already {inst.runtime_status.value}."
-            )
+        self._require_not_ended(
+            store,
+            instance_id,
+            lambda status: f"Instance with ID '{instance_id}' is already {status.value}.",
+        )
         reason = request.query.get("reason")
         build = {
             "terminate": engine.terminate_message,
