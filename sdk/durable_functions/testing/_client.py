@@ -305,8 +305,7 @@ class _Router:
         return HttpResult(202, None)
 
     def _restart(self, instance_id: str, query: dict[str, str]) -> HttpResult:
-        if self.backend.get_instance(instance_id) is None:
-            raise _ApiError(404, f"No instance with ID '{instance_id}' found.")
+        self._require(instance_id)
         try:
             target = runner.restart(
                 self.backend,
