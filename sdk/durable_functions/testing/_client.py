@@ -138,6 +138,11 @@ def _received(data: Any) -> tuple[bool, Any]:
     return True, data
 
 
+def _statuses(query: dict[str, str]) -> list[str]:
+    """The ``runtimeStatus`` filter: a comma-separated list, blanks ignored."""
+    return [s.strip() for s in query.get("runtimeStatus", "").split(",") if s.strip()]
+
+
 def _flag(query: dict[str, str], name: str, default: bool) -> bool:
     value = query.get(name)
     if not value:
@@ -243,11 +248,10 @@ class _Router:
         return HttpResult(202 if instance.runtime_status in _RUNNING else 200, payload)
 
     def _list(self, query: dict[str, str]) -> HttpResult:
-        statuses = [s.strip() for s in query.get("runtimeStatus", "").split(",") if s.strip()]
         page = self.backend.list_instances(
             created_from=_time(query.get("createdTimeFrom")),
             created_to=_time(query.get("createdTimeTo")),
-            statuses=statuses,
+            statuses=_statuses(query),
             prefix=query.get("instanceIdPrefix") or None,
             top=1_000_000,
         )
@@ -257,11 +261,10 @@ class _Router:
     def _purge_by(self, query: dict[str, str]) -> HttpResult:
         if not query.get("createdTimeFrom"):
             raise _ApiError(400, "createdTimeFrom is required to purge instances")
-        statuses = [s.strip() for s in query.get("runtimeStatus", "").split(",") if s.strip()]
         page = self.backend.list_instances(
             created_from=_time(query.get("createdTimeFrom")),
             created_to=_time(query.get("createdTimeTo")) or datetime.now(timezone.utc),
-            statuses=statuses,
+            statuses=_statuses(query),
             top=1_000_000,
         )
         deleted = self.backend.purge([i.instance_id for i in page.instances])
