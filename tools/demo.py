@@ -65,12 +65,15 @@ def run_sample(base: str, name: str, body: Any = None, *, approve: bool = False)
     if status != 202:
         print(f"      start failed: HTTP {status} {answer}")
         return False
+    deadline = time.monotonic() + 30
     if approve:
         event_url = answer["sendEventPostUri"].replace("{eventName}", "Approval")
         while call("GET", answer["statusQueryGetUri"])[1].get("customStatus") is None:
+            if time.monotonic() > deadline:
+                print("      never asked for approval within 30 s")
+                return False
             time.sleep(0.1)
         call("POST", event_url, True)
-    deadline = time.monotonic() + 30
     while True:
         _, state = call("GET", answer["statusQueryGetUri"])
         if state["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
