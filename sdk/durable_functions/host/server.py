@@ -444,7 +444,8 @@ def _status_time(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _parse_json_text(text: str | None) -> Any:
+def parse_json_text(text: str | None) -> Any:
+    """A stored JSON text as a value; text that is not JSON comes back as is."""
     if text is None:
         return None
     try:
@@ -512,7 +513,7 @@ def simplified_history(
             event.pop("Input", None)
         if "Result" in event:
             if show_output:
-                event["Result"] = _parse_json_text(event["Result"])
+                event["Result"] = parse_json_text(event["Result"])
             else:
                 event.pop("Result")
         result.append(event)
@@ -527,13 +528,13 @@ def status_payload(
     show_output: bool = False,
 ) -> dict[str, Any]:
     """The extension's ``StatusResponsePayload`` for one instance."""
-    output: Any = _parse_json_text(inst.output)
+    output: Any = parse_json_text(inst.output)
     payload: dict[str, Any] = {
         "name": inst.name,
         "instanceId": inst.instance_id,
         "runtimeStatus": inst.runtime_status.value,
-        "input": _parse_json_text(inst.input) if show_input else None,
-        "customStatus": _parse_json_text(inst.custom_status),
+        "input": parse_json_text(inst.input) if show_input else None,
+        "customStatus": parse_json_text(inst.custom_status),
         "output": output,
         "createdTime": _status_time(inst.created_time),
         "lastUpdatedTime": _status_time(inst.last_updated_time),
@@ -874,7 +875,7 @@ class HostServer:
             inst = store.get_instance(instance_id)
             if inst is not None and inst.runtime_status.is_terminal:
                 if inst.runtime_status is RuntimeStatus.Completed:
-                    return json_response(200, _parse_json_text(inst.output))
+                    return json_response(200, parse_json_text(inst.output))
                 status = 500 if inst.runtime_status is RuntimeStatus.Failed else 200
                 return json_response(status, status_payload(inst))
             remaining = deadline - asyncio.get_running_loop().time()
@@ -1099,7 +1100,7 @@ class HostServer:
             entity = store.get_entity(entity_id)
             if entity is None or not entity.exists:
                 raise _ApiError(404, f"No entity with ID '{entity_id}' found.")
-            return json_response(200, _parse_json_text(entity.state))
+            return json_response(200, parse_json_text(entity.state))
         if method in ("POST", "DELETE"):
             if method == "DELETE":
                 operation, input_json = "delete", None
@@ -1144,7 +1145,7 @@ class HostServer:
                 "lastOperationTime": _status_time(entity.last_modified or _now()),
             }
             if fetch_state:
-                item["state"] = _parse_json_text(entity.state)
+                item["state"] = parse_json_text(entity.state)
             body.append(item)
         headers = [("x-ms-continuation-token", token)] if token else []
         return json_response(200, body, headers)
