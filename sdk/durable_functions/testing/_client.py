@@ -99,23 +99,13 @@ class TestDurableClient(DurableOrchestrationClient):
         retry_interval_in_milliseconds: int = 1000,
     ) -> func.HttpResponse:
         """As the SDK's, but the timeout passes in virtual time (timers fire meanwhile)."""
-        if retry_interval_in_milliseconds > timeout_in_milliseconds:
-            raise ValueError(
-                f"Total timeout {timeout_in_milliseconds} (ms) should be bigger than "
-                f"retry timeout {retry_interval_in_milliseconds} (ms)"
-            )
+        self._check_wait_intervals(timeout_in_milliseconds, retry_interval_in_milliseconds)
         deadline = self.env.now + timedelta(milliseconds=timeout_in_milliseconds)
         interval = timedelta(milliseconds=retry_interval_in_milliseconds)
         while True:
-            status = await self.get_status(instance_id)
-            if status:
-                runtime = status.runtime_status.value if status.runtime_status else None
-                if runtime == "Completed":
-                    return self._create_http_response(200, status.output)
-                if runtime in ("Canceled", "Terminated"):
-                    return self._create_http_response(200, status.to_json())
-                if runtime == "Failed":
-                    return self._create_http_response(500, status.to_json())
+            ended = self._ended_response(await self.get_status(instance_id))
+            if ended is not None:
+                return ended
             if self.env.now >= deadline:
                 return self.create_check_status_response(request, instance_id)
             self.env.advance(min(interval, deadline - self.env.now))
