@@ -298,11 +298,11 @@ class Episode:
     instance: InstanceState
     """The instance as the episode sees it (status after suspend/resume messages)."""
     history: tuple[Event, ...]
-    new_events: tuple[Event, ...]
+    new_events: tuple[Event, ...] = ()
     """OrchestratorStarted followed by the consumed messages' events."""
-    requeue: tuple[OrchestrationMessage, ...]
+    requeue: tuple[OrchestrationMessage, ...] = ()
     """Messages kept for later (the instance is suspended)."""
-    payload: dict[str, Any] | None
+    payload: dict[str, Any] | None = None
     """The orchestration trigger payload (§2); ``None`` when no invocation is needed."""
     terminated: str | None = None
     """Reason, when a terminate message ends the instance without an invocation."""
@@ -699,9 +699,6 @@ def prepare_episode(
             item=item,
             instance=instance,
             history=history,
-            new_events=(),
-            requeue=(),
-            payload=None,
             discard=True,
         )
     started_type = int(EventType.ExecutionStarted)
@@ -715,9 +712,7 @@ def prepare_episode(
                 item=item,
                 instance=instance,
                 history=history,
-                new_events=(),
                 requeue=tuple(current),
-                payload=None,
             )
         current = starts[:1] + others
     else:
@@ -736,8 +731,6 @@ def prepare_episode(
                 instance=instance,
                 history=history,
                 new_events=(orchestrator_started_event(now), message.event),
-                requeue=(),
-                payload=None,
                 terminated=reason if reason is not None else "",
             )
         if kind == EventType.ExecutionSuspended:
@@ -766,9 +759,7 @@ def prepare_episode(
             item=item,
             instance=episode_instance,
             history=history,
-            new_events=(),
             requeue=tuple(buffered),
-            payload=None,
         )
     new_events = (orchestrator_started_event(now), *consumed)
     payload = build_orchestrator_payload(episode_instance, history + new_events, config=config)
