@@ -296,48 +296,40 @@ def _entity_instance_id(entity_id: EntityId) -> str:
     return EntityId.get_scheduler_id(entity_id)
 
 
-class CallEntityAction(Action):
+class _EntityOperationAction(Action):
+    """An operation on an entity; the subclasses differ only in ``actionType``."""
+
+    _ACTION_TYPE: ActionType
+
+    def __init__(self, entity_id: EntityId, operation: str, input_: Any = None) -> None:
+        self.entity_id = entity_id
+        self.instance_id = _entity_instance_id(entity_id)
+        self.operation = operation
+        self.input_ = _dumps(input_)
+
+    @property
+    def action_type(self) -> int:
+        return self._ACTION_TYPE
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "actionType": self._ACTION_TYPE.value,
+            "instanceId": self.instance_id,
+            "operation": self.operation,
+            "input": self.input_,
+        }
+
+
+class CallEntityAction(_EntityOperationAction):
     """Call an entity operation and wait for its result."""
 
-    def __init__(self, entity_id: EntityId, operation: str, input_: Any = None) -> None:
-        self.entity_id = entity_id
-        self.instance_id = _entity_instance_id(entity_id)
-        self.operation = operation
-        self.input_ = _dumps(input_)
-
-    @property
-    def action_type(self) -> int:
-        return ActionType.CALL_ENTITY
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "actionType": 7,
-            "instanceId": self.instance_id,
-            "operation": self.operation,
-            "input": self.input_,
-        }
+    _ACTION_TYPE = ActionType.CALL_ENTITY
 
 
-class SignalEntityAction(Action):
+class SignalEntityAction(_EntityOperationAction):
     """Send an entity operation without waiting for a result."""
 
-    def __init__(self, entity_id: EntityId, operation: str, input_: Any = None) -> None:
-        self.entity_id = entity_id
-        self.instance_id = _entity_instance_id(entity_id)
-        self.operation = operation
-        self.input_ = _dumps(input_)
-
-    @property
-    def action_type(self) -> int:
-        return ActionType.SIGNAL_ENTITY
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "actionType": 9,
-            "instanceId": self.instance_id,
-            "operation": self.operation,
-            "input": self.input_,
-        }
+    _ACTION_TYPE = ActionType.SIGNAL_ENTITY
 
 
 class CallHttpAction(Action):
@@ -374,12 +366,6 @@ class WhenAllAction(CompoundAction):
     def action_type(self) -> int:
         return ActionType.WHEN_ALL
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "actionType": 12,
-            "compoundActions": [action.to_json() for action in self.compound_tasks],
-        }
-
 
 class WhenAnyAction(CompoundAction):
     """Children of ``task_any``."""
@@ -387,12 +373,6 @@ class WhenAnyAction(CompoundAction):
     @property
     def action_type(self) -> int:
         return ActionType.WHEN_ANY
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "actionType": 11,
-            "compoundActions": [action.to_json() for action in self.compound_tasks],
-        }
 
 
 class NoOpAction(Action):

@@ -718,30 +718,41 @@ class DurableOrchestrationClient:
         Completed → 200 with the output; Terminated or Canceled → 200 and Failed → 500,
         both with the status as JSON.
         """
-        if retry_interval_in_milliseconds > timeout_in_milliseconds:
-            raise ValueError(
-                f"Total timeout {timeout_in_milliseconds} (ms) should be bigger than "
-                f"retry timeout {retry_interval_in_milliseconds} (ms)"
-            )
+        self._check_wait_intervals(timeout_in_milliseconds, retry_interval_in_milliseconds)
         started = time.monotonic()
         while True:
-            status = await self.get_status(instance_id)
-            if status:
-                runtime = status.runtime_status
-                if runtime is OrchestrationRuntimeStatus.Completed:
-                    return self._create_http_response(200, status.output)
-                if runtime in (
-                    OrchestrationRuntimeStatus.Canceled,
-                    OrchestrationRuntimeStatus.Terminated,
-                ):
-                    return self._create_http_response(200, status.to_json())
-                if runtime is OrchestrationRuntimeStatus.Failed:
-                    return self._create_http_response(500, status.to_json())
+            ended = self._ended_response(await self.get_status(instance_id))
+            if ended is not None:
+                return ended
             elapsed_ms = (time.monotonic() - started) * 1000
             if elapsed_ms >= timeout_in_milliseconds:
                 return self.create_check_status_response(request, instance_id)
             remaining = timeout_in_milliseconds - elapsed_ms
             await asyncio.sleep(min(retry_interval_in_milliseconds, remaining) / 1000)
+
+    @staticmethod
+    def _check_wait_intervals(
+        timeout_in_milliseconds: int, retry_interval_in_milliseconds: int
+    ) -> None:
+        """The reference's argument check for the wait-or-check-status helpers."""
+        if retry_interval_in_milliseconds > timeout_in_milliseconds:
+            raise ValueError(
+                f"Total timeout {timeout_in_milliseconds} (ms) should be bigger than "
+                f"retry timeout {retry_interval_in_milliseconds} (ms)"
+            )
+
+    def _ended_response(self, status: DurableOrchestrationStatus) -> func.HttpResponse | None:
+        """The answer for an instance that has ended, or None while it still runs."""
+        if not status:
+            return None
+        runtime = status.runtime_status
+        if runtime is OrchestrationRuntimeStatus.Completed:
+            return self._create_http_response(200, status.output)
+        if runtime in (OrchestrationRuntimeStatus.Canceled, OrchestrationRuntimeStatus.Terminated):
+            return self._create_http_response(200, status.to_json())
+        if runtime is OrchestrationRuntimeStatus.Failed:
+            return self._create_http_response(500, status.to_json())
+        return None
 
     @staticmethod
     def _create_http_response(status_code: int, body: Any) -> func.HttpResponse:

@@ -59,8 +59,8 @@ from durable_functions.tasks import (
 
 __all__ = ["DurableOrchestrationContext", "FunctionContext"]
 
-_ORCHESTRATOR_STARTED = 12
-_EXECUTION_STARTED = 0
+_ORCHESTRATOR_STARTED = int(HistoryEventType.ORCHESTRATOR_STARTED)
+_EXECUTION_STARTED = int(HistoryEventType.EXECUTION_STARTED)
 _RUNNING = TaskState.RUNNING
 _Descriptor = tuple[str, "str | None", "str | None"]
 _UUID_NAMESPACE = uuid5(NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")

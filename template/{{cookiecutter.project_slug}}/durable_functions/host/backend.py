@@ -331,25 +331,21 @@ class MemoryBackend:
                 else:
                     self._history.setdefault(instance_id, []).extend(outcome.history_added)
                 self._instances[instance_id] = instance
-                if outcome.new_execution or outcome.finished:
-                    self._messages = [
-                        q
-                        for q in self._messages
-                        if not (
-                            q.message.instance_id == instance_id
-                            and q.timer_id is not None
-                            and q.message.execution_id == old_execution
-                        )
-                    ]
+                ended = outcome.new_execution or outcome.finished
                 cancel = set(outcome.cancel_timers)
-                if cancel:
+                if ended or cancel:
+                    # One pass drops the old execution's timers and the canceled ones.
                     self._messages = [
                         q
                         for q in self._messages
-                        if not (
-                            q.message.instance_id == instance_id
-                            and q.timer_id in cancel
-                            and q.message.execution_id == instance.execution_id
+                        if q.timer_id is None
+                        or q.message.instance_id != instance_id
+                        or not (
+                            (ended and q.message.execution_id == old_execution)
+                            or (
+                                q.timer_id in cancel
+                                and q.message.execution_id == instance.execution_id
+                            )
                         )
                     ]
             for message in outcome.messages:

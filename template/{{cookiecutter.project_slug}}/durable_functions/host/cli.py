@@ -16,8 +16,14 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from durable_functions.errors import HostError
+
+if TYPE_CHECKING:
+    from durable_functions.host.functions import LoadedApp
+    from durable_functions.host.server import FunctionKeys, HostServer
+    from durable_functions.host.settings import HostSettings
 
 log = logging.getLogger("durable_functions.host")
 
@@ -44,13 +50,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 
 
-def _banner(server: object, app: object, settings: object, db: Path, keys: object) -> str:
-    from durable_functions.host.functions import LoadedApp
-    from durable_functions.host.server import FunctionKeys, HostServer
-    from durable_functions.host.settings import HostSettings
-
-    assert isinstance(server, HostServer) and isinstance(app, LoadedApp)
-    assert isinstance(settings, HostSettings)
+def _banner(
+    server: HostServer,
+    app: LoadedApp,
+    settings: HostSettings,
+    db: Path,
+    keys: FunctionKeys | None,
+) -> str:
     lines = [
         "",
         f"Durable Functions local host: task hub '{server.store.hub}', store {db}",
@@ -74,7 +80,7 @@ def _banner(server: object, app: object, settings: object, db: Path, keys: objec
         f"Durable management API: {server.base_url}/runtime/webhooks/durabletask/ "
         f"(also {server.base_url}/durabletask/)",
     ]
-    if isinstance(keys, FunctionKeys):
+    if keys is not None:
         lines.append(f"Function keys: {settings.app_dir / '.durable' / 'keys.json'}")
     for note in settings.notes:
         lines.append(f"Note: {note}")
@@ -91,9 +97,7 @@ async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
 
     settings = load_settings(app_dir)
     hub = args.hub or settings.hub_name
-    db = args.db if args.db is not None else app_dir / DEFAULT_DB
-    if not db.is_absolute():
-        db = (Path.cwd() / db).resolve()
+    db = args.db if args.db is not None else app_dir / DEFAULT_DB  # absolute: see run()
     app = load_app(app_dir)
     store = SqliteStore(db, hub, recover=True)
     keys = (

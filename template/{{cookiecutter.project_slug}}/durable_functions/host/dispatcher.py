@@ -26,7 +26,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
-from durable_functions.errors import DurableError
 from durable_functions.host import engine, runner
 from durable_functions.host.engine import (
     ActivityWorkItem,
@@ -218,10 +217,6 @@ class Dispatcher:
                 continue
             self.run_episodes(items)
 
-    def run_episode(self, item: OrchestrationWorkItem) -> None:
-        """Run one orchestration episode and commit it."""
-        self.run_episodes([item])
-
     def run_episodes(self, items: list[OrchestrationWorkItem]) -> None:
         """Run claimed episodes, then commit them in one transaction (one savepoint each).
 
@@ -288,8 +283,6 @@ class Dispatcher:
             started = time.perf_counter()
             try:
                 result = self.app.invoke_orchestrator(name, json.dumps(episode.payload))
-            except DurableError as exc:
-                result = _invocation_error(exc)
             except Exception as exc:
                 result = _invocation_error(exc)
             elapsed = (time.perf_counter() - started) * 1000
@@ -392,13 +385,18 @@ class Dispatcher:
 
         future.add_done_callback(done)
 
-    def _flush_results(self) -> None:
-        batch: list[tuple[ActivityWorkItem, OrchestrationMessage]] = []
+    def _drain_results(
+        self, batch: list[tuple[ActivityWorkItem, OrchestrationMessage]]
+    ) -> list[tuple[ActivityWorkItem, OrchestrationMessage]]:
+        """Add every result queued right now to ``batch`` (without waiting) and return it."""
         while True:
             try:
                 batch.append(self._results.get_nowait())
             except queue.Empty:
-                break
+                return batch
+
+    def _flush_results(self) -> None:
+        batch = self._drain_results([])
         if batch:
             self.store.complete_activities(batch)
 
@@ -410,12 +408,7 @@ class Dispatcher:
                 continue
             # No waiting window: results that arrive while this commit runs form the
             # next batch, so batches grow with load and a lone result goes straight in.
-            batch = [first]
-            while True:
-                try:
-                    batch.append(self._results.get_nowait())
-                except queue.Empty:
-                    break
+            batch = self._drain_results([first])
             self.store.complete_activities(batch)
             if log.isEnabledFor(logging.DEBUG):
                 done = ", ".join(f"{i.instance_id}#{i.task_id}" for i, _ in batch)

@@ -298,11 +298,11 @@ class Episode:
     instance: InstanceState
     """The instance as the episode sees it (status after suspend/resume messages)."""
     history: tuple[Event, ...]
-    new_events: tuple[Event, ...]
+    new_events: tuple[Event, ...] = ()
     """OrchestratorStarted followed by the consumed messages' events."""
-    requeue: tuple[OrchestrationMessage, ...]
+    requeue: tuple[OrchestrationMessage, ...] = ()
     """Messages kept for later (the instance is suspended)."""
-    payload: dict[str, Any] | None
+    payload: dict[str, Any] | None = None
     """The orchestration trigger payload (§2); ``None`` when no invocation is needed."""
     terminated: str | None = None
     """Reason, when a terminate message ends the instance without an invocation."""
@@ -699,9 +699,6 @@ def prepare_episode(
             item=item,
             instance=instance,
             history=history,
-            new_events=(),
-            requeue=(),
-            payload=None,
             discard=True,
         )
     started_type = int(EventType.ExecutionStarted)
@@ -715,9 +712,7 @@ def prepare_episode(
                 item=item,
                 instance=instance,
                 history=history,
-                new_events=(),
                 requeue=tuple(current),
-                payload=None,
             )
         current = starts[:1] + others
     else:
@@ -736,8 +731,6 @@ def prepare_episode(
                 instance=instance,
                 history=history,
                 new_events=(orchestrator_started_event(now), message.event),
-                requeue=(),
-                payload=None,
                 terminated=reason if reason is not None else "",
             )
         if kind == EventType.ExecutionSuspended:
@@ -766,9 +759,7 @@ def prepare_episode(
             item=item,
             instance=episode_instance,
             history=history,
-            new_events=(),
             requeue=tuple(buffered),
-            payload=None,
         )
     new_events = (orchestrator_started_event(now), *consumed)
     payload = build_orchestrator_payload(episode_instance, history + new_events, config=config)
@@ -938,28 +929,17 @@ def complete_episode(
     if error is not None:
         reason = f"Orchestrator function '{instance.name}' failed: {error}"
         failure = failure_details(error_type, error, details)
-        added.append(
-            history_event(
-                EventType.ExecutionCompleted,
-                timestamp=now,
-                event_id=sim.counter,
-                OrchestrationStatus=RuntimeStatus.Failed.dtfx_value,
-                Result=reason,
-                FailureDetails=failure,
-            )
-        )
-        added.append(orchestrator_completed_event(now))
-        instance = replace(
+        return _close(
             instance,
-            runtime_status=RuntimeStatus.Failed,
+            added,
+            RuntimeStatus.Failed,
+            result=reason,
             output=json.dumps(reason),
+            reason=reason,
             failure=failure,
-        )
-        return EpisodeOutcome(
-            instance=instance,
-            history_added=tuple(added),
-            messages=tuple(_notify_parent(instance, reason=reason, now=now)),
-            **common,
+            event_id=sim.counter,
+            now=now,
+            common=common,
         )
     if done and sim.continue_as_new is not None:
         added.extend(
@@ -981,23 +961,15 @@ def complete_episode(
     if done:
         output = state.get("output") if state else None
         output_json = None if output is None else json.dumps(output, separators=(",", ":"))
-        added.append(
-            history_event(
-                EventType.ExecutionCompleted,
-                timestamp=now,
-                event_id=sim.counter,
-                OrchestrationStatus=RuntimeStatus.Completed.dtfx_value,
-                Result=output_json,
-                FailureDetails=None,
-            )
-        )
-        added.append(orchestrator_completed_event(now))
-        instance = replace(instance, runtime_status=RuntimeStatus.Completed, output=output_json)
-        return EpisodeOutcome(
-            instance=instance,
-            history_added=tuple(added),
-            messages=tuple(_notify_parent(instance, reason=None, now=now)),
-            **common,
+        return _close(
+            instance,
+            added,
+            RuntimeStatus.Completed,
+            result=output_json,
+            output=output_json,
+            event_id=sim.counter,
+            now=now,
+            common=common,
         )
     added.append(orchestrator_completed_event(now))
     return EpisodeOutcome(
@@ -1012,28 +984,50 @@ def complete_episode(
 
 
 def _terminate(episode: Episode, reason: str, *, now: datetime) -> EpisodeOutcome:
-    instance = episode.instance
-    added = [
-        *episode.new_events,
+    return _close(
+        replace(episode.instance, last_updated_time=now),
+        list(episode.new_events),
+        RuntimeStatus.Terminated,
+        result=reason,
+        output=json.dumps(reason),
+        reason=reason,
+        now=now,
+    )
+
+
+def _close(
+    instance: InstanceState,
+    added: list[Event],
+    status: RuntimeStatus,
+    *,
+    result: str | None,
+    output: str | None,
+    now: datetime,
+    reason: str | None = None,
+    failure: dict[str, Any] | None = None,
+    event_id: int = -1,
+    common: dict[str, Any] | None = None,
+) -> EpisodeOutcome:
+    """End the execution in ``status``: one shape for completed, failed and terminated."""
+    added.append(
         history_event(
             EventType.ExecutionCompleted,
             timestamp=now,
-            OrchestrationStatus=RuntimeStatus.Terminated.dtfx_value,
-            Result=reason,
-            FailureDetails=None,
-        ),
-        orchestrator_completed_event(now),
-    ]
-    instance = replace(
-        instance,
-        runtime_status=RuntimeStatus.Terminated,
-        output=json.dumps(reason),
-        last_updated_time=now,
+            event_id=event_id,
+            OrchestrationStatus=status.dtfx_value,
+            Result=result,
+            FailureDetails=failure,
+        )
     )
+    added.append(orchestrator_completed_event(now))
+    instance = replace(instance, runtime_status=status, output=output)
+    if failure is not None:
+        instance = replace(instance, failure=failure)
     return EpisodeOutcome(
         instance=instance,
         history_added=tuple(added),
         messages=tuple(_notify_parent(instance, reason=reason, now=now)),
+        **(common or {}),
     )
 
 

@@ -397,6 +397,45 @@ class FunctionKeys:
 
 
 # --------------------------------------------------------------------------------------
+# Binding payload
+# --------------------------------------------------------------------------------------
+
+
+def client_binding_payload(base_url: str, hub: str) -> str:
+    """The ``durableClient`` binding payload (protocol §8.1) for a host at ``base_url``."""
+    base = f"{base_url}/runtime/webhooks/durabletask"
+    common = f"taskHub={quote(hub)}&connection=Storage"
+    instance = f"{base}/instances/INSTANCEID"
+    create = f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
+    payload = {
+        "taskHubName": hub,
+        "creationUrls": {
+            "createNewInstancePostUri": create,
+            "createAndWaitOnNewInstancePostUri": (
+                f"{create}?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}"
+            ),
+        },
+        "managementUrls": {
+            "id": "INSTANCEID",
+            "statusQueryGetUri": f"{instance}?{common}",
+            "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{common}",
+            "terminatePostUri": f"{instance}/terminate?reason={{text}}&{common}",
+            "rewindPostUri": f"{instance}/rewind?reason={{text}}&{common}",
+            "purgeHistoryDeleteUri": f"{instance}?{common}",
+            "restartPostUri": f"{instance}/restart?{common}",
+            "suspendPostUri": f"{instance}/suspend?reason={{text}}&{common}",
+            "resumePostUri": f"{instance}/resume?reason={{text}}&{common}",
+        },
+        "baseUrl": base,
+        "requiredQueryStringParameters": "",
+        "rpcBaseUrl": f"{base_url}/durabletask/",
+        "httpBaseUrl": base,
+        "connectionName": None,
+    }
+    return json.dumps(payload)
+
+
+# --------------------------------------------------------------------------------------
 # Status payloads
 # --------------------------------------------------------------------------------------
 
@@ -405,7 +444,8 @@ def _status_time(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _parse_json_text(text: str | None) -> Any:
+def parse_json_text(text: str | None) -> Any:
+    """A stored JSON text as a value; text that is not JSON comes back as is."""
     if text is None:
         return None
     try:
@@ -473,7 +513,7 @@ def simplified_history(
             event.pop("Input", None)
         if "Result" in event:
             if show_output:
-                event["Result"] = _parse_json_text(event["Result"])
+                event["Result"] = parse_json_text(event["Result"])
             else:
                 event.pop("Result")
         result.append(event)
@@ -488,13 +528,13 @@ def status_payload(
     show_output: bool = False,
 ) -> dict[str, Any]:
     """The extension's ``StatusResponsePayload`` for one instance."""
-    output: Any = _parse_json_text(inst.output)
+    output: Any = parse_json_text(inst.output)
     payload: dict[str, Any] = {
         "name": inst.name,
         "instanceId": inst.instance_id,
         "runtimeStatus": inst.runtime_status.value,
-        "input": _parse_json_text(inst.input) if show_input else None,
-        "customStatus": _parse_json_text(inst.custom_status),
+        "input": parse_json_text(inst.input) if show_input else None,
+        "customStatus": parse_json_text(inst.custom_status),
         "output": output,
         "createdTime": _status_time(inst.created_time),
         "lastUpdatedTime": _status_time(inst.last_updated_time),
@@ -634,37 +674,7 @@ class HostServer:
     # -- the durable client binding ---------------------------------------------------------
     def client_payload(self, hub: str | None = None) -> str:
         """The ``durableClient`` binding payload (protocol §8.1), pointing at this host."""
-        hub = hub or self.store.hub
-        base = f"{self.base_url}/runtime/webhooks/durabletask"
-        common = f"taskHub={quote(hub)}&connection=Storage"
-        instance = f"{base}/instances/INSTANCEID"
-        create = f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
-        payload = {
-            "taskHubName": hub,
-            "creationUrls": {
-                "createNewInstancePostUri": create,
-                "createAndWaitOnNewInstancePostUri": (
-                    f"{create}?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}"
-                ),
-            },
-            "managementUrls": {
-                "id": "INSTANCEID",
-                "statusQueryGetUri": f"{instance}?{common}",
-                "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{common}",
-                "terminatePostUri": f"{instance}/terminate?reason={{text}}&{common}",
-                "rewindPostUri": f"{instance}/rewind?reason={{text}}&{common}",
-                "purgeHistoryDeleteUri": f"{instance}?{common}",
-                "restartPostUri": f"{instance}/restart?{common}",
-                "suspendPostUri": f"{instance}/suspend?reason={{text}}&{common}",
-                "resumePostUri": f"{instance}/resume?reason={{text}}&{common}",
-            },
-            "baseUrl": base,
-            "requiredQueryStringParameters": "",
-            "rpcBaseUrl": f"{self.base_url}/durabletask/",
-            "httpBaseUrl": base,
-            "connectionName": None,
-        }
-        return json.dumps(payload)
+        return client_binding_payload(self.base_url, hub or self.store.hub)
 
     def _check_status_body(self, instance_id: str, request: Request, hub: str) -> dict[str, str]:
         quoted = quote(instance_id, safe="")
@@ -865,7 +875,7 @@ class HostServer:
             inst = store.get_instance(instance_id)
             if inst is not None and inst.runtime_status.is_terminal:
                 if inst.runtime_status is RuntimeStatus.Completed:
-                    return json_response(200, _parse_json_text(inst.output))
+                    return json_response(200, parse_json_text(inst.output))
                 status = 500 if inst.runtime_status is RuntimeStatus.Failed else 200
                 return json_response(status, status_payload(inst))
             remaining = deadline - asyncio.get_running_loop().time()
@@ -878,6 +888,14 @@ class HostServer:
         if inst is None:
             raise _ApiError(404, f"No instance with ID '{instance_id}' found.")
         return inst
+
+    def _require_not_ended(
+        self, store: SqliteStore, instance_id: str, gone: Callable[[RuntimeStatus], str]
+    ) -> None:
+        """404 if the instance is missing; 410 with ``gone(status)`` if it has ended."""
+        status = self._require(store, instance_id).runtime_status
+        if status in _TERMINAL_FOR_EVENTS:
+            raise _ApiError(410, gone(status))
 
     def _status(self, request: Request, store: SqliteStore, instance_id: str) -> Response:
         inst = self._require(store, instance_id)
@@ -973,11 +991,11 @@ class HostServer:
     def _raise_event(
         self, request: Request, store: SqliteStore, instance_id: str, name: str
     ) -> Response:
-        inst = self._require(store, instance_id)
-        if inst.runtime_status in _TERMINAL_FOR_EVENTS:
-            raise _ApiError(
-                410, f"Instance with ID '{instance_id}' is gone: either completed or failed."
-            )
+        self._require_not_ended(
+            store,
+            instance_id,
+            lambda _: f"Instance with ID '{instance_id}' is gone: either completed or failed.",
+        )
         content_type = request.headers.get("content-type", "").lower()
         if not content_type.startswith("application/json"):
             raise _ApiError(400, "Only application/json request content is supported")
@@ -990,11 +1008,11 @@ class HostServer:
     def _control(
         self, request: Request, store: SqliteStore, instance_id: str, action: str
     ) -> Response:
-        inst = self._require(store, instance_id)
-        if inst.runtime_status in _TERMINAL_FOR_EVENTS:
-            raise _ApiError(
-                410, f"Instance with ID '{instance_id}' is already {inst.runtime_status.value}."
-            )
+        self._require_not_ended(
+            store,
+            instance_id,
+            lambda status: f"Instance with ID '{instance_id}' is already {status.value}.",
+        )
         reason = request.query.get("reason")
         build = {
             "terminate": engine.terminate_message,
@@ -1082,7 +1100,7 @@ class HostServer:
             entity = store.get_entity(entity_id)
             if entity is None or not entity.exists:
                 raise _ApiError(404, f"No entity with ID '{entity_id}' found.")
-            return json_response(200, _parse_json_text(entity.state))
+            return json_response(200, parse_json_text(entity.state))
         if method in ("POST", "DELETE"):
             if method == "DELETE":
                 operation, input_json = "delete", None
@@ -1127,7 +1145,7 @@ class HostServer:
                 "lastOperationTime": _status_time(entity.last_modified or _now()),
             }
             if fetch_state:
-                item["state"] = _parse_json_text(entity.state)
+                item["state"] = parse_json_text(entity.state)
             body.append(item)
         headers = [("x-ms-continuation-token", token)] if token else []
         return json_response(200, body, headers)

@@ -158,6 +158,24 @@ def _parse_ts(text: str | None) -> datetime | None:
     )
 
 
+def _where_between(
+    where: list[str], args: list[Any], column: str, lo: datetime | None, hi: datetime | None
+) -> None:
+    """Add inclusive time bounds on ``column`` to a WHERE clause being built."""
+    if lo is not None:
+        where.append(f"{column} >= ?")
+        args.append(_ts(lo))
+    if hi is not None:
+        where.append(f"{column} <= ?")
+        args.append(_ts(hi))
+
+
+def _where_prefix(where: list[str], args: list[Any], column: str, prefix: str) -> None:
+    """Add a starts-with test (``substr``, not ``LIKE``: ``%`` and ``_`` stay literal)."""
+    where.append(f"substr({column}, 1, ?) = ?")
+    args.extend([len(prefix), prefix])
+
+
 _dumps = json.JSONEncoder().encode
 """``json.dumps`` with its defaults, minus two Python frames per call (hot path)."""
 
@@ -613,18 +631,12 @@ class SqliteStore:
         """Instances ordered by creation time, filtered, one page at a time."""
         where = ["hub = ?"]
         args: list[Any] = [self.hub]
-        if created_from is not None:
-            where.append("created_time >= ?")
-            args.append(_ts(created_from))
-        if created_to is not None:
-            where.append("created_time <= ?")
-            args.append(_ts(created_to))
+        _where_between(where, args, "created_time", created_from, created_to)
         if statuses:
             where.append(f"runtime_status IN ({','.join('?' * len(statuses))})")
             args.extend(statuses)
         if prefix:
-            where.append("substr(instance_id, 1, ?) = ?")
-            args.extend([len(prefix), prefix])
+            _where_prefix(where, args, "instance_id", prefix)
         if continuation:
             try:
                 after_time, after_id = json.loads(continuation)
@@ -1176,15 +1188,8 @@ class SqliteStore:
         where = ["hub = ?", "entity_exists = 1"]
         args: list[Any] = [self.hub]
         if name:
-            prefix = f"@{name.lower()}@"
-            where.append("substr(entity_id, 1, ?) = ?")
-            args.extend([len(prefix), prefix])
-        if modified_from is not None:
-            where.append("last_modified >= ?")
-            args.append(_ts(modified_from))
-        if modified_to is not None:
-            where.append("last_modified <= ?")
-            args.append(_ts(modified_to))
+            _where_prefix(where, args, "entity_id", f"@{name.lower()}@")
+        _where_between(where, args, "last_modified", modified_from, modified_to)
         if continuation:
             where.append("entity_id > ?")
             args.append(continuation)

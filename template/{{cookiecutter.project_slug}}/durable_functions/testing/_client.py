@@ -1,4 +1,4 @@
-{% raw %}"""A real ``DurableOrchestrationClient`` whose HTTP calls are answered in process.
+"""A real ``DurableOrchestrationClient`` whose HTTP calls are answered in process.
 
 The client's own code runs unchanged (URLs, bodies, status-code handling); only
 its three transport functions are swapped for a router that answers the
@@ -17,7 +17,7 @@ from durable_functions.client import DurableOrchestrationClient, HttpResult, Raw
 from durable_functions.errors import DurableError
 from durable_functions.host import runner
 from durable_functions.host.engine import RuntimeStatus, entity_scheduler_id, parse_timestamp
-from durable_functions.host.server import status_payload
+from durable_functions.host.server import client_binding_payload, status_payload
 
 if TYPE_CHECKING:
     import azure.functions as func
@@ -37,37 +37,7 @@ _RUNNING = {
 
 def binding_payload() -> str:
     """The ``durableClient`` binding JSON the host would pass in (protocol §8.1)."""
-    base = f"{BASE_URL}/runtime/webhooks/durabletask"
-    common = f"taskHub={TASK_HUB}&connection=Storage"
-    instance = f"{base}/instances/INSTANCEID"
-    create = f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
-    return json.dumps(
-        {
-            "taskHubName": TASK_HUB,
-            "creationUrls": {
-                "createNewInstancePostUri": create,
-                "createAndWaitOnNewInstancePostUri": (
-                    f"{create}?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}"
-                ),
-            },
-            "managementUrls": {
-                "id": "INSTANCEID",
-                "statusQueryGetUri": f"{instance}?{common}",
-                "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{common}",
-                "terminatePostUri": f"{instance}/terminate?reason={{text}}&{common}",
-                "rewindPostUri": f"{instance}/rewind?reason={{text}}&{common}",
-                "purgeHistoryDeleteUri": f"{instance}?{common}",
-                "restartPostUri": f"{instance}/restart?{common}",
-                "suspendPostUri": f"{instance}/suspend?reason={{text}}&{common}",
-                "resumePostUri": f"{instance}/resume?reason={{text}}&{common}",
-            },
-            "baseUrl": base,
-            "requiredQueryStringParameters": "",
-            "rpcBaseUrl": f"{BASE_URL}/durabletask/",
-            "httpBaseUrl": base,
-            "connectionName": None,
-        }
-    )
+    return client_binding_payload(BASE_URL, TASK_HUB)
 
 
 class TestDurableClient(DurableOrchestrationClient):
@@ -129,23 +99,13 @@ class TestDurableClient(DurableOrchestrationClient):
         retry_interval_in_milliseconds: int = 1000,
     ) -> func.HttpResponse:
         """As the SDK's, but the timeout passes in virtual time (timers fire meanwhile)."""
-        if retry_interval_in_milliseconds > timeout_in_milliseconds:
-            raise ValueError(
-                f"Total timeout {timeout_in_milliseconds} (ms) should be bigger than "
-                f"retry timeout {retry_interval_in_milliseconds} (ms)"
-            )
+        self._check_wait_intervals(timeout_in_milliseconds, retry_interval_in_milliseconds)
         deadline = self.env.now + timedelta(milliseconds=timeout_in_milliseconds)
         interval = timedelta(milliseconds=retry_interval_in_milliseconds)
         while True:
-            status = await self.get_status(instance_id)
-            if status:
-                runtime = status.runtime_status.value if status.runtime_status else None
-                if runtime == "Completed":
-                    return self._create_http_response(200, status.output)
-                if runtime in ("Canceled", "Terminated"):
-                    return self._create_http_response(200, status.to_json())
-                if runtime == "Failed":
-                    return self._create_http_response(500, status.to_json())
+            ended = self._ended_response(await self.get_status(instance_id))
+            if ended is not None:
+                return ended
             if self.env.now >= deadline:
                 return self.create_check_status_response(request, instance_id)
             self.env.advance(min(interval, deadline - self.env.now))
@@ -166,6 +126,11 @@ def _received(data: Any) -> tuple[bool, Any]:
         return True, json.loads(str(data))
     # The client's transport would JSON-encode ``data``; the host parses it back.
     return True, data
+
+
+def _statuses(query: dict[str, str]) -> list[str]:
+    """The ``runtimeStatus`` filter: a comma-separated list, blanks ignored."""
+    return [s.strip() for s in query.get("runtimeStatus", "").split(",") if s.strip()]
 
 
 def _flag(query: dict[str, str], name: str, default: bool) -> bool:
@@ -273,11 +238,10 @@ class _Router:
         return HttpResult(202 if instance.runtime_status in _RUNNING else 200, payload)
 
     def _list(self, query: dict[str, str]) -> HttpResult:
-        statuses = [s.strip() for s in query.get("runtimeStatus", "").split(",") if s.strip()]
         page = self.backend.list_instances(
             created_from=_time(query.get("createdTimeFrom")),
             created_to=_time(query.get("createdTimeTo")),
-            statuses=statuses,
+            statuses=_statuses(query),
             prefix=query.get("instanceIdPrefix") or None,
             top=1_000_000,
         )
@@ -287,11 +251,10 @@ class _Router:
     def _purge_by(self, query: dict[str, str]) -> HttpResult:
         if not query.get("createdTimeFrom"):
             raise _ApiError(400, "createdTimeFrom is required to purge instances")
-        statuses = [s.strip() for s in query.get("runtimeStatus", "").split(",") if s.strip()]
         page = self.backend.list_instances(
             created_from=_time(query.get("createdTimeFrom")),
             created_to=_time(query.get("createdTimeTo")) or datetime.now(timezone.utc),
-            statuses=statuses,
+            statuses=_statuses(query),
             top=1_000_000,
         )
         deleted = self.backend.purge([i.instance_id for i in page.instances])
@@ -335,8 +298,7 @@ class _Router:
         return HttpResult(202, None)
 
     def _restart(self, instance_id: str, query: dict[str, str]) -> HttpResult:
-        if self.backend.get_instance(instance_id) is None:
-            raise _ApiError(404, f"No instance with ID '{instance_id}' found.")
+        self._require(instance_id)
         try:
             target = runner.restart(
                 self.backend,
@@ -373,4 +335,3 @@ class _Router:
             )
             return HttpResult(202, None)
         raise _ApiError(404, f"no entity route for {method}")
-{% endraw %}

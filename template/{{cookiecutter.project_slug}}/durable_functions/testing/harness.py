@@ -53,6 +53,7 @@ from durable_functions.host.engine import (
     entity_scheduler_id,
 )
 from durable_functions.host.functions import LoadedApp
+from durable_functions.host.server import parse_json_text
 from durable_functions.serialization import df_dumps, df_loads
 from durable_functions.status import OrchestrationRuntimeStatus
 from durable_functions.testing._apps import load_app_object
@@ -161,11 +162,11 @@ class _EnvInvoker:
         self.app = app
         self.stubs: dict[str, Any] = {}
         self.adhoc: dict[str, Callable[[str], str]] = {}
-        self._orchestrators = frozenset(app.known_orchestrators())
-        self._activities = frozenset(app.known_activities())
         self._entities = frozenset(app.known_entities())
+        self.refresh()
 
     def refresh(self) -> None:
+        """Recompute the known names after a change to ``stubs`` or ``adhoc``."""
         self._orchestrators = frozenset(self.app.known_orchestrators()) | frozenset(self.adhoc)
         self._activities = frozenset(self.app.known_activities()) | frozenset(self.stubs)
 
@@ -633,9 +634,9 @@ class OrchestrationTestEnv:
         error: str | None = None
         failure: FailureDetails | None = None
         if instance.runtime_status is RuntimeStatus.Completed:
-            output = _parse(instance.output)
+            output = parse_json_text(instance.output)
         elif instance.runtime_status is RuntimeStatus.Failed:
-            text = _parse(instance.output)
+            text = parse_json_text(instance.output)
             error = text if isinstance(text, str) else json.dumps(text)
             details = instance.failure or {}
             failure = FailureDetails(
@@ -644,7 +645,7 @@ class OrchestrationTestEnv:
                 error_type=details.get("ErrorType"),
             )
         elif instance.runtime_status is RuntimeStatus.Terminated:
-            reason = _parse(instance.output)
+            reason = parse_json_text(instance.output)
             error = None if reason is None else str(reason)
         statuses = list(self._custom_statuses.get(instance_id, []))
         return OrchestrationResult(
@@ -655,7 +656,7 @@ class OrchestrationTestEnv:
             output=output,
             error=error,
             failure=failure,
-            custom_status=_parse(instance.custom_status),
+            custom_status=parse_json_text(instance.custom_status),
             custom_statuses=statuses,
             activity_calls=_activity_calls(history),
             history=history,
@@ -767,23 +768,9 @@ def _entity_parts(entity: Any) -> tuple[str, str]:
     return str(name), str(key)
 
 
-def _parse(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def _decode_input(raw: str | None) -> Any:
-    value = _parse(raw)
-    if isinstance(value, str):
-        try:
-            return df_loads(value)
-        except (ValueError, TypeError):
-            return value
-    return value
+    value = parse_json_text(raw)
+    return _decode_activity_input(value) if isinstance(value, str) else value
 
 
 def _activity_calls(history: list[dict[str, Any]]) -> list[ActivityCall]:

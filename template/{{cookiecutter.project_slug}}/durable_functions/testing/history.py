@@ -157,13 +157,9 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``durable history`` on its own."""
-    parser = argparse.ArgumentParser(prog="durable history")
-    configure(parser)
-    try:
-        return run(parser.parse_args(argv))
-    except DurableError as exc:
-        print(f"durable history: error: {exc}", file=sys.stderr)
-        return 2
+    from durable_functions.cli import main as cli_main
+
+    return cli_main(["history", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

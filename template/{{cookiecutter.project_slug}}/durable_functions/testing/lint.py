@@ -494,13 +494,9 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``durable lint`` on its own (``python -m durable_functions.testing.lint``)."""
-    parser = argparse.ArgumentParser(prog="durable lint")
-    configure(parser)
-    try:
-        return run(parser.parse_args(argv))
-    except DurableError as exc:
-        print(f"durable lint: error: {exc}", file=sys.stderr)
-        return 2
+    from durable_functions.cli import main as cli_main
+
+    return cli_main(["lint", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
