@@ -128,15 +128,20 @@ def test_completing_an_episode_appends_history_and_enqueues_work_at_once(tmp_pat
     assert store.claim_orchestration(NOW) is None
 
 
-def test_a_committed_activity_result_deletes_its_work_item(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def _scheduled_and_run(store: SqliteStore) -> tuple[ActivityWorkItem, engine.OrchestrationMessage]:
+    """Start i1, schedule one activity, claim it; return it with its result message."""
     store.create_instance(_new())
     item = store.claim_orchestration(NOW)
     assert item is not None
     store.complete_orchestration(item, _running(item, activities=(_activity(item),)))
     work = store.claim_activity()
     assert work is not None
-    store.complete_activities([(work, engine.activity_completed(work, "2", now=NOW))])
+    return work, engine.activity_completed(work, "2", now=NOW)
+
+
+def test_a_committed_activity_result_deletes_its_work_item(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.complete_activities([_scheduled_and_run(store)])
     recovered = _store(tmp_path, recover=True)
     assert recovered.claim_activity() is None
     episode = recovered.claim_orchestration(NOW)
@@ -156,6 +161,70 @@ def test_claimed_but_uncommitted_work_is_visible_again_after_recovery(tmp_path: 
     recovered = _store(tmp_path, recover=True)
     assert recovered.claim_activity() is not None
     assert recovered.claim_orchestration(NOW) is not None
+
+
+def test_an_activity_result_held_in_memory_commits_with_the_episode_that_consumes_it(
+    tmp_path: Path,
+) -> None:
+    store = _store(tmp_path)
+    work, result = _scheduled_and_run(store)
+    store.send([engine.raise_event_message("i1", "e", "1", now=NOW)])
+    item = store.claim_instance("i1", [(work, result)], NOW)
+    assert item is not None
+    # Stored messages first, then the results held in memory.
+    assert [m.event["EventType"] for m in item.messages] == [15, 5]
+    assert store.claim_instance("i1", [(work, result)], NOW) is None  # claimed already
+    store.complete_orchestration(item, _running(item))
+    assert [e["EventType"] for e in store.get_history("i1")] == [0, 15, 5]
+    recovered = _store(tmp_path, recover=True)
+    assert recovered.claim_activity() is None  # the work item went with the episode
+    assert recovered.claim_orchestration(NOW) is None
+
+
+def test_an_abandoned_episode_stores_the_activity_results_it_held(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    work, result = _scheduled_and_run(store)
+    item = store.claim_instance("i1", [(work, result)], NOW)
+    assert item is not None
+    store.abandon_orchestration(item)
+    assert store.claim_activity() is None
+    again = store.claim_orchestration(NOW)
+    assert again is not None and [m.event["Result"] for m in again.messages] == ["2"]
+
+
+def test_an_uncommitted_activity_result_held_in_memory_reruns_after_a_crash(
+    tmp_path: Path,
+) -> None:
+    store = _store(tmp_path)
+    work, result = _scheduled_and_run(store)
+    assert store.claim_instance("i1", [(work, result)], NOW) is not None
+    recovered = _store(tmp_path, recover=True)  # the claiming process died before committing
+    rerun = recovered.claim_activity()
+    assert rerun is not None and rerun.task_id == work.task_id
+
+
+def test_an_episode_that_rolls_back_stores_the_activity_results_it_held(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    work, result = _scheduled_and_run(store)
+    store.create_instance(_new("i2"))
+    other = store.claim_orchestration(NOW)
+    item = store.claim_instance("i1", [(work, result)], NOW)
+    assert item is not None and other is not None
+    # A TimerItem without a message cannot be stored: that episode alone rolls back.
+    broken = _running(item, timers=(TimerItem(fire_at=NOW, message=None),))  # type: ignore[arg-type]
+    results = store.complete_orchestrations([(item, broken, 0), (other, _running(other), 0)])
+    assert isinstance(results[0], Exception) and results[1] == []
+    assert [e["EventType"] for e in store.get_history("i1")] == [0]
+    again = store.claim_orchestration(NOW)
+    assert again is not None and [m.event["Result"] for m in again.messages] == ["2"]
+    assert store.claim_activity() is None  # the result is stored: the activity does not rerun
+
+
+def test_activity_results_for_a_missing_instance_are_not_claimed(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    work, result = _scheduled_and_run(store)
+    store.purge(["i1"])
+    assert store.claim_instance("i1", [(work, result)], NOW) is None
 
 
 def test_an_abandoned_episode_gives_its_messages_back(tmp_path: Path) -> None:

@@ -241,6 +241,8 @@ class _Lease:
 
     key: str
     message_ids: tuple[int, ...]
+    results: tuple[tuple[ActivityWorkItem, OrchestrationMessage], ...] = ()
+    """Activity results held in memory that the episode consumes (see ``claim_instance``)."""
 
 
 class SqliteStore:
@@ -783,10 +785,52 @@ class SqliteStore:
             )
         )
 
-    def _read_episode(
-        self, conn: sqlite3.Connection, *, instance_id: str, at: str
+    def claim_instance(
+        self,
+        instance_id: str,
+        results: Sequence[tuple[ActivityWorkItem, OrchestrationMessage]],
+        now: datetime | None = None,
     ) -> OrchestrationWorkItem | None:
-        """An instance's row, visible messages and history, from one snapshot."""
+        """Claim ``instance_id`` for an episode that consumes activity ``results`` held in
+        memory, with its stored visible messages too.
+
+        The results are committed with the episode (each deletes its activity work
+        item in the same transaction), so an activity result costs no transaction
+        of its own. None when the instance is claimed already or gone: the caller
+        then stores the results with :meth:`complete_activities`.
+        """
+        with self._claims.lock:
+            if instance_id in self._claims.instances:
+                return None
+            self._claims.instances.add(instance_id)
+        read = functools.partial(
+            self._read_episode,
+            instance_id=instance_id,
+            at=_ts(now or _now()),
+            results=tuple(results),
+        )
+        try:
+            item = self._read(read)
+        except BaseException:
+            self._release_instance(instance_id)
+            raise
+        if item is None:
+            self._release_instance(instance_id)
+        return item
+
+    def _read_episode(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        instance_id: str,
+        at: str,
+        results: tuple[tuple[ActivityWorkItem, OrchestrationMessage], ...] = (),
+    ) -> OrchestrationWorkItem | None:
+        """An instance's row, visible messages and history, from one snapshot.
+
+        ``results`` are activity results held in memory: their messages come after
+        the stored ones.
+        """
         conn.execute("BEGIN")
         try:
             inst_row = conn.execute(
@@ -806,7 +850,7 @@ class SqliteStore:
             ).fetchall()
         finally:
             conn.execute("COMMIT")
-        if inst_row is None or not rows:
+        if inst_row is None or not (rows or results):
             return None
         messages = tuple(
             OrchestrationMessage(instance_id=instance_id, execution_id=r[1], event=event)
@@ -815,8 +859,8 @@ class SqliteStore:
         return OrchestrationWorkItem(
             instance=self._instance(inst_row),
             history=tuple(_loads_all(r[0] for r in history)),
-            messages=messages,
-            lease=_Lease(key=instance_id, message_ids=tuple(r[0] for r in rows)),
+            messages=messages + tuple(message for _, message in results),
+            lease=_Lease(key=instance_id, message_ids=tuple(r[0] for r in rows), results=results),
         )
 
     def _release_instance(self, instance_id: str) -> None:
@@ -873,8 +917,10 @@ class SqliteStore:
                     continue
                 conn.execute("RELEASE episode")
 
+        committed = False
         try:
             self._write(run)
+            committed = True
         except BaseException:
             for result in results:
                 if isinstance(result, list):
@@ -882,10 +928,27 @@ class SqliteStore:
             raise
         finally:
             # After COMMIT: a new claim reads the history these episodes appended.
-            for item, _, _ in episodes:
+            for (item, _, _), result in zip(episodes, results):
                 assert isinstance(item.lease, _Lease)
                 self._release_instance(item.lease.key)
+                if committed and not isinstance(result, Exception):
+                    self._unclaim([activity for activity, _ in item.lease.results])
+                else:
+                    self._give_back(item.lease)
         return results
+
+    def _give_back(self, lease: _Lease) -> None:
+        """Store the in-memory activity results of an episode that did not commit.
+
+        If even that fails, their work items are unclaimed, so the activities run
+        again: a result that was never committed is not lost, only recomputed.
+        """
+        if not lease.results:
+            return
+        try:
+            self.complete_activities(lease.results)
+        except Exception:
+            self._unclaim([activity for activity, _ in lease.results])
 
     def _unclaim(self, activities: list[ActivityWorkItem]) -> None:
         with self._claims.lock:
@@ -907,6 +970,10 @@ class SqliteStore:
             conn.execute(
                 f"DELETE FROM messages WHERE id IN ({','.join('?' * len(lease.message_ids))})",
                 lease.message_ids,
+            )
+        if lease.results:
+            conn.executemany(
+                "DELETE FROM activities WHERE id=?", [(a.lease,) for a, _ in lease.results]
             )
         owner = conn.execute(
             "SELECT execution_id FROM instances WHERE hub=? AND instance_id=?",
@@ -976,10 +1043,12 @@ class SqliteStore:
             self._enqueue_entity(conn, request)
 
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
-        """Release a claim without changes (the messages become visible again)."""
+        """Release a claim without changes (the messages become visible again, and
+        activity results held in memory are stored as messages)."""
         lease = item.lease
         assert isinstance(lease, _Lease)
         self._release_instance(lease.key)
+        self._give_back(lease)
 
     def next_visible_at(self, now: datetime | None = None) -> datetime | None:
         """When the earliest not-yet-visible message (a timer) becomes visible."""

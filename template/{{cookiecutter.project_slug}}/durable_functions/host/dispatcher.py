@@ -5,9 +5,11 @@
   the engine and commits them in one transaction, one savepoint per episode; instances
   progress concurrently, one instance never runs twice at once;
 * activities: one claimer thread hands sync activities to a thread pool and async
-  ones to the app's event loop, within ``maxConcurrentActivityFunctions``; results
-  are committed in batches by a committer thread (each result deletes its work item
-  in the same transaction, so a committed activity never runs again);
+  ones to the app's event loop, within ``maxConcurrentActivityFunctions``; their
+  results go straight to the orchestration worker, which commits each with the
+  episode that consumes it (deleting its work item in the same transaction, so a
+  committed activity never runs again, and one whose result was not committed runs
+  again after a crash);
 * one entity worker: entity batches, one entity at a time, requests in order;
 * timers are messages that become visible at their fire time: workers sleep until
   the next one is due, or until the server or another worker wakes them.
@@ -39,6 +41,9 @@ from durable_functions.host.functions import LoadedApp
 from durable_functions.host.store import SqliteStore
 
 log = logging.getLogger("durable_functions.host")
+
+_Results = list[tuple[ActivityWorkItem, OrchestrationMessage]]
+"""Activity results and the messages that carry them to their instances."""
 
 IDLE_WAIT = 1.0
 """Longest sleep between polls when nobody wakes a worker (seconds)."""
@@ -116,7 +121,6 @@ class Dispatcher:
         ]
         targets += [
             ("activity-claimer", self._activity_loop),
-            ("activity-committer", self._commit_loop),
             ("entity", self._entity_loop),
         ]
         for name, target in targets:
@@ -204,8 +208,10 @@ class Dispatcher:
             with self._orchestration_wake:
                 seen = self._orchestration_signal
             # Under load, claim several instances and commit their episodes together;
-            # when work is scarce this is one episode, committed at once.
-            items: list[OrchestrationWorkItem] = []
+            # when work is scarce this is one episode, committed at once. Instances
+            # with activity results waiting in memory come first.
+            fused = self._claim_for_results()
+            items = [item for item, _ in fused.values()]
             while len(items) < EPISODE_BATCH:
                 item = self.store.claim_orchestration(_now())
                 if item is None:
@@ -215,14 +221,55 @@ class Dispatcher:
                 self._maybe_summarize()
                 self._wait_orchestrations(seen)
                 continue
-            self.run_episodes(items)
+            self.run_episodes(items, {key: results for key, (_, results) in fused.items()})
 
-    def run_episodes(self, items: list[OrchestrationWorkItem]) -> None:
+    def _claim_for_results(self) -> dict[str, tuple[OrchestrationWorkItem, _Results]]:
+        """Claim the instances whose activity results are waiting in memory.
+
+        Each episode consumes its results and commits them: no transaction of their
+        own, no claim query. Results whose instance cannot be claimed here (another
+        worker has it, or it is gone) are stored as messages instead.
+        """
+        by_instance: dict[str, _Results] = {}
+        for result in self._drain_results([]):
+            by_instance.setdefault(result[0].instance_id, []).append(result)
+        claimed: dict[str, tuple[OrchestrationWorkItem, _Results]] = {}
+        stored: _Results = []
+        for instance_id, results in by_instance.items():
+            try:
+                item = self.store.claim_instance(instance_id, results, _now())
+            except Exception:
+                self.errors += 1
+                log.exception("cannot claim %s for its activity results", instance_id)
+                item = None
+            if item is None:
+                stored += results
+            else:
+                claimed[instance_id] = (item, results)
+        if by_instance:
+            self._count("activity results", sum(len(r) for r in by_instance.values()))
+        if stored:
+            self.store.complete_activities(stored)
+            self._log_committed(stored)
+            self._wake_orchestrations(len({item.instance_id for item, _ in stored}))
+        return claimed
+
+    @staticmethod
+    def _log_committed(results: _Results) -> None:
+        if results and log.isEnabledFor(logging.DEBUG):
+            done = ", ".join(f"{i.instance_id}#{i.task_id}" for i, _ in results)
+            log.debug("committed activity results: %s", done)
+
+    def run_episodes(
+        self, items: list[OrchestrationWorkItem], consumed: dict[str, _Results] | None = None
+    ) -> None:
         """Run claimed episodes, then commit them in one transaction (one savepoint each).
 
         An episode that fails inside the host is logged and released unchanged, so its
-        messages are claimed again; the others are unaffected.
+        messages are claimed again (the activity results it ``consumed``, by instance
+        id, are stored as messages); the others are unaffected.
         """
+        consumed = consumed or {}
         done: list[tuple[OrchestrationWorkItem, engine.EpisodeOutcome]] = []
         for item in items:
             try:
@@ -264,6 +311,7 @@ class Dispatcher:
                 )
                 self._stop.wait(0.2)  # its messages are claimed again: do not spin
                 continue
+            self._log_committed(consumed.get(item.instance.instance_id, []))
             for activity in result:
                 self._start_activity(activity)
             self._after_episode(item, outcome, len(result))
@@ -365,6 +413,7 @@ class Dispatcher:
                 self._results.put((item, activity_result_message(item, result, error, now=_now())))
             finally:
                 self._slots.release()
+            self._wake_orchestrations(1)
 
         try:
             future: Future[str]
@@ -399,22 +448,6 @@ class Dispatcher:
         batch = self._drain_results([])
         if batch:
             self.store.complete_activities(batch)
-
-    def _commit_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                first = self._results.get(timeout=IDLE_WAIT)
-            except queue.Empty:
-                continue
-            # No waiting window: results that arrive while this commit runs form the
-            # next batch, so batches grow with load and a lone result goes straight in.
-            batch = self._drain_results([first])
-            self.store.complete_activities(batch)
-            if log.isEnabledFor(logging.DEBUG):
-                done = ", ".join(f"{i.instance_id}#{i.task_id}" for i, _ in batch)
-                log.debug("committed activity results: %s", done)
-            self._count("activity results committed", len(batch))
-            self._wake_orchestrations(len({item.instance_id for item, _ in batch}))
 
     # -- entities --------------------------------------------------------------------------
     def _entity_loop(self) -> None:
