@@ -364,3 +364,53 @@ def test_an_episode_of_an_instance_purged_meanwhile_does_not_resurrect_it(tmp_pa
     store.complete_orchestration(item, _running(item, activities=(_activity(item),)))
     assert store.get_instance("i1") is None
     assert store.counts() == {"instances": 0, "messages": 0, "activities": 0, "entity_messages": 0}
+
+
+def test_the_next_episode_sees_what_the_last_one_committed_without_rereading_it(
+    tmp_path: Path,
+) -> None:
+    store = _store(tmp_path)
+    work, result = _scheduled_and_run(store)
+    item = store.claim_instance("i1", [(work, result)], NOW)
+    assert item is not None
+    store.complete_orchestration(item, _running(item))
+    store.send([engine.raise_event_message("i1", "e", "1", now=NOW)])
+    again = store.claim_orchestration(NOW)
+    assert again is not None
+    assert [e["EventType"] for e in again.history] == [0, 5]
+    assert again.history == tuple(store.get_history("i1"))
+    assert again.instance == store.get_instance("i1")
+
+
+def test_an_instance_replaced_since_its_last_episode_is_read_again(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new())
+    item = store.claim_orchestration(NOW)
+    assert item is not None
+    store.complete_orchestration(item, _running(item))  # i1 Running, history [0]
+    store.purge(["i1"])
+    replacement = _new()
+    store.create_instance(replacement)
+    again = store.claim_orchestration(NOW)
+    assert again is not None
+    assert again.instance.execution_id == replacement.instance.execution_id
+    assert again.history == ()
+    assert [m.event["EventType"] for m in again.messages] == [0]
+
+
+def test_a_rewound_history_is_read_again(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new())
+    item = store.claim_orchestration(NOW)
+    assert item is not None
+    store.complete_orchestration(item, _running(item))
+    rewound = replace(item.instance, last_updated_time=NOW + timedelta(seconds=1))
+    started = item.messages[0].event
+    store.replace_history(
+        rewound,
+        [started, engine.event_raised_event("marker", None, timestamp=NOW)],
+        messages=[engine.raise_event_message("i1", "e", "1", now=NOW)],
+    )
+    again = store.claim_orchestration(NOW)
+    assert again is not None
+    assert [e["EventType"] for e in again.history] == [0, 15]

@@ -185,13 +185,43 @@ def _loads_all(texts: Iterable[str]) -> list[Any]:
     return list(json.loads("[" + ",".join(texts) + "]"))
 
 
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """An instance as this process last committed it: the next episode need not read
+    and decode its row and history again while the row still says the same."""
+
+    execution_id: str
+    updated: str
+    """The stored ``last_updated_time`` text: every commit of the row changes it."""
+    instance: InstanceState
+    history: tuple[Event, ...]
+
+
+KNOWN_INSTANCES = 4096
+"""Most instances whose state ``_Claims.known`` keeps (the least recently run go first)."""
+
+
 class _Claims:
-    """What this process has claimed in one hub of one file (see ``claim_orchestration``)."""
+    """What this process has claimed in one hub of one file (see ``claim_orchestration``),
+    and what it knows of the instances it runs."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.instances: set[str] = set()
         self.activities: set[int] = set()
+        self.known: dict[str, _Known] = {}
+
+    def remember(self, instance: InstanceState, history: tuple[Event, ...]) -> None:
+        """Keep a committed episode's result (finished instances are let go)."""
+        key = instance.instance_id
+        self.known.pop(key, None)
+        if instance.runtime_status.is_terminal:
+            return
+        self.known[key] = _Known(
+            instance.execution_id, _ts(instance.last_updated_time), instance, history
+        )
+        if len(self.known) > KNOWN_INSTANCES:
+            self.known.pop(next(iter(self.known)), None)
 
 
 _CLAIMS: dict[tuple[Path, str], _Claims] = {}
@@ -837,6 +867,12 @@ class SqliteStore:
                 f"SELECT {self._INSTANCE_COLUMNS} FROM instances WHERE hub=? AND instance_id=?",
                 (self.hub, instance_id),
             ).fetchone()
+            known = self._claims.known.get(instance_id)
+            if known is not None and (
+                inst_row is None
+                or (inst_row[1], inst_row[9]) != (known.execution_id, known.updated)
+            ):
+                known = None  # changed since (rewound, purged, replaced): read it again
             # INDEXED BY: left to itself SQLite walks every visible message of the hub.
             rows = conn.execute(
                 "SELECT id, execution_id, event FROM messages INDEXED BY messages_by_instance"
@@ -844,10 +880,12 @@ class SqliteStore:
                 " ORDER BY id LIMIT ?",
                 (self.hub, instance_id, at, MAX_BATCH),
             ).fetchall()
-            history = conn.execute(
-                "SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq",
-                (self.hub, instance_id),
-            ).fetchall()
+            history = []
+            if known is None:
+                history = conn.execute(
+                    "SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq",
+                    (self.hub, instance_id),
+                ).fetchall()
         finally:
             conn.execute("COMMIT")
         if inst_row is None or not (rows or results):
@@ -857,8 +895,8 @@ class SqliteStore:
             for r, event in zip(rows, _loads_all(r[2] for r in rows))
         )
         return OrchestrationWorkItem(
-            instance=self._instance(inst_row),
-            history=tuple(_loads_all(r[0] for r in history)),
+            instance=self._instance(inst_row) if known is None else known.instance,
+            history=tuple(_loads_all(r[0] for r in history)) if known is None else known.history,
             messages=messages + tuple(message for _, message in results),
             lease=_Lease(key=instance_id, message_ids=tuple(r[0] for r in rows), results=results),
         )
@@ -897,6 +935,7 @@ class SqliteStore:
         than one commit each. Every instance is released, whatever happens.
         """
         results: list[list[ActivityWorkItem] | Exception] = [[] for _ in episodes]
+        applied: list[bool] = [False] * len(episodes)
         several = len(episodes) > 1
 
         def run(conn: sqlite3.Connection) -> None:
@@ -904,11 +943,11 @@ class SqliteStore:
                 claimed: list[ActivityWorkItem] = []
                 results[index] = claimed  # filled in place, so a failure can unclaim them
                 if not several:
-                    self._apply_episode(conn, item, outcome, claim, claimed)
+                    applied[index] = self._apply_episode(conn, item, outcome, claim, claimed)
                     continue
                 conn.execute("SAVEPOINT episode")
                 try:
-                    self._apply_episode(conn, item, outcome, claim, claimed)
+                    applied[index] = self._apply_episode(conn, item, outcome, claim, claimed)
                 except Exception as exc:
                     conn.execute("ROLLBACK TO episode")
                     conn.execute("RELEASE episode")
@@ -928,8 +967,11 @@ class SqliteStore:
             raise
         finally:
             # After COMMIT: a new claim reads the history these episodes appended.
-            for (item, _, _), result in zip(episodes, results):
+            for (item, outcome, _), result, done in zip(episodes, results, applied):
                 assert isinstance(item.lease, _Lease)
+                if committed and done and not isinstance(result, Exception):
+                    kept = () if outcome.new_execution else item.history
+                    self._claims.remember(outcome.instance, kept + tuple(outcome.history_added))
                 self._release_instance(item.lease.key)
                 if committed and not isinstance(result, Exception):
                     self._unclaim([activity for activity, _ in item.lease.results])
@@ -961,7 +1003,8 @@ class SqliteStore:
         outcome: EpisodeOutcome,
         claim: int,
         claimed: list[ActivityWorkItem],
-    ) -> None:
+    ) -> bool:
+        """Write one episode's outcome; False if its instance is gone or replaced."""
         lease = item.lease
         assert isinstance(lease, _Lease)
         inst = outcome.instance
@@ -982,7 +1025,7 @@ class SqliteStore:
         if owner is None or owner[0] != old_execution:
             # Purged, or replaced by a new instance with the same id, while this
             # episode ran: its outcome belongs to nothing any more.
-            return
+            return False
         start = 0
         if outcome.new_execution:
             conn.execute(
@@ -1041,6 +1084,7 @@ class SqliteStore:
             )
         for request in outcome.entity_messages:
             self._enqueue_entity(conn, request)
+        return True
 
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
         """Release a claim without changes (the messages become visible again, and
