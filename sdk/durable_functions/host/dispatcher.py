@@ -90,6 +90,7 @@ class Dispatcher:
         max_activities: int = 10,
         config: EngineConfig | None = None,
         orchestrator_threads: int = ORCHESTRATOR_THREADS,
+        on_finished: Callable[[str], None] | None = None,
     ) -> None:
         self.app = app
         self.store = store
@@ -97,6 +98,8 @@ class Dispatcher:
         self.max_orchestrations = max_orchestrations
         self.orchestrator_threads = max(1, min(orchestrator_threads, max_orchestrations))
         self.max_activities = max_activities
+        self.on_finished = on_finished
+        """Called (on a worker thread) with each instance id that reaches a terminal status."""
         self._stop = threading.Event()
         self._orchestration_wake = threading.Condition()
         self._orchestration_signal = 0
@@ -355,6 +358,11 @@ class Dispatcher:
             else:
                 log.debug("orchestration %s (%s) is %s", name, item.instance.instance_id, status)
             self._count(f"orchestrations {status.lower()}")
+            if outcome.instance.runtime_status.is_terminal and self.on_finished is not None:
+                try:
+                    self.on_finished(item.instance.instance_id)
+                except Exception:
+                    log.exception("on_finished failed for %s", item.instance.instance_id)
         if len(outcome.activities) > started:
             self._activity_wake.set()
         if outcome.entity_messages:

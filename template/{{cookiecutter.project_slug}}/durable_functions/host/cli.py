@@ -112,6 +112,8 @@ async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
         max_activities=settings.max_concurrent_activities,
     )
     server = HostServer(app, store, settings, wake=dispatcher.wake, keys=keys)
+    # Waiting management requests answer the moment their instance finishes.
+    dispatcher.on_finished = server.instance_finished
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

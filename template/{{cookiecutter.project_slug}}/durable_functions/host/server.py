@@ -7,7 +7,9 @@ Routes served:
 * ``/runtime/webhooks/durabletask/…`` and ``/durabletask/…``: the Durable Functions
   HTTP management API (same paths, status codes, headers and bodies as the
   extension), plus ``GET …/instances/{id}/history/raw`` for an instance's full
-  raw history.
+  raw history. Start-and-wait and restart-and-wait (``?timeout=``) answer as soon
+  as the dispatcher reports the instance finished (:meth:`HostServer.instance_finished`),
+  not at the next ``pollingInterval``.
 
 The server is stdlib only (asyncio streams). Every handler error becomes a 500 response
 and a logged traceback; no request can stop the server.
@@ -38,6 +40,8 @@ from durable_functions.host.store import SqliteStore
 
 log = logging.getLogger("durable_functions.host")
 MAX_BODY = 64 * 1024 * 1024
+PEER_CHECK = 1.0
+"""Longest a waiting request goes without checking that its client is still there (s)."""
 _REASONS = {
     200: "OK",
     202: "Accepted",
@@ -54,6 +58,10 @@ _REASONS = {
 }
 
 
+def _never() -> bool:
+    return False
+
+
 @dataclass(slots=True, kw_only=True)
 class Request:
     """A parsed request; header names are lower-cased."""
@@ -66,6 +74,8 @@ class Request:
     headers: dict[str, str]
     body: bytes
     base_url: str
+    peer_gone: Callable[[], bool] = _never
+    """True once the client has closed its side of the connection (checked by long waits)."""
 
     @property
     def url(self) -> str:
@@ -173,6 +183,9 @@ async def _read_request(
         headers=headers,
         body=body,
         base_url=base_url,
+        # End of stream with nothing buffered: the client closed (or half-closed) the
+        # connection, so nobody may read a late answer.
+        peer_gone=lambda: reader.at_eof() or writer.is_closing(),
     )
 
 
@@ -635,6 +648,9 @@ class HostServer:
         self._wake = wake
         self._http = HttpServer(self.handle)
         self._stores: dict[str, SqliteStore] = {store.hub.lower(): store}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+        """Requests waiting for an instance to finish, by instance id (loop thread only)."""
         self._routes = sorted(
             (
                 _Route(fn, RouteTemplate.compile(fn.route), _route_rank(fn.route))
@@ -647,6 +663,7 @@ class HostServer:
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self, host: str, port: int) -> None:
         """Bind the listening socket."""
+        self._loop = asyncio.get_running_loop()
         try:
             await self._http.start(host, port)
         except OSError as exc:
@@ -655,6 +672,23 @@ class HostServer:
     async def close(self) -> None:
         """Stop listening."""
         await self._http.close()
+
+    def instance_finished(self, instance_id: str) -> None:
+        """The instance reached a terminal status: wake the requests waiting for it.
+
+        Called from the dispatcher's threads after the status is committed. A waiter
+        registers before it first reads the store, so when this finds nobody waiting
+        (the usual case: skip the loop wake-up), any later waiter reads the new status.
+        """
+        loop = self._loop
+        if loop is None or instance_id not in self._waiters:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+            loop.call_soon_threadsafe(self._wake_waiters, instance_id)
+
+    def _wake_waiters(self, instance_id: str) -> None:
+        for event in self._waiters.get(instance_id, ()):
+            event.set()
 
     @property
     def base_url(self) -> str:
@@ -860,6 +894,12 @@ class HostServer:
         return await self._maybe_wait(request, store, instance_id)
 
     async def _maybe_wait(self, request: Request, store: SqliteStore, instance_id: str) -> Response:
+        """With ``?timeout=``: answer when the instance finishes, else at the timeout.
+
+        The dispatcher's finish notice wakes the wait at once; the store is also read
+        every ``pollingInterval``, for instances finished by anything else. A client
+        that has gone away ends the wait (within ``PEER_CHECK``).
+        """
         timeout_text = request.query.get("timeout")
         if not timeout_text:
             return self._check_status_response(instance_id, request, store.hub)
@@ -870,18 +910,41 @@ class HostServer:
             raise _ApiError(400, "timeout and pollingInterval must be numbers of seconds") from exc
         if interval <= 0 or interval > timeout:
             raise _ApiError(400, "pollingInterval must be positive and not exceed timeout")
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            inst = store.get_instance(instance_id)
-            if inst is not None and inst.runtime_status.is_terminal:
-                if inst.runtime_status is RuntimeStatus.Completed:
-                    return json_response(200, parse_json_text(inst.output))
-                status = 500 if inst.runtime_status is RuntimeStatus.Failed else 200
-                return json_response(status, status_payload(inst))
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                return self._check_status_response(instance_id, request, store.hub)
-            await asyncio.sleep(min(interval, remaining))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        woken = asyncio.Event()
+        # Register before the first read, so a finish between the read and the wait wakes us.
+        self._waiters.setdefault(instance_id, set()).add(woken)
+        try:
+            next_read = loop.time()
+            while True:
+                now = loop.time()
+                if woken.is_set() or now >= next_read or now >= deadline:
+                    woken.clear()
+                    inst = store.get_instance(instance_id)
+                    if inst is not None and inst.runtime_status.is_terminal:
+                        return self._finished_response(inst)
+                    next_read = now + interval
+                if now >= deadline or request.peer_gone():
+                    return self._check_status_response(instance_id, request, store.hub)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(
+                        woken.wait(), min(deadline, next_read, now + PEER_CHECK) - now
+                    )
+        finally:
+            waiting = self._waiters.get(instance_id)
+            if waiting is not None:
+                waiting.discard(woken)
+                if not waiting:
+                    del self._waiters[instance_id]
+
+    @staticmethod
+    def _finished_response(inst: InstanceState) -> Response:
+        """The answer of a wait whose instance finished: the output, or its status."""
+        if inst.runtime_status is RuntimeStatus.Completed:
+            return json_response(200, parse_json_text(inst.output))
+        status = 500 if inst.runtime_status is RuntimeStatus.Failed else 200
+        return json_response(status, status_payload(inst))
 
     def _require(self, store: SqliteStore, instance_id: str) -> InstanceState:
         inst = store.get_instance(instance_id)
