@@ -146,11 +146,17 @@ class Dispatcher:
         self._flush_results()
         self._maybe_summarize(force=True)
 
-    def wake(self) -> None:
-        """New work was stored: wake a sleeping worker of each kind."""
-        self._wake_orchestrations(1)
-        self._activity_wake.set()
-        self._entity_wake.set()
+    def wake(
+        self, *, orchestrations: bool = True, activities: bool = True, entities: bool = True
+    ) -> None:
+        """New work was stored: wake a sleeping worker of the kinds it is for (workers
+        woken for nothing still query the store, which costs the others time)."""
+        if orchestrations:
+            self._wake_orchestrations(1)
+        if activities:
+            self._activity_wake.set()
+        if entities:
+            self._entity_wake.set()
 
     def _wake_orchestrations(self, count: int) -> None:
         """``count`` instances got new messages: wake that many sleeping workers, not all.

@@ -638,7 +638,7 @@ class HostServer:
         store: SqliteStore,
         settings: HostSettings,
         *,
-        wake: Callable[[], None] = lambda: None,
+        wake: Callable[..., None] = lambda **_: None,
         keys: FunctionKeys | None = None,
     ) -> None:
         self.app = app
@@ -890,7 +890,7 @@ class HostServer:
             raise _ApiError(
                 400, f"An instance with ID '{instance_id}' already exists and is still running."
             )
-        self._wake()
+        self._wake(activities=False, entities=False)
         return await self._maybe_wait(request, store, instance_id)
 
     async def _maybe_wait(self, request: Request, store: SqliteStore, instance_id: str) -> Response:
@@ -1065,7 +1065,7 @@ class HostServer:
         has_body, value = self._json_body(request)
         input_json = json.dumps(value) if has_body else None
         store.send([engine.raise_event_message(instance_id, name, input_json, now=_now())])
-        self._wake()
+        self._wake(activities=False, entities=False)
         return Response(status=202)
 
     def _control(
@@ -1083,7 +1083,7 @@ class HostServer:
             "resume": engine.resume_message,
         }[action]
         store.send([build(instance_id, reason, now=_now())])
-        self._wake()
+        self._wake(activities=False, entities=False)
         return Response(status=202)
 
     def _rewind(self, request: Request, store: SqliteStore, instance_id: str) -> Response:
@@ -1146,7 +1146,7 @@ class HostServer:
         )
         if not store.create_instance(new):
             raise _ApiError(400, f"An instance with ID '{target}' is still running.")
-        self._wake()
+        self._wake(activities=False, entities=False)
         return await self._maybe_wait(request, store, target)
 
     # -- entities ---------------------------------------------------------------------------
@@ -1183,7 +1183,7 @@ class HostServer:
                 entity_id, operation, input_json, now=_now(), request_id=str(uuid.uuid4())
             )
             store.send_entity([message])
-            self._wake()
+            self._wake(orchestrations=False, activities=False)
             return Response(status=202)
         raise _ApiError(404, f"no entity route for {method}")
 

@@ -526,6 +526,40 @@ class SqliteStore:
             ),
         )
 
+    def _update_instance(
+        self, conn: sqlite3.Connection, old: InstanceState, inst: InstanceState
+    ) -> None:
+        """Write what changed in an existing status row, and release its claim.
+
+        Only the changed columns: an index whose columns are not set (status,
+        creation time) is left alone, so most episodes write fewer pages.
+        """
+        columns = ["last_updated_time=?", "locked_by=NULL"]
+        values: list[Any] = [_ts(inst.last_updated_time)]
+        for column, before, after in (
+            ("execution_id", old.execution_id, inst.execution_id),
+            ("name", old.name, inst.name),
+            ("version", old.version, inst.version),
+            ("runtime_status", old.runtime_status.value, inst.runtime_status.value),
+            ("input", old.input, inst.input),
+            ("output", old.output, inst.output),
+            ("custom_status", old.custom_status, inst.custom_status),
+        ):
+            if before != after:
+                columns.append(f"{column}=?")
+                values.append(after)
+        if old.created_time != inst.created_time:
+            columns.append("created_time=?")
+            values.append(_ts(inst.created_time))
+        if old.parent != inst.parent or old.failure != inst.failure:
+            # Rare (continue-as-new, failure): the full row.
+            self._upsert_instance(conn, inst, release=True)
+            return
+        conn.execute(
+            f"UPDATE instances SET {', '.join(columns)} WHERE hub=? AND instance_id=?",
+            (*values, self.hub, inst.instance_id),
+        )
+
     def _enqueue(
         self,
         conn: sqlite3.Connection,
@@ -1019,25 +1053,21 @@ class SqliteStore:
                 "DELETE FROM activities WHERE id=?", [(a.lease,) for a, _ in lease.results]
             )
         owner = conn.execute(
-            "SELECT execution_id FROM instances WHERE hub=? AND instance_id=?",
+            "SELECT execution_id, last_updated_time,"
+            " (SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE hub=?1 AND instance_id=?2)"
+            " FROM instances WHERE hub=?1 AND instance_id=?2",
             (self.hub, inst.instance_id),
         ).fetchone()
         if owner is None or owner[0] != old_execution:
             # Purged, or replaced by a new instance with the same id, while this
             # episode ran: its outcome belongs to nothing any more.
             return False
-        start = 0
+        start = 0 if outcome.new_execution else int(owner[2])
         if outcome.new_execution:
             conn.execute(
                 "DELETE FROM history WHERE hub=? AND instance_id=?",
                 (self.hub, inst.instance_id),
             )
-        else:
-            row = conn.execute(
-                "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE hub=? AND instance_id=?",
-                (self.hub, inst.instance_id),
-            ).fetchone()
-            start = int(row[0])
         if outcome.new_execution or outcome.finished:
             # Timers of the execution that ended can never be consumed.
             conn.execute(
@@ -1046,7 +1076,10 @@ class SqliteStore:
                 (self.hub, inst.instance_id, old_execution),
             )
         self._append_history(conn, inst, outcome.history_added, start=start)
-        self._upsert_instance(conn, inst, release=True)
+        if owner[1] == _ts(item.instance.last_updated_time):
+            self._update_instance(conn, item.instance, inst)
+        else:  # the row changed since the claim read it: write all of it
+            self._upsert_instance(conn, inst, release=True)
         for message in outcome.messages:
             self._enqueue(conn, message)
         for new in outcome.new_instances:
