@@ -439,6 +439,7 @@ class SqliteStore:
         with self._claims.lock:
             self._claims.instances.clear()
             self._claims.activities.clear()
+            self._claims.known.clear()
         self._write(run)
 
     # -- row mapping -------------------------------------------------------------------
