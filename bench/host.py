@@ -33,15 +33,19 @@ then one waiting thread per ``handle.get_result()``) and ``async``
 (``DBOS.start_workflow_async`` in ``asyncio.gather``). DBOS runs in a separate venv,
 ``.venv-bench``, which this script creates (``pip install dbos``) on first run.
 The throughput ratio compares with DBOS's faster style, the latency with its lower
-sequential p50. ``--profile`` runs our host under a per-thread profiler and prints
-where its threads spend their time (``--profile-cpu``: their CPU time). The output
-also gives the CPU time our host process used over the whole run.
+sequential p50. Each system runs ``--rounds`` times (default 3), in turn (DBOS
+styles, then ours, then again), and the final table gives each figure's median over
+the rounds: on a shared machine the speed drifts over minutes, and alternating keeps
+one slow moment from deciding the comparison (every round's table is printed too).
+``--profile`` runs our host under a per-thread profiler and prints where its threads
+spend their time (``--profile-cpu``: their CPU time). The output also gives the CPU
+time our host process used over the whole run.
 
 Usage::
 
     .venv/bin/python bench/host.py                # both systems, print the table
     .venv/bin/python bench/host.py --only dbos    # one side
-    .venv/bin/python bench/host.py -n 200 --seq 50
+    .venv/bin/python bench/host.py -n 200 --seq 50 --rounds 1
 """
 
 from __future__ import annotations
@@ -102,6 +106,23 @@ def summarize(
         "seq_p99_ms": percentile(sequential, 99) * 1000,
         "seq_mean_ms": statistics.fmean(sequential) * 1000 if sequential else float("nan"),
     }
+
+
+def median_rows(rounds: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per system, the median of every figure over the rounds.
+
+    The machine's speed drifts over minutes (shared cores); running the systems in
+    turn, several times, and comparing medians keeps one slow moment from deciding
+    the comparison.
+    """
+    merged: list[dict[str, Any]] = []
+    for position, first in enumerate(rounds[0]):
+        row = dict(first)
+        for key, value in first.items():
+            if isinstance(value, float):
+                row[key] = statistics.median(r[position][key] for r in rounds)
+        merged.append(row)
+    return merged
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -627,6 +648,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile-cpu", action="store_true", help="like --profile, in per-thread CPU time"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="run every system this many times, alternating, and report medians (3)",
+    )
     parser.add_argument("--json", action="store_true", help="print rows as JSON too")
     parser.add_argument(
         "--dbos-modes", default="sync,async", help="DBOS workflow styles to run (sync,async)"
@@ -640,23 +667,33 @@ def main(argv: list[str] | None = None) -> int:
         dbos_worker(args)
         return 0
 
-    rows: list[dict[str, Any]] = []
+    rounds: list[list[dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="durable-bench-") as tmp:
-        workdir = Path(tmp)
-        if args.only in (None, "dbos"):
-            for mode in args.dbos_modes.split(","):
-                rows.append(run_dbos(args, workdir, mode))
-        if args.only in (None, "ours"):
-            rows.append(run_ours(args, workdir))
+        for index in range(args.rounds):
+            workdir = Path(tmp) / f"round-{index + 1}"
+            workdir.mkdir()
+            rows: list[dict[str, Any]] = []
+            if args.only in (None, "dbos"):
+                for mode in args.dbos_modes.split(","):
+                    rows.append(run_dbos(args, workdir, mode))
+            if args.only in (None, "ours"):
+                rows.append(run_ours(args, workdir))
+            rounds.append(rows)
+            if args.rounds > 1:
+                print(f"\nround {index + 1} of {args.rounds}\n")
+                print_table(rows)
     print(
         f"\nworkload: hello_sequence (3 activities in sequence); burst {args.n} started "
         f"concurrently, then {args.seq} one after another\n"
         f"durability, the same on both sides: SQLite WAL, synchronous={args.synchronous} "
         "(every commit survives a process crash)\n"
     )
-    print_table(rows)
+    summary = rounds[0] if args.rounds == 1 else median_rows(rounds)
+    if args.rounds > 1:
+        print(f"median of {args.rounds} rounds (each round runs every system once, in turn)\n")
+    print_table(summary)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rounds, indent=2))
     return 0
 
 
