@@ -203,16 +203,26 @@ class Dispatcher:
         return run
 
     # -- orchestrations ---------------------------------------------------------------------
-    def _wait_orchestrations(self, seen: int) -> None:
-        due = self.store.next_visible_at()
+    def _wait_orchestrations(self, seen: int, due: datetime | None) -> None:
+        """Sleep until woken, until the next timer is ``due``, or for IDLE_WAIT."""
         wait = IDLE_WAIT
         if due is not None:
             wait = max(0.0, min(wait, (due - _now()).total_seconds()))
         with self._orchestration_wake:
-            if self._orchestration_signal == seen and not self._stop.is_set():
+            if (
+                self._orchestration_signal == seen
+                and self._results.empty()
+                and not self._stop.is_set()
+            ):
                 self._orchestration_wake.wait(wait)
 
     def _orchestration_loop(self) -> None:
+        # The store is asked for claimable instances only when it may hold some: a
+        # wake signal arrived since it last had none, a timer fell due, or IDLE_WAIT
+        # passed. Activity results arrive in memory and need no store query.
+        store_seen: int | None = None
+        due: datetime | None = None
+        recheck = 0.0
         while not self._stop.is_set():
             with self._orchestration_wake:
                 seen = self._orchestration_signal
@@ -221,14 +231,21 @@ class Dispatcher:
             # with activity results waiting in memory come first.
             fused = self._claim_for_results()
             items = [item for item, _ in fused.values()]
-            while len(items) < EPISODE_BATCH:
+            look = (
+                store_seen != seen
+                or time.monotonic() >= recheck
+                or (due is not None and due <= _now())
+            )
+            while look and len(items) < EPISODE_BATCH:
                 item = self.store.claim_orchestration(_now())
                 if item is None:
+                    store_seen, due = seen, self.store.next_visible_at()
+                    recheck = time.monotonic() + IDLE_WAIT
                     break
                 items.append(item)
             if not items:
                 self._maybe_summarize()
-                self._wait_orchestrations(seen)
+                self._wait_orchestrations(seen, due)
                 continue
             self.run_episodes(items, {key: results for key, (_, results) in fused.items()})
 
@@ -427,7 +444,8 @@ class Dispatcher:
                 self._results.put((item, activity_result_message(item, result, error, now=_now())))
             finally:
                 self._slots.release()
-            self._wake_orchestrations(1)
+            with self._orchestration_wake:  # the results queue is no store work: no signal
+                self._orchestration_wake.notify()
 
         try:
             future: Future[str]
