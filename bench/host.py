@@ -7,9 +7,11 @@ Seattle and London in sequence. Two phases per system:
   activities/s over the time from the first start to the last completion, and
   p50/p99 of each instance's start-to-finish latency;
 * sequential: M instances (default 200) one after another; p50/p99 latency.
-  For our host it is measured twice (see below): the client polling
-  ``get_status`` (``seq p50``/``seq p99``), and one start-and-wait request each
-  (the extra ``wait endpoint`` row).
+  For our host it is measured twice (see below): one start-and-wait request
+  each (``seq p50``/``seq p99`` of the ``durable_functions`` row: the host tells
+  the caller when the instance completes, as DBOS's ``get_result()`` does), and
+  ``start_new`` with the client polling ``get_status`` (the extra ``client
+  polling`` row, where the poll interval is part of the figure).
 
 Durability: both on SQLite in WAL mode with ``synchronous=NORMAL`` (commits are
 atomic and survive a process crash; the last ones may be lost on power loss).
@@ -21,11 +23,11 @@ driven over HTTP through ``DurableOrchestrationClient``: 1,000 concurrent
 ``start_new`` calls, then list queries of the still-unfinished instances every
 ``--poll-burst`` seconds until none is left. The sequential phase is run twice:
 first ``start_new`` then ``get_status`` every ``--poll-seq`` seconds until Completed
-(the ``seq`` columns of the ``durable_functions`` row); then M more, each one
+(the ``durable_functions (client polling)`` row); then M more, each one
 ``POST …/orchestrators/hello_sequence?timeout=60&pollingInterval=1`` (the binding's
 ``createAndWaitOnNewInstancePostUri``) that answers 200 with the output when the
-instance completes (the ``durable_functions (wait endpoint)`` row; start-to-finish
-as the client sees it, one keep-alive connection). Burst finish times are the
+instance completes (the ``seq`` columns of the ``durable_functions`` row;
+start-to-finish as the client sees it, one keep-alive connection). Burst finish times are the
 store's ``last_updated_time`` of each instance (microseconds), so the poll interval
 does not blur them. DBOS runs in-process, its
 normal mode, in two styles: ``sync`` (``DBOS.start_workflow`` for all instances,
@@ -139,10 +141,10 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{row['burst_p50_ms']:>10.1f}{row['burst_p99_ms']:>10.1f}"
             f"{row['seq_p50_ms']:>10.1f}{row['seq_p99_ms']:>10.1f}"
         )
-        if "seq_wait_p50_ms" in row:  # our sequential phase through the wait endpoint
+        if "seq_poll_p50_ms" in row:  # our sequential phase through client polling
             print(
-                f"{row['system'] + ' (wait endpoint)':<36}{'-':>10}{'-':>10}{'-':>10}{'-':>10}"
-                f"{row['seq_wait_p50_ms']:>10.1f}{row['seq_wait_p99_ms']:>10.1f}"
+                f"{row['system'] + ' (client polling)':<36}{'-':>10}{'-':>10}{'-':>10}{'-':>10}"
+                f"{row['seq_poll_p50_ms']:>10.1f}{row['seq_poll_p99_ms']:>10.1f}"
             )
     ours = next((r for r in rows if r["system"].startswith("durable_functions")), None)
     dbos_rows = [r for r in rows if r["system"].startswith("dbos")]
@@ -160,9 +162,10 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"   sequential p50: ours {ours['seq_p50_ms']:.1f} ms vs DBOS "
             f"{dbos_seq['seq_p50_ms']:.1f} ms"
         )
-        if "seq_wait_p50_ms" in ours:
+        if "seq_poll_p50_ms" in ours:
             print(
-                f"sequential p50 through the wait endpoint: ours {ours['seq_wait_p50_ms']:.1f} ms"
+                "sequential p50 through client polling (start_new, then get_status every"
+                f" --poll-seq): ours {ours['seq_poll_p50_ms']:.1f} ms"
             )
 
 
@@ -620,10 +623,12 @@ async def _drive_ours(args: argparse.Namespace, port: int, db: Path) -> dict[str
         await sequential_wait_one()
     sequential_wait = [await sequential_wait_one() for _ in range(args.seq)]
     await close_shared_client()
-    row = summarize("durable_functions", burst_seconds, burst, sequential)
-    row["seq_wait_p50_ms"] = percentile(sequential_wait, 50) * 1000
-    row["seq_wait_p99_ms"] = percentile(sequential_wait, 99) * 1000
-    row["seq_wait_mean_ms"] = statistics.fmean(sequential_wait) * 1000
+    # The main row's sequential figures are the wait endpoint's: like DBOS's
+    # get_result(), the caller hears of the completion from the system itself.
+    row = summarize("durable_functions", burst_seconds, burst, sequential_wait)
+    row["seq_poll_p50_ms"] = percentile(sequential, 50) * 1000
+    row["seq_poll_p99_ms"] = percentile(sequential, 99) * 1000
+    row["seq_poll_mean_ms"] = statistics.fmean(sequential) * 1000
     return row
 
 
