@@ -4,6 +4,7 @@ WhenAll/WhenAny, and logs that say little per event."""
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from apps.harness import copy_app, launch
 
 from durable_functions.host import engine
+from durable_functions.host.dispatcher import _payload_json
 from durable_functions.host.engine import ActivityWorkItem, EpisodeOutcome, RuntimeStatus
 from durable_functions.host.store import SqliteStore, _parse_ts, _ts
 
@@ -289,3 +291,23 @@ def test_episodes_committed_together_each_apply_or_fail_alone(tmp_path: Path) ->
     assert store.get_history("i2") == []
     again = store.claim_orchestration(NOW)  # the failed episode's messages are claimable again
     assert again is not None and again.instance.instance_id == "i2"
+
+
+def test_the_payload_reuses_the_stored_text_of_past_events_and_says_the_same(
+    tmp_path: Path,
+) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new("i1"))
+    item = store.claim_orchestration(NOW)
+    assert item is not None
+    store.complete_orchestration(item, _running(item))
+    store.send([engine.raise_event_message("i1", "go", '{"n": 1}', now=NOW)])
+    again = store.claim_orchestration(NOW)
+    assert again is not None and again.history_json is not None
+    assert len(again.history_json) == len(again.history) == 1
+    episode = engine.prepare_episode(again, now=NOW)
+    text = _payload_json(episode)
+    assert again.history_json[0] in text  # spliced in, not encoded again
+    assert json.loads(text) == episode.payload
+    without = engine.prepare_episode(replace(again, history_json=None), now=NOW)
+    assert json.loads(_payload_json(without)) == without.payload

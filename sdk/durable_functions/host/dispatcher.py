@@ -78,6 +78,22 @@ def activity_result_message(
     return engine.activity_failed(item, _invocation_error(error), now=now)
 
 
+def _payload_json(episode: engine.Episode) -> str:
+    """The orchestration trigger payload as JSON text.
+
+    The past events' stored JSON text is reused when the work item carries it: only
+    the episode's new events are encoded, not the whole history again.
+    """
+    payload = episode.payload
+    assert payload is not None
+    past = episode.item.history_json
+    rest = {key: value for key, value in payload.items() if key != "history"}
+    if past is None or len(past) != len(episode.history) or not rest:
+        return json.dumps(payload)
+    events = ", ".join((*past, *map(json.dumps, episode.new_events)))
+    return f'{{"history": [{events}], {json.dumps(rest)[1:]}'
+
+
 class Dispatcher:
     """Runs orchestrations, activities, entities and timers until stopped."""
 
@@ -356,7 +372,7 @@ class Dispatcher:
         if episode.payload is not None:
             started = time.perf_counter()
             try:
-                result = self.app.invoke_orchestrator(name, json.dumps(episode.payload))
+                result = self.app.invoke_orchestrator(name, _payload_json(episode))
             except Exception as exc:
                 result = _invocation_error(exc)
             elapsed = (time.perf_counter() - started) * 1000

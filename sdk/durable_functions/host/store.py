@@ -195,6 +195,7 @@ class _Known:
     """The stored ``last_updated_time`` text: every commit of the row changes it."""
     instance: InstanceState
     history: tuple[Event, ...]
+    history_json: tuple[str, ...]
 
 
 KNOWN_INSTANCES = 4096
@@ -211,14 +212,16 @@ class _Claims:
         self.activities: set[int] = set()
         self.known: dict[str, _Known] = {}
 
-    def remember(self, instance: InstanceState, history: tuple[Event, ...]) -> None:
+    def remember(
+        self, instance: InstanceState, history: tuple[Event, ...], history_json: tuple[str, ...]
+    ) -> None:
         """Keep a committed episode's result (finished instances are let go)."""
         key = instance.instance_id
         self.known.pop(key, None)
         if instance.runtime_status.is_terminal:
             return
         self.known[key] = _Known(
-            instance.execution_id, _ts(instance.last_updated_time), instance, history
+            instance.execution_id, _ts(instance.last_updated_time), instance, history, history_json
         )
         if len(self.known) > KNOWN_INSTANCES:
             self.known.pop(next(iter(self.known)), None)
@@ -772,14 +775,17 @@ class SqliteStore:
 
     def _append_history(
         self, conn: sqlite3.Connection, inst: InstanceState, events: Sequence[Event], *, start: int
-    ) -> None:
+    ) -> tuple[str, ...]:
+        """Append ``events`` from sequence number ``start``; returns their JSON text."""
+        texts = tuple(map(_dumps, events))
         conn.executemany(
             "INSERT INTO history (hub, instance_id, seq, execution_id, event) VALUES (?,?,?,?,?)",
             [
-                (self.hub, inst.instance_id, start + i, inst.execution_id, _dumps(e))
-                for i, e in enumerate(events)
+                (self.hub, inst.instance_id, start + i, inst.execution_id, text)
+                for i, text in enumerate(texts)
             ],
         )
+        return texts
 
     # -- orchestration episodes ------------------------------------------------------------
     _CLAIMABLE = (
@@ -929,9 +935,13 @@ class SqliteStore:
             OrchestrationMessage(instance_id=instance_id, execution_id=r[1], event=event)
             for r, event in zip(rows, _loads_all(r[2] for r in rows))
         )
+        if known is None:
+            texts = tuple(r[0] for r in history)
+            known = _Known("", "", self._instance(inst_row), tuple(_loads_all(texts)), texts)
         return OrchestrationWorkItem(
-            instance=self._instance(inst_row) if known is None else known.instance,
-            history=tuple(_loads_all(r[0] for r in history)) if known is None else known.history,
+            instance=known.instance,
+            history=known.history,
+            history_json=known.history_json,
             messages=messages + tuple(message for _, message in results),
             lease=_Lease(key=instance_id, message_ids=tuple(r[0] for r in rows), results=results),
         )
@@ -970,7 +980,7 @@ class SqliteStore:
         than one commit each. Every instance is released, whatever happens.
         """
         results: list[list[ActivityWorkItem] | Exception] = [[] for _ in episodes]
-        applied: list[bool] = [False] * len(episodes)
+        applied: list[tuple[str, ...] | None] = [None] * len(episodes)
         several = len(episodes) > 1
 
         def run(conn: sqlite3.Connection) -> None:
@@ -1002,17 +1012,29 @@ class SqliteStore:
             raise
         finally:
             # After COMMIT: a new claim reads the history these episodes appended.
-            for (item, outcome, _), result, done in zip(episodes, results, applied):
+            for (item, outcome, _), result, added in zip(episodes, results, applied):
                 assert isinstance(item.lease, _Lease)
-                if committed and done and not isinstance(result, Exception):
-                    kept = () if outcome.new_execution else item.history
-                    self._claims.remember(outcome.instance, kept + tuple(outcome.history_added))
+                if committed and added is not None and not isinstance(result, Exception):
+                    self._remember(item, outcome, added)
                 self._release_instance(item.lease.key)
                 if committed and not isinstance(result, Exception):
                     self._unclaim([activity for activity, _ in item.lease.results])
                 else:
                     self._give_back(item.lease)
         return results
+
+    def _remember(
+        self, item: OrchestrationWorkItem, outcome: EpisodeOutcome, added: tuple[str, ...]
+    ) -> None:
+        """Keep what a committed episode left: the next one need not read it back."""
+        history, texts = item.history, item.history_json
+        if outcome.new_execution:
+            history, texts = (), ()
+        elif texts is None:
+            texts = tuple(map(_dumps, history))
+        self._claims.remember(
+            outcome.instance, history + tuple(outcome.history_added), texts + added
+        )
 
     def _give_back(self, lease: _Lease) -> None:
         """Store the in-memory activity results of an episode that did not commit.
@@ -1038,8 +1060,9 @@ class SqliteStore:
         outcome: EpisodeOutcome,
         claim: int,
         claimed: list[ActivityWorkItem],
-    ) -> bool:
-        """Write one episode's outcome; False if its instance is gone or replaced."""
+    ) -> tuple[str, ...] | None:
+        """Write one episode's outcome; returns the JSON text of the events it added to
+        the history, or None if its instance is gone or replaced."""
         lease = item.lease
         assert isinstance(lease, _Lease)
         inst = outcome.instance
@@ -1062,7 +1085,7 @@ class SqliteStore:
         if owner is None or owner[0] != old_execution:
             # Purged, or replaced by a new instance with the same id, while this
             # episode ran: its outcome belongs to nothing any more.
-            return False
+            return None
         start = 0 if outcome.new_execution else int(owner[2])
         if outcome.new_execution:
             conn.execute(
@@ -1076,7 +1099,7 @@ class SqliteStore:
                 " AND execution_id IS ? AND locked_by IS NULL",
                 (self.hub, inst.instance_id, old_execution),
             )
-        self._append_history(conn, inst, outcome.history_added, start=start)
+        added = self._append_history(conn, inst, outcome.history_added, start=start)
         if owner[1] == _ts(item.instance.last_updated_time):
             self._update_instance(conn, item.instance, inst)
         else:  # the row changed since the claim read it: write all of it
@@ -1118,7 +1141,7 @@ class SqliteStore:
             )
         for request in outcome.entity_messages:
             self._enqueue_entity(conn, request)
-        return True
+        return added
 
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
         """Release a claim without changes (the messages become visible again, and

@@ -1,4 +1,4 @@
-"""The threads that run the work stored in the task hub.
+{% raw %}"""The threads that run the work stored in the task hub.
 
 * one orchestration worker thread (see ``ORCHESTRATOR_THREADS``): claims instances
   with new messages (up to ``EPISODE_BATCH`` under load), runs their episodes through
@@ -76,6 +76,22 @@ def activity_result_message(
     if error is None:
         return engine.activity_completed(item, result, now=now)
     return engine.activity_failed(item, _invocation_error(error), now=now)
+
+
+def _payload_json(episode: engine.Episode) -> str:
+    """The orchestration trigger payload as JSON text.
+
+    The past events' stored JSON text is reused when the work item carries it: only
+    the episode's new events are encoded, not the whole history again.
+    """
+    payload = episode.payload
+    assert payload is not None
+    past = episode.item.history_json
+    rest = {key: value for key, value in payload.items() if key != "history"}
+    if past is None or len(past) != len(episode.history) or not rest:
+        return json.dumps(payload)
+    events = ", ".join((*past, *map(json.dumps, episode.new_events)))
+    return f'{{"history": [{events}], {json.dumps(rest)[1:]}'
 
 
 class Dispatcher:
@@ -356,7 +372,7 @@ class Dispatcher:
         if episode.payload is not None:
             started = time.perf_counter()
             try:
-                result = self.app.invoke_orchestrator(name, json.dumps(episode.payload))
+                result = self.app.invoke_orchestrator(name, _payload_json(episode))
             except Exception as exc:
                 result = _invocation_error(exc)
             elapsed = (time.perf_counter() - started) * 1000
@@ -511,3 +527,4 @@ class Dispatcher:
         self._count("entity batches")
         if outcome.messages:
             self._wake_orchestrations(len({m.instance_id for m in outcome.messages}))
+{% endraw %}

@@ -279,6 +279,9 @@ class OrchestrationWorkItem:
     messages: tuple[OrchestrationMessage, ...]
     """New messages, in arrival order."""
     lease: object | None = None
+    history_json: tuple[str, ...] | None = None
+    """The history's events as JSON text, when the backend stores them so: the
+    payload then reuses them instead of encoding the whole history every episode."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
