@@ -21,6 +21,7 @@ resume, rewind, restart, raise event) each have a small pure function here too.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import re
 import uuid
@@ -399,8 +400,13 @@ def format_timestamp(value: datetime) -> str:
     return text + "Z"
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_timestamp(text: str) -> datetime:
-    """Parse the ISO timestamps of history events and actions (0–9 fraction digits)."""
+    """Parse the ISO timestamps of history events and actions (0–9 fraction digits).
+
+    Cached: every episode replays its instance's whole history, so the same texts
+    come back again and again.
+    """
     match = _TIMESTAMP.match(text.strip())
     if match is None:
         raise ValueError(f"Not an ISO-8601 timestamp: {text!r}")
