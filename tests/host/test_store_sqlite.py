@@ -414,3 +414,15 @@ def test_a_rewound_history_is_read_again(tmp_path: Path) -> None:
     again = store.claim_orchestration(NOW)
     assert again is not None
     assert [e["EventType"] for e in again.history] == [0, 15]
+
+
+def test_activity_results_that_fail_to_commit_leave_their_work_to_run_again(
+    tmp_path: Path,
+) -> None:
+    store = _store(tmp_path)
+    work, result = _scheduled_and_run(store)
+    unstorable = replace(result, event={**result.event, "Result": object()})
+    with pytest.raises(TypeError):
+        store.complete_activities([(work, unstorable)])
+    again = store.claim_activity()  # unclaimed, not lost: it runs again
+    assert again is not None and again.task_id == work.task_id

@@ -1039,15 +1039,12 @@ class SqliteStore:
     def _give_back(self, lease: _Lease) -> None:
         """Store the in-memory activity results of an episode that did not commit.
 
-        If even that fails, their work items are unclaimed, so the activities run
-        again: a result that was never committed is not lost, only recomputed.
+        If even that fails, the activities run again (see :meth:`complete_activities`):
+        a result that was never committed is not lost, only recomputed.
         """
-        if not lease.results:
-            return
-        try:
-            self.complete_activities(lease.results)
-        except Exception:
-            self._unclaim([activity for activity, _ in lease.results])
+        if lease.results:
+            with contextlib.suppress(HostError):
+                self.complete_activities(lease.results)
 
     def _unclaim(self, activities: list[ActivityWorkItem]) -> None:
         with self._claims.lock:
@@ -1216,6 +1213,8 @@ class SqliteStore:
         """Commit a batch of activity results: delete each work item, enqueue its result.
 
         A result whose work item is gone (the instance was purged or restarted) is dropped.
+        Whether the commit succeeds or fails, the work items are unclaimed: after a
+        failure the activities run again, as their results were never committed.
         """
 
         def run(conn: sqlite3.Connection) -> None:
@@ -1225,9 +1224,10 @@ class SqliteStore:
                     self._enqueue(conn, message)
 
         if results:
-            self._write(run)
-            with self._claims.lock:
-                self._claims.activities.difference_update(_lease_ids(i for i, _ in results))
+            try:
+                self._write(run)
+            finally:
+                self._unclaim([item for item, _ in results])
 
     # -- entities --------------------------------------------------------------------------
     def claim_entity(self) -> EntityWorkItem | None:
