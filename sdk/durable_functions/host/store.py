@@ -937,11 +937,13 @@ class SqliteStore:
         )
         if known is None:
             texts = tuple(r[0] for r in history)
-            known = _Known("", "", self._instance(inst_row), tuple(_loads_all(texts)), texts)
+            instance, past, past_json = self._instance(inst_row), tuple(_loads_all(texts)), texts
+        else:
+            instance, past, past_json = known.instance, known.history, known.history_json
         return OrchestrationWorkItem(
-            instance=known.instance,
-            history=known.history,
-            history_json=known.history_json,
+            instance=instance,
+            history=past,
+            history_json=past_json,
             messages=messages + tuple(message for _, message in results),
             lease=_Lease(key=instance_id, message_ids=tuple(r[0] for r in rows), results=results),
         )
