@@ -426,3 +426,29 @@ def test_activity_results_that_fail_to_commit_leave_their_work_to_run_again(
         store.complete_activities([(work, unstorable)])
     again = store.claim_activity()  # unclaimed, not lost: it runs again
     assert again is not None and again.task_id == work.task_id
+
+
+def test_several_instances_are_claimed_for_their_results_in_one_read(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    held = {}
+    for instance_id in ("a", "b", "c"):
+        store.create_instance(_new(instance_id))
+        item = store.claim_orchestration(NOW)
+        assert item is not None
+        activity = _activity(item, task_id=len(instance_id))
+        (work,) = store.complete_orchestration_and_claim(
+            item, _running(item, activities=(activity,)), claim=1
+        )
+        held[item.instance.instance_id] = [(work, engine.activity_completed(work, '"r"', now=NOW))]
+    recovered = _store(tmp_path, recover=True)  # knows nothing: reads the histories
+    recovered.send([engine.raise_event_message("b", "e", "1", now=NOW)])
+    busy = recovered.claim_orchestration(NOW)  # "b" is claimed for its event
+    assert busy is not None and busy.instance.instance_id == "b"
+    items = recovered.claim_instances(held, NOW)
+    assert sorted(items) == ["a", "c"]
+    for instance_id, item in items.items():
+        assert item.instance.instance_id == instance_id
+        assert [e["EventType"] for e in item.history] == [0]
+        assert item.history[0]["Name"] == "chain"
+        assert [m.event["EventType"] for m in item.messages] == [5]
+        assert item.messages[0].event["TaskScheduledId"] == held[instance_id][0][0].task_id

@@ -275,21 +275,23 @@ class Dispatcher:
         by_instance: dict[str, _Results] = {}
         for result in self._drain_results([]):
             by_instance.setdefault(result[0].instance_id, []).append(result)
+        if not by_instance:
+            return {}
+        items: dict[str, OrchestrationWorkItem] = {}
+        try:
+            items = self.store.claim_instances(by_instance, _now())
+        except Exception:
+            self.errors += 1
+            log.exception("cannot claim %s for their activity results", ", ".join(by_instance))
         claimed: dict[str, tuple[OrchestrationWorkItem, _Results]] = {}
         stored: _Results = []
         for instance_id, results in by_instance.items():
-            try:
-                item = self.store.claim_instance(instance_id, results, _now())
-            except Exception:
-                self.errors += 1
-                log.exception("cannot claim %s for its activity results", instance_id)
-                item = None
+            item = items.get(instance_id)
             if item is None:
                 stored += results
             else:
                 claimed[instance_id] = (item, results)
-        if by_instance:
-            self._count("activity results", sum(len(r) for r in by_instance.values()))
+        self._count("activity results", sum(len(r) for r in by_instance.values()))
         if stored:
             self.store.complete_activities(stored)
             self._log_committed(stored)

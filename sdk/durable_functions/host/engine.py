@@ -762,7 +762,9 @@ def prepare_episode(
         status = RuntimeStatus.Suspended
     elif status in (RuntimeStatus.Suspended, RuntimeStatus.Pending, RuntimeStatus.ContinuedAsNew):
         status = RuntimeStatus.Running
-    episode_instance = replace(instance, runtime_status=status)
+    episode_instance = instance
+    if status is not instance.runtime_status:
+        episode_instance = replace(instance, runtime_status=status)
     if not consumed:
         return Episode(
             item=item,

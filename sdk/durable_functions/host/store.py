@@ -25,7 +25,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -213,16 +213,19 @@ class _Claims:
         self.known: dict[str, _Known] = {}
 
     def remember(
-        self, instance: InstanceState, history: tuple[Event, ...], history_json: tuple[str, ...]
+        self,
+        instance: InstanceState,
+        updated: str,
+        history: tuple[Event, ...],
+        history_json: tuple[str, ...],
     ) -> None:
-        """Keep a committed episode's result (finished instances are let go)."""
+        """Keep a committed episode's result (finished instances are let go);
+        ``updated`` is the ``last_updated_time`` text its row was written with."""
         key = instance.instance_id
         self.known.pop(key, None)
         if instance.runtime_status.is_terminal:
             return
-        self.known[key] = _Known(
-            instance.execution_id, _ts(instance.last_updated_time), instance, history, history_json
-        )
+        self.known[key] = _Known(instance.execution_id, updated, instance, history, history_json)
         if len(self.known) > KNOWN_INSTANCES:
             self.known.pop(next(iter(self.known)), None)
 
@@ -531,7 +534,7 @@ class SqliteStore:
         )
 
     def _update_instance(
-        self, conn: sqlite3.Connection, old: InstanceState, inst: InstanceState
+        self, conn: sqlite3.Connection, old: InstanceState, inst: InstanceState, updated: str
     ) -> None:
         """Write what changed in an existing status row, and release its claim.
 
@@ -539,7 +542,7 @@ class SqliteStore:
         creation time) is left alone, so most episodes write fewer pages.
         """
         columns = ["last_updated_time=?", "locked_by=NULL"]
-        values: list[Any] = [_ts(inst.last_updated_time)]
+        values: list[Any] = [updated]
         for column, before, after in (
             ("execution_id", old.execution_id, inst.execution_id),
             ("name", old.name, inst.name),
@@ -856,97 +859,133 @@ class SqliteStore:
             )
         )
 
+    def claim_instances(
+        self,
+        results: Mapping[str, Sequence[tuple[ActivityWorkItem, OrchestrationMessage]]],
+        now: datetime | None = None,
+    ) -> dict[str, OrchestrationWorkItem]:
+        """Claim instances for episodes that consume activity ``results`` held in memory
+        (by instance id), with their stored visible messages too, in one read.
+
+        The results are committed with the episode (each deletes its activity work
+        item in the same transaction), so an activity result costs no transaction
+        of its own. Instances claimed already or gone are left out: the caller
+        stores their results with :meth:`complete_activities`.
+        """
+        with self._claims.lock:
+            ids = [key for key in results if key not in self._claims.instances]
+            self._claims.instances.update(ids)
+        if not ids:
+            return {}
+        read = functools.partial(
+            self._read_episodes,
+            ids=ids,
+            at=_ts(now or _now()),
+            results={key: tuple(results[key]) for key in ids},
+        )
+        try:
+            items = self._read(read)
+        except BaseException:
+            for key in ids:
+                self._release_instance(key)
+            raise
+        for key in ids:
+            if key not in items:
+                self._release_instance(key)
+        return items
+
     def claim_instance(
         self,
         instance_id: str,
         results: Sequence[tuple[ActivityWorkItem, OrchestrationMessage]],
         now: datetime | None = None,
     ) -> OrchestrationWorkItem | None:
-        """Claim ``instance_id`` for an episode that consumes activity ``results`` held in
-        memory, with its stored visible messages too.
-
-        The results are committed with the episode (each deletes its activity work
-        item in the same transaction), so an activity result costs no transaction
-        of its own. None when the instance is claimed already or gone: the caller
-        then stores the results with :meth:`complete_activities`.
-        """
-        with self._claims.lock:
-            if instance_id in self._claims.instances:
-                return None
-            self._claims.instances.add(instance_id)
-        read = functools.partial(
-            self._read_episode,
-            instance_id=instance_id,
-            at=_ts(now or _now()),
-            results=tuple(results),
-        )
-        try:
-            item = self._read(read)
-        except BaseException:
-            self._release_instance(instance_id)
-            raise
-        if item is None:
-            self._release_instance(instance_id)
-        return item
+        """:meth:`claim_instances` for one instance (None if it cannot be claimed)."""
+        return self.claim_instances({instance_id: results}, now).get(instance_id)
 
     def _read_episode(
+        self, conn: sqlite3.Connection, *, instance_id: str, at: str
+    ) -> OrchestrationWorkItem | None:
+        return self._read_episodes(conn, ids=[instance_id], at=at, results={}).get(instance_id)
+
+    def _read_episodes(
         self,
         conn: sqlite3.Connection,
         *,
-        instance_id: str,
+        ids: Sequence[str],
         at: str,
-        results: tuple[tuple[ActivityWorkItem, OrchestrationMessage], ...] = (),
-    ) -> OrchestrationWorkItem | None:
-        """An instance's row, visible messages and history, from one snapshot.
+        results: Mapping[str, tuple[tuple[ActivityWorkItem, OrchestrationMessage], ...]],
+    ) -> dict[str, OrchestrationWorkItem]:
+        """Instances' rows, visible messages and histories, from one snapshot.
 
         ``results`` are activity results held in memory: their messages come after
-        the stored ones.
+        the stored ones. An instance this process committed last is taken from
+        memory while its row is unchanged; its history is not read again.
         """
+        marks = ",".join("?" * len(ids))
         conn.execute("BEGIN")
         try:
-            inst_row = conn.execute(
-                f"SELECT {self._INSTANCE_COLUMNS} FROM instances WHERE hub=? AND instance_id=?",
-                (self.hub, instance_id),
-            ).fetchone()
-            known = self._claims.known.get(instance_id)
-            if known is not None and (
-                inst_row is None
-                or (inst_row[1], inst_row[9]) != (known.execution_id, known.updated)
-            ):
-                known = None  # changed since (rewound, purged, replaced): read it again
+            rows = {
+                row[0]: row
+                for row in conn.execute(
+                    f"SELECT {self._INSTANCE_COLUMNS} FROM instances"
+                    f" WHERE hub=? AND instance_id IN ({marks})",
+                    (self.hub, *ids),
+                )
+            }
+            known: dict[str, _Known] = {}
+            for key, row in rows.items():
+                entry = self._claims.known.get(key)
+                # Changed since (rewound, purged, replaced): read it again.
+                if entry is not None and (row[1], row[9]) == (entry.execution_id, entry.updated):
+                    known[key] = entry
             # INDEXED BY: left to itself SQLite walks every visible message of the hub.
-            rows = conn.execute(
-                "SELECT id, execution_id, event FROM messages INDEXED BY messages_by_instance"
-                " WHERE hub=? AND instance_id=? AND visible_at <= ? AND locked_by IS NULL"
-                " ORDER BY id LIMIT ?",
-                (self.hub, instance_id, at, MAX_BATCH),
-            ).fetchall()
-            history = []
-            if known is None:
-                history = conn.execute(
-                    "SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq",
-                    (self.hub, instance_id),
-                ).fetchall()
+            stored: dict[str, list[Any]] = {}
+            for row in conn.execute(
+                "SELECT id, instance_id, execution_id, event FROM messages"
+                " INDEXED BY messages_by_instance"
+                f" WHERE hub=? AND instance_id IN ({marks}) AND visible_at <= ?"
+                " AND locked_by IS NULL ORDER BY id LIMIT ?",
+                (self.hub, *ids, at, MAX_BATCH * len(ids)),
+            ):
+                batch = stored.setdefault(row[1], [])
+                if len(batch) < MAX_BATCH:
+                    batch.append(row)
+            unknown = [key for key in rows if key not in known]
+            texts: dict[str, list[str]] = {key: [] for key in unknown}
+            if unknown:
+                for key, text in conn.execute(
+                    "SELECT instance_id, event FROM history WHERE hub=?"
+                    f" AND instance_id IN ({','.join('?' * len(unknown))})"
+                    " ORDER BY instance_id, seq",
+                    (self.hub, *unknown),
+                ):
+                    texts[key].append(text)
         finally:
             conn.execute("COMMIT")
-        if inst_row is None or not (rows or results):
-            return None
-        messages = tuple(
-            OrchestrationMessage(instance_id=instance_id, execution_id=r[1], event=event)
-            for r, event in zip(rows, _loads_all(r[2] for r in rows))
-        )
-        if known is None:
-            texts = tuple(r[0] for r in history)
-            instance, past, past_json = self._instance(inst_row), tuple(_loads_all(texts)), texts
-        else:
-            instance, past, past_json = known.instance, known.history, known.history_json
-        return OrchestrationWorkItem(
-            instance=instance,
-            history=past,
-            history_json=past_json,
-            messages=messages + tuple(message for _, message in results),
-            lease=_Lease(key=instance_id, message_ids=tuple(r[0] for r in rows), results=results),
-        )
+        items: dict[str, OrchestrationWorkItem] = {}
+        for key, row in rows.items():
+            messages, held = stored.get(key, []), results.get(key, ())
+            if not (messages or held):
+                continue
+            entry = known.get(key)
+            if entry is None:
+                past_json = tuple(texts[key])
+                instance, past = self._instance(row), tuple(_loads_all(past_json))
+            else:
+                instance, past, past_json = entry.instance, entry.history, entry.history_json
+            items[key] = OrchestrationWorkItem(
+                instance=instance,
+                history=past,
+                history_json=past_json,
+                messages=tuple(
+                    OrchestrationMessage(instance_id=key, execution_id=m[2], event=event)
+                    for m, event in zip(messages, _loads_all(m[3] for m in messages))
+                )
+                + tuple(message for _, message in held),
+                lease=_Lease(key=key, message_ids=tuple(m[0] for m in messages), results=held),
+            )
+        return items
 
     def _release_instance(self, instance_id: str) -> None:
         with self._claims.lock:
@@ -982,7 +1021,7 @@ class SqliteStore:
         than one commit each. Every instance is released, whatever happens.
         """
         results: list[list[ActivityWorkItem] | Exception] = [[] for _ in episodes]
-        applied: list[tuple[str, ...] | None] = [None] * len(episodes)
+        applied: list[tuple[str, tuple[str, ...]] | None] = [None] * len(episodes)
         several = len(episodes) > 1
 
         def run(conn: sqlite3.Connection) -> None:
@@ -1014,10 +1053,10 @@ class SqliteStore:
             raise
         finally:
             # After COMMIT: a new claim reads the history these episodes appended.
-            for (item, outcome, _), result, added in zip(episodes, results, applied):
+            for (item, outcome, _), result, written in zip(episodes, results, applied):
                 assert isinstance(item.lease, _Lease)
-                if committed and added is not None and not isinstance(result, Exception):
-                    self._remember(item, outcome, added)
+                if committed and written is not None and not isinstance(result, Exception):
+                    self._remember(item, outcome, written)
                 self._release_instance(item.lease.key)
                 if committed and not isinstance(result, Exception):
                     self._unclaim([activity for activity, _ in item.lease.results])
@@ -1026,16 +1065,20 @@ class SqliteStore:
         return results
 
     def _remember(
-        self, item: OrchestrationWorkItem, outcome: EpisodeOutcome, added: tuple[str, ...]
+        self,
+        item: OrchestrationWorkItem,
+        outcome: EpisodeOutcome,
+        written: tuple[str, tuple[str, ...]],
     ) -> None:
         """Keep what a committed episode left: the next one need not read it back."""
+        updated, added = written
         history, texts = item.history, item.history_json
         if outcome.new_execution:
             history, texts = (), ()
         elif texts is None:
             texts = tuple(map(_dumps, history))
         self._claims.remember(
-            outcome.instance, history + tuple(outcome.history_added), texts + added
+            outcome.instance, updated, history + tuple(outcome.history_added), texts + added
         )
 
     def _give_back(self, lease: _Lease) -> None:
@@ -1059,9 +1102,10 @@ class SqliteStore:
         outcome: EpisodeOutcome,
         claim: int,
         claimed: list[ActivityWorkItem],
-    ) -> tuple[str, ...] | None:
-        """Write one episode's outcome; returns the JSON text of the events it added to
-        the history, or None if its instance is gone or replaced."""
+    ) -> tuple[str, tuple[str, ...]] | None:
+        """Write one episode's outcome; returns the status row's new last-updated text
+        and the JSON text of the events added to the history, or None if its instance
+        is gone or replaced."""
         lease = item.lease
         assert isinstance(lease, _Lease)
         inst = outcome.instance
@@ -1099,8 +1143,14 @@ class SqliteStore:
                 (self.hub, inst.instance_id, old_execution),
             )
         added = self._append_history(conn, inst, outcome.history_added, start=start)
-        if owner[1] == _ts(item.instance.last_updated_time):
-            self._update_instance(conn, item.instance, inst)
+        known = self._claims.known.get(inst.instance_id)
+        if known is not None and known.instance is item.instance:  # claimed from memory
+            claimed_at = known.updated
+        else:
+            claimed_at = _ts(item.instance.last_updated_time)
+        updated = _ts(inst.last_updated_time)
+        if owner[1] == claimed_at:
+            self._update_instance(conn, item.instance, inst, updated)
         else:  # the row changed since the claim read it: write all of it
             self._upsert_instance(conn, inst, release=True)
         for message in outcome.messages:
@@ -1140,7 +1190,7 @@ class SqliteStore:
             )
         for request in outcome.entity_messages:
             self._enqueue_entity(conn, request)
-        return added
+        return updated, added
 
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
         """Release a claim without changes (the messages become visible again, and
