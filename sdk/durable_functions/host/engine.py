@@ -24,6 +24,7 @@ import enum
 import functools
 import json
 import re
+import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -366,6 +367,15 @@ class InvocationError:
     error_type: str = "Exception"
     details: str | None = None
     """Traceback text, when available."""
+
+    @classmethod
+    def of(cls, exc: BaseException) -> InvocationError:
+        """The error an invocation that raised ``exc`` reports, with its traceback."""
+        return cls(
+            message=str(exc),
+            error_type=type(exc).__name__,
+            details="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,7 +22,6 @@ import logging
 import queue
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -61,21 +60,13 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _invocation_error(exc: BaseException) -> InvocationError:
-    return InvocationError(
-        message=str(exc),
-        error_type=type(exc).__name__,
-        details="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-    )
-
-
 def activity_result_message(
     item: ActivityWorkItem, result: str | None, error: BaseException | None, *, now: datetime
 ) -> OrchestrationMessage:
     """TaskCompleted / TaskFailed for the instance that scheduled the activity (§5.4, §6)."""
     if error is None:
         return engine.activity_completed(item, result, now=now)
-    return engine.activity_failed(item, _invocation_error(error), now=now)
+    return engine.activity_failed(item, InvocationError.of(error), now=now)
 
 
 def _payload_json(episode: engine.Episode) -> str:
@@ -376,7 +367,7 @@ class Dispatcher:
             try:
                 result = self.app.invoke_orchestrator(name, _payload_json(episode))
             except Exception as exc:
-                result = _invocation_error(exc)
+                result = InvocationError.of(exc)
             elapsed = (time.perf_counter() - started) * 1000
             log.debug(
                 "orchestrator %s (%s) ran in %.1f ms", name, item.instance.instance_id, elapsed
@@ -523,7 +514,7 @@ class Dispatcher:
         try:
             result = self.app.invoke_entity(name, json.dumps(payload))
         except Exception as exc:
-            result = _invocation_error(exc)
+            result = InvocationError.of(exc)
         outcome = engine.complete_entity_batch(item, result, now=_now())
         self.store.complete_entity(item, outcome)
         self._count("entity batches")

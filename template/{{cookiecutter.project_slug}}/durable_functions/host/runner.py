@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import time
-import traceback
 import urllib.error
 import urllib.request
 import uuid
@@ -157,14 +156,6 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-def _invocation_error(exc: BaseException) -> InvocationError:
-    return InvocationError(
-        message=str(exc),
-        error_type=type(exc).__name__,
-        details="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-    )
-
-
 def step_orchestration(
     backend: Backend,
     invoker: Invoker,
@@ -193,7 +184,7 @@ def step_orchestration(
                 try:
                     result = invoker.invoke_orchestrator(name, json.dumps(episode.payload))
                 except Exception as exc:  # the orchestrator's failure is data for the engine
-                    result = _invocation_error(exc)
+                    result = InvocationError.of(exc)
         outcome = engine.complete_episode(episode, result, now=now, new_id=new_id)
     except BaseException:
         backend.abandon_orchestration(item)
@@ -234,7 +225,7 @@ def run_activity(item: ActivityWorkItem, invoker: Invoker, clock: Clock) -> Orch
                 item.name, item.input if item.input is not None else "null"
             )
     except Exception as exc:  # an activity's failure goes back to its orchestration
-        return engine.activity_failed(item, _invocation_error(exc), now=clock.now())
+        return engine.activity_failed(item, InvocationError.of(exc), now=clock.now())
     return engine.activity_completed(item, result, now=clock.now())
 
 
@@ -271,7 +262,7 @@ def run_entity_batch(item: EntityWorkItem, invoker: Invoker, clock: Clock) -> en
         try:
             result = invoker.invoke_entity(known[name], payload)
         except Exception as exc:  # becomes an error result for every operation
-            result = _invocation_error(exc)
+            result = InvocationError.of(exc)
     return engine.complete_entity_batch(item, result, now=clock.now())
 
 
