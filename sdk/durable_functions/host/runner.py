@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
+from durable_functions._protocol import HTTP_ACTIVITY_NAME, RuntimeStatus
 from durable_functions.errors import (
     DurableError,
     FunctionNotFoundError,
@@ -36,7 +37,6 @@ from durable_functions.errors import (
 from durable_functions.host import engine
 from durable_functions.host.backend import Backend
 from durable_functions.host.engine import (
-    HTTP_ACTIVITY_NAME,
     ActivityWorkItem,
     EngineConfig,
     EntityWorkItem,
@@ -45,7 +45,6 @@ from durable_functions.host.engine import (
     InvocationError,
     OrchestrationMessage,
     OrchestrationWorkItem,
-    RuntimeStatus,
     TimerItem,
 )
 

@@ -31,9 +31,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from durable_functions._protocol import EventType, RuntimeStatus, parse_utc_timestamp
 from durable_functions.errors import DurableError, HostError
 from durable_functions.host import engine
-from durable_functions.host.engine import EventType, InstanceState, RuntimeStatus
+from durable_functions.host.engine import (
+    InstanceState,
+)
 from durable_functions.host.functions import AppFunction, LoadedApp
 from durable_functions.host.settings import HostSettings
 from durable_functions.host.store import SqliteStore
@@ -570,7 +573,7 @@ def _parse_time(text: str | None, name: str) -> datetime | None:
     if not text:
         return None
     try:
-        return engine.parse_timestamp(text)
+        return parse_utc_timestamp(text)
     except ValueError:
         try:
             parsed = datetime.fromisoformat(text)
