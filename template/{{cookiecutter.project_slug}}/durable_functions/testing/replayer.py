@@ -129,7 +129,7 @@ class Decision:
     """``activity``, ``sub-orchestration``, ``timer``, ``entity call``, ``entity signal``,
     ``http``, ``continue-as-new``, ``completion``, ``failure``, ``waiting``."""
     name: str = ""
-    """The function name; the operation of an entity call or signal."""
+    """The function name; an entity call's or signal's operation; an HTTP call's method and URI."""
     retry: bool = False
     target: str | None = None
     """The entity id (``@name@key``) of an entity call or signal."""
