@@ -409,7 +409,8 @@ def test_a_different_activity_at_a_recorded_id_is_non_determinism() -> None:
 
     assert outcome.instance.runtime_status is RuntimeStatus.Failed
     text = json.loads(outcome.instance.output or "")
-    assert "TaskScheduled 'a'" in text and "CallActivity 'b'" in text
+    assert "history recorded activity 'a' (TASK_SCHEDULED)" in text
+    assert "the code now does activity 'b'" in text
 
 
 def test_a_recorded_task_the_code_no_longer_schedules_is_non_determinism() -> None:

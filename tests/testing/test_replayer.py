@@ -155,8 +155,8 @@ def test_a_renamed_activity_is_reported_at_its_scheduling_event(
     assert report.mismatch is not None
     event = parsed.events[report.mismatch.event_index]
     assert (event["EventType"], event["Name"], event["EventId"]) == (4, "reserve", 0)
-    assert report.mismatch.recorded == "activity 'reserve'"
-    assert report.mismatch.actual == "schedules activity 'reserve_stock'"
+    assert report.mismatch.recorded == "activity 'reserve' (TASK_SCHEDULED)"
+    assert report.mismatch.actual == "activity 'reserve_stock'"
 
 
 def test_code_that_now_stops_early_is_reported_at_the_first_missing_decision(
@@ -169,8 +169,8 @@ def test_code_that_now_stops_early_is_reported_at_the_first_missing_decision(
     assert report.mismatch is not None
     assert parsed.events[report.mismatch.event_index]["EventType"] == 10  # the timer
     assert (report.mismatch.recorded, report.mismatch.actual) == (
-        "a timer",
-        "no longer schedules it",
+        "a timer (TIMER_CREATED)",
+        "not schedule it (the code no longer schedules this task at this point)",
     )
 
 
@@ -184,7 +184,7 @@ def test_code_that_now_does_more_after_completion_is_reported_at_the_end(
     assert report.mismatch is not None
     assert parsed.events[report.mismatch.event_index]["EventType"] == 1  # ExecutionCompleted
     assert report.mismatch.recorded == "the end of the orchestration (Completed)"
-    assert report.mismatch.actual == "schedules activity 'notify'"
+    assert report.mismatch.actual == "activity 'notify'"
 
 
 def test_an_activity_in_place_of_a_timer_is_a_mismatch(history: dict[str, object]) -> None:
@@ -192,8 +192,8 @@ def test_an_activity_in_place_of_a_timer_is_a_mismatch(history: dict[str, object
 
     assert report.mismatch is not None
     assert (report.mismatch.recorded, report.mismatch.actual) == (
-        "a timer",
-        "schedules activity 'wait_a_day'",
+        "a timer (TIMER_CREATED)",
+        "activity 'wait_a_day'",
     )
 
 
@@ -214,7 +214,7 @@ def test_a_show_history_status_still_catches_a_renamed_activity(
     report = replay_history(OrchestrationTestEnv(renamed_step).app, parse_history(show_history))
 
     assert report.mismatch is not None
-    assert report.mismatch.actual == "schedules activity 'reserve_stock'"
+    assert report.mismatch.actual == "activity 'reserve_stock'"
 
 
 def test_replay_files_reads_a_folder_of_histories(
@@ -287,7 +287,10 @@ def test_cli_exits_1_and_names_the_event_when_the_code_changed(
     out = capsys.readouterr().out
     assert code == 1
     assert out.startswith("MISMATCH")
-    assert "history recorded activity 'pay', the code now schedules activity 'refund'" in out
+    assert (
+        "history recorded activity 'pay' (TASK_SCHEDULED), but the code now does activity 'refund'"
+        in out
+    )
     assert "event " in out and "(id 1)" in out
 
 
@@ -351,5 +354,5 @@ def test_code_that_no_longer_continues_as_new_is_a_mismatch() -> None:
     assert history.events[report.mismatch.event_index]["EventType"] == 16
     assert (report.mismatch.recorded, report.mismatch.actual) == (
         "the end of the orchestration (ContinuedAsNew)",
-        "completes",
+        "complete",
     )

@@ -17,8 +17,11 @@ Accepted files (one instance per file, or a JSON list of them):
 Example::
 
     $ durable replay histories/ --app function_app.py
-    MISMATCH histories/abc.json abc (order_orchestrator): event 7: history recorded
-      activity 'charge_card', the code now schedules activity 'reserve_stock'
+    MISMATCH histories/abc.json abc (order_orchestrator): event 7 (id 2): history recorded
+      activity 'charge_card' (TASK_SCHEDULED), but the code now does activity 'reserve_stock'
+
+The wording is the SDK's own non-determinism wording (``durable_functions._nondeterminism``),
+so a mismatch reads the same here, in a test and in a failed instance's output.
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from durable_functions._nondeterminism import (
+    NOT_SCHEDULED,
+    Descriptor,
+    describe_action,
+    describe_event,
+)
 from durable_functions._protocol import HTTP_ACTIVITY_NAME, OUT_OF_PROC_MARKER
 from durable_functions.errors import DurableError, FunctionNotFoundError, NonDeterminismError
 
@@ -120,16 +129,28 @@ class Decision:
     """``activity``, ``sub-orchestration``, ``timer``, ``entity call``, ``entity signal``,
     ``http``, ``continue-as-new``, ``completion``, ``failure``, ``waiting``."""
     name: str = ""
+    """The function name; an entity call's or signal's operation; an HTTP call's method and URI."""
     retry: bool = False
+    target: str | None = None
+    """The entity id (``@name@key``) of an entity call or signal."""
 
     def __str__(self) -> str:
         if self.kind == "waiting":
             return "keeps waiting (no further decision)"
         if self.kind == "failure":
             return f"fails: {self.name}" if self.name else "fails"
-        if self.kind in {"completion", "continue-as-new", "timer"}:
-            return self.kind if self.kind != "completion" else "completes"
-        return f"{self.kind} {self.name!r}"
+        if self.kind == "completion":
+            return "completes"
+        return describe_action(*self.descriptor)
+
+    @property
+    def descriptor(self) -> Descriptor:
+        """The decision as the SDK describes the task it creates (``describe_action``)."""
+        if self.kind in {"entity call", "entity signal"}:
+            return ("entity", self.name, self.target)
+        if self.kind in {"activity", "sub-orchestration"}:
+            return (self.kind, self.name, None)
+        return (self.kind, None, None)
 
     def same_as(self, other: Decision) -> bool:
         """Whether DTFx would accept ``other`` where history recorded ``self``."""
@@ -140,6 +161,8 @@ class Decision:
             return False
         if self.kind in {"timer", "continue-as-new", "completion", "waiting", "failure"}:
             return True
+        if (self.target or "").lower() != (other.target or "").lower():
+            return False
         return self.name.lower() == other.name.lower()
 
 
@@ -152,15 +175,16 @@ class Mismatch:
     event_id: int | None
     """The event's ``EventId`` (the task's sequence number), when it has one."""
     recorded: str
-    """What history recorded."""
+    """What history recorded, e.g. ``activity 'a' (TASK_SCHEDULED)``."""
     actual: str
-    """What the code does now."""
+    """What the code now does, worded to follow "the code now does": a task
+    (``activity 'b'``) or a verb (``complete``, ``not schedule it (…)``)."""
 
     def __str__(self) -> str:
         where = f"event {self.event_index}"
         if self.event_id is not None and self.event_id >= 0:
             where += f" (id {self.event_id})"
-        return f"{where}: history recorded {self.recorded}, the code now {self.actual}"
+        return f"{where}: history recorded {self.recorded}, but the code now does {self.actual}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -526,20 +550,20 @@ def _flatten(action: dict[str, Any], out: list[Decision]) -> None:
         )
     elif kind == 5:
         out.append(Decision(kind="timer"))
-    elif kind == 7:
-        out.append(Decision(kind="entity call", name=_entity(action)))
-    elif kind == 9:
-        out.append(Decision(kind="entity signal", name=_entity(action)))
+    elif kind in (7, 9):
+        out.append(
+            Decision(
+                kind="entity call" if kind == 7 else "entity signal",
+                name=str(action.get("operation")),
+                target=str(action.get("instanceId")),
+            )
+        )
     elif kind == 8:
         request = action.get("httpRequest") or {}
         out.append(Decision(kind="http", name=f"{request.get('method')} {request.get('uri')}"))
     elif kind == 4:
         out.append(Decision(kind="continue-as-new"))
     # 6 (wait for an external event) takes no sequence number and leaves no history.
-
-
-def _entity(action: dict[str, Any]) -> str:
-    return f"{action.get('instanceId')} {action.get('operation')}"
 
 
 def _recorded(event: dict[str, Any]) -> Decision:
@@ -561,7 +585,8 @@ def _recorded(event: dict[str, Any]) -> Decision:
     signal = bool(request.get("signal"))
     return Decision(
         kind="entity signal" if signal else "entity call",
-        name=f"{event.get('InstanceId')} {operation}",
+        name=str(operation),
+        target=str(event.get("InstanceId")),
     )
 
 
@@ -604,7 +629,7 @@ def compare(events: list[dict[str, Any]], state: dict[str, Any]) -> Mismatch | N
             return Mismatch(
                 event_index=index,
                 event_id=event_id,
-                recorded=_describe_recorded(recorded),
+                recorded=describe_event(event),
                 actual=_describe_end(state, continues),
             )
         actual = pending[position]
@@ -613,8 +638,8 @@ def compare(events: list[dict[str, Any]], state: dict[str, Any]) -> Mismatch | N
             return Mismatch(
                 event_index=index,
                 event_id=event_id,
-                recorded=_describe_recorded(recorded),
-                actual=f"schedules {actual}",
+                recorded=describe_event(event),
+                actual=str(actual),
             )
         if actual.retry and event_id in failed:
             chains.append(_RetryChain(decision=recorded, last_id=event_id, expect="timer"))
@@ -623,7 +648,7 @@ def compare(events: list[dict[str, Any]], state: dict[str, Any]) -> Mismatch | N
             event_index=_terminal_index(events),
             event_id=None,
             recorded=_describe_recorded_end(events),
-            actual=f"schedules {pending[position]}",
+            actual=str(pending[position]),
         )
     return _compare_ending(events, state, continues)
 
@@ -665,10 +690,6 @@ def _terminal_index(events: list[dict[str, Any]]) -> int:
     return terminal[0] if terminal else len(events)
 
 
-def _describe_recorded(decision: Decision) -> str:
-    return str(decision) if decision.kind != "timer" else "a timer"
-
-
 def _describe_recorded_end(events: list[dict[str, Any]]) -> str:
     terminal = _terminal(events)
     if terminal is None:
@@ -678,12 +699,12 @@ def _describe_recorded_end(events: list[dict[str, Any]]) -> str:
 
 def _describe_end(state: dict[str, Any], continues: bool) -> str:
     if state.get("error"):
-        return f"fails before scheduling it: {_first_line(state['error'])}"
+        return f"fail before scheduling it: {_first_line(state['error'])}"
     if continues:
-        return "continues as new before scheduling it"
+        return "continue as new before scheduling it"
     if state.get("isDone"):
-        return "completes before scheduling it"
-    return "no longer schedules it"
+        return "complete before scheduling it"
+    return NOT_SCHEDULED
 
 
 def _compare_ending(
@@ -691,14 +712,14 @@ def _compare_ending(
 ) -> Mismatch | None:
     terminal = _terminal(events)
     if state.get("error"):
-        actual = f"fails: {_first_line(str(state['error']))}"
+        actual = f"fail: {_first_line(str(state['error']))}"
         now = "Failed"
     elif continues:
-        actual, now = "continues as new", "ContinuedAsNew"
+        actual, now = "continue as new", "ContinuedAsNew"
     elif state.get("isDone"):
-        actual, now = "completes", "Completed"
+        actual, now = "complete", "Completed"
     else:
-        actual, now = "keeps waiting", "Running"
+        actual, now = "keep waiting", "Running"
     if terminal is None:
         if now == "Running":
             return None

@@ -1,0 +1,493 @@
+"""One orchestration episode: sort the claimed messages, build the payload, apply the answer.
+
+``prepare_episode`` decides what the orchestrator sees; ``complete_episode`` turns its
+OrchestratorState into history, status and outgoing work (through the host-side
+replay of ``_check``), including the three ways an execution ends: completed,
+failed or terminated, and continue-as-new.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from durable_functions._protocol import OUT_OF_PROC_MARKER, ActionType, EventType, RuntimeStatus
+from durable_functions.host._check import _Replay
+from durable_functions.host._events import (
+    failure_details,
+    history_event,
+    orchestrator_completed_event,
+    orchestrator_started_event,
+)
+from durable_functions.host._messages import new_instance
+from durable_functions.host._types import (
+    EngineConfig,
+    Episode,
+    EpisodeOutcome,
+    Event,
+    InstanceState,
+    InvocationError,
+    OrchestrationMessage,
+    OrchestrationWorkItem,
+)
+
+
+def prepare_episode(
+    item: OrchestrationWorkItem, *, now: datetime, config: EngineConfig | None = None
+) -> Episode:
+    """Sort the claimed messages and build the orchestration trigger payload (§2).
+
+    Messages for another execution are dropped (DTFx does the same with stale
+    work); ExecutionStarted always comes first; while suspended, events other than
+    resume/terminate stay queued; a terminate ends the instance without an invocation.
+    """
+    config = config or EngineConfig()
+    instance = item.instance
+    history = tuple(item.history)
+    current = [m for m in item.messages if m.execution_id in (None, instance.execution_id)]
+    if instance.runtime_status.is_terminal:
+        return Episode(
+            item=item,
+            instance=instance,
+            history=history,
+            discard=True,
+        )
+    started_type = int(EventType.ExecutionStarted)
+    if not history:
+        starts = [m for m in current if m.event.get("EventType") == started_type]
+        others = [m for m in current if m.event.get("EventType") != started_type]
+        if not starts:
+            # The execution has not started yet (its ExecutionStarted is still queued
+            # behind these): keep them for the episode that starts it.
+            return Episode(
+                item=item,
+                instance=instance,
+                history=history,
+                requeue=tuple(current),
+            )
+        current = starts[:1] + others
+    else:
+        current = [m for m in current if m.event.get("EventType") != started_type]
+    current = _without_duplicate_completions(history, current)
+
+    suspended = instance.runtime_status is RuntimeStatus.Suspended
+    consumed: list[Event] = []
+    buffered: list[OrchestrationMessage] = []
+    for message in current:
+        kind = message.event.get("EventType")
+        if kind == EventType.ExecutionTerminated:
+            reason = message.event.get("Input")
+            return Episode(
+                item=item,
+                instance=instance,
+                history=history,
+                new_events=(orchestrator_started_event(now), message.event),
+                terminated=reason if reason is not None else "",
+            )
+        if kind == EventType.ExecutionSuspended:
+            if not suspended:
+                consumed.append(message.event)
+                suspended = True
+        elif kind == EventType.ExecutionResumed:
+            if suspended:
+                consumed.append(message.event)
+                suspended = False
+                consumed.extend(m.event for m in buffered)
+                buffered = []
+        elif suspended:
+            buffered.append(message)
+        else:
+            consumed.append(message.event)
+
+    status = instance.runtime_status
+    if suspended:
+        status = RuntimeStatus.Suspended
+    elif status in (RuntimeStatus.Suspended, RuntimeStatus.Pending, RuntimeStatus.ContinuedAsNew):
+        status = RuntimeStatus.Running
+    episode_instance = instance
+    if status is not instance.runtime_status:
+        episode_instance = replace(instance, runtime_status=status)
+    if not consumed:
+        return Episode(
+            item=item,
+            instance=episode_instance,
+            history=history,
+            requeue=tuple(buffered),
+        )
+    new_events = (orchestrator_started_event(now), *consumed)
+    payload = build_orchestrator_payload(episode_instance, history + new_events, config=config)
+    return Episode(
+        item=item,
+        instance=episode_instance,
+        history=history,
+        new_events=new_events,
+        requeue=tuple(buffered),
+        payload=payload,
+        preserve_unprocessed_events=config.preserve_unprocessed_events,
+    )
+
+
+def _completion_key(event: Event) -> tuple[str, int] | None:
+    kind = event.get("EventType")
+    if kind == EventType.TimerFired:
+        task_id = event.get("TimerId")
+        return ("timer", task_id) if isinstance(task_id, int) else None
+    if kind in (
+        EventType.TaskCompleted,
+        EventType.TaskFailed,
+        EventType.SubOrchestrationInstanceCompleted,
+        EventType.SubOrchestrationInstanceFailed,
+    ):
+        task_id = event.get("TaskScheduledId")
+        return ("task", task_id) if isinstance(task_id, int) else None
+    return None
+
+
+def _without_duplicate_completions(
+    history: Sequence[Event], messages: list[OrchestrationMessage]
+) -> list[OrchestrationMessage]:
+    """Drop a second completion of the same task (at-least-once delivery after a crash)."""
+    seen = {key for key in map(_completion_key, history) if key is not None}
+    kept: list[OrchestrationMessage] = []
+    for message in messages:
+        key = _completion_key(message.event)
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(message)
+    return kept
+
+
+def build_orchestrator_payload(
+    instance: InstanceState, history: Sequence[Event], *, config: EngineConfig | None = None
+) -> dict[str, Any]:
+    """The orchestration trigger payload (§2) for the full history of this episode."""
+    config = config or EngineConfig()
+    started = next((e for e in history if e.get("EventType") == EventType.ExecutionStarted), None)
+    raw_input = started.get("Input") if started else instance.input
+    value: Any = None
+    if raw_input is not None:
+        try:
+            value = json.loads(raw_input)
+        except ValueError:
+            value = raw_input
+    return {
+        "history": list(history),
+        "input": value,
+        "instanceId": instance.instance_id,
+        "isReplaying": bool(started.get("IsPlayed")) if started else False,
+        "parentInstanceId": instance.parent.instance_id if instance.parent else None,
+        "upperSchemaVersion": config.upper_schema_version,
+        "upperSchemaVersionNew": config.upper_schema_version_new,
+        "longRunningTimerIntervalDuration": config.long_running_timer_interval,
+        "maximumShortTimerDuration": config.maximum_short_timer_duration,
+        "defaultHttpAsyncRequestSleepTimeMillseconds": config.default_http_async_sleep_ms,
+    }
+
+
+def parse_orchestrator_error(text: str) -> tuple[str, dict[str, Any] | None]:
+    """Split an orchestrator's exception text at ``$OutOfProcData$`` (§4.5).
+
+    Returns the error text and the OrchestratorState carried after the marker,
+    or ``(text, None)`` when the text carries none (a plain function failure).
+    """
+    head, marker, tail = text.partition(OUT_OF_PROC_MARKER)
+    if not marker:
+        return text, None
+    try:
+        state = json.loads(tail)
+    except ValueError:
+        return head, None
+    if not isinstance(state, dict):
+        return head, None
+    error = state.get("error")
+    return (error if isinstance(error, str) and error else head), state
+
+
+def complete_episode(
+    episode: Episode,
+    result: str | InvocationError | None,
+    *,
+    now: datetime,
+    new_id: Callable[[], str],
+) -> EpisodeOutcome:
+    """Turn the orchestrator's answer into history, status and outgoing work.
+
+    ``result`` is the OrchestratorState JSON text the orchestrator returned, an
+    ``InvocationError`` when it raised, or ``None`` when the episode needed no
+    invocation (``episode.payload is None``).
+    """
+    instance = episode.instance
+    if episode.discard:
+        return EpisodeOutcome(instance=instance, history_added=())
+    if episode.terminated is not None:
+        return _terminate(episode, episode.terminated, now=now)
+    if episode.payload is None:
+        return EpisodeOutcome(instance=instance, history_added=(), messages=episode.requeue)
+
+    state: dict[str, Any] | None
+    error: str | None = None
+    error_type = "Exception"
+    details: str | None = None
+    if isinstance(result, InvocationError):
+        error, state = parse_orchestrator_error(result.message)
+        error_type, details = result.error_type, result.details
+    elif result is None:
+        state, error = None, "the orchestrator function returned nothing"
+    else:
+        try:
+            parsed = json.loads(result)
+        except ValueError as exc:
+            parsed, error = None, f"the orchestrator function returned invalid JSON: {exc}"
+        if isinstance(parsed, str):
+            # Some callers hand over the JSON string the worker would have carried.
+            try:
+                parsed = json.loads(parsed)
+            except ValueError:
+                parsed = None
+        state = parsed if isinstance(parsed, dict) else None
+        if state is None and error is None:
+            error = "the orchestrator function returned something other than an OrchestratorState"
+        elif state is not None and state.get("error"):
+            error = str(state["error"])
+
+    history = episode.history + episode.new_events
+    custom_status = instance.custom_status
+    if state is not None:
+        custom = state.get("customStatus")
+        custom_status = None if custom is None else json.dumps(custom, separators=(",", ":"))
+    sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
+    if state is not None:
+        try:
+            sim.run(_top_level_actions(state))
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            # A malformed action must fail its instance, not the host that runs it.
+            sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
+            if error is None:
+                error, error_type = f"the orchestrator sent an invalid action: {exc}", "ValueError"
+    replay_failed = error is None and sim.nondeterminism is not None
+    if replay_failed:
+        error, error_type = sim.nondeterminism, "NonDeterminismError"
+
+    added: list[Event] = list(episode.new_events)
+    common: dict[str, Any] = {"state": state}
+    if not replay_failed:
+        # Work decided before a non-determinism was found is not trustworthy: drop it.
+        added.extend(sim.new_events())
+        common["new_instances"] = tuple(sim.new_instances)
+        common["entity_messages"] = tuple(sim.entity_messages)
+    instance = replace(instance, custom_status=custom_status, last_updated_time=now)
+    done = bool(state and state.get("isDone"))
+    if error is not None:
+        reason = f"Orchestrator function '{instance.name}' failed: {error}"
+        failure = failure_details(error_type, error, details)
+        return _close(
+            instance,
+            added,
+            RuntimeStatus.Failed,
+            result=reason,
+            output=json.dumps(reason),
+            reason=reason,
+            failure=failure,
+            event_id=sim.counter,
+            now=now,
+            common=common,
+        )
+    if done and sim.continue_as_new is not None:
+        added.extend(
+            [
+                history_event(
+                    EventType.ContinueAsNew,
+                    timestamp=now,
+                    event_id=sim.continue_as_new_id,
+                    OrchestrationStatus=RuntimeStatus.ContinuedAsNew.dtfx_value,
+                    Result=(sim.continue_as_new or {}).get("input"),
+                    FailureDetails=None,
+                ),
+                orchestrator_completed_event(now),
+            ]
+        )
+        return _continue_as_new(
+            episode, sim, instance, now=now, new_id=new_id, common=common, closed=added
+        )
+    if done:
+        output = state.get("output") if state else None
+        output_json = None if output is None else json.dumps(output, separators=(",", ":"))
+        return _close(
+            instance,
+            added,
+            RuntimeStatus.Completed,
+            result=output_json,
+            output=output_json,
+            event_id=sim.counter,
+            now=now,
+            common=common,
+        )
+    added.append(orchestrator_completed_event(now))
+    return EpisodeOutcome(
+        instance=instance,
+        history_added=tuple(added),
+        messages=episode.requeue,
+        activities=tuple(sim.activities),
+        timers=tuple(sim.timers),
+        cancel_timers=tuple(sim.cancel_timers),
+        **common,
+    )
+
+
+def _terminate(episode: Episode, reason: str, *, now: datetime) -> EpisodeOutcome:
+    return _close(
+        replace(episode.instance, last_updated_time=now),
+        list(episode.new_events),
+        RuntimeStatus.Terminated,
+        result=reason,
+        output=json.dumps(reason),
+        reason=reason,
+        now=now,
+    )
+
+
+def _close(
+    instance: InstanceState,
+    added: list[Event],
+    status: RuntimeStatus,
+    *,
+    result: str | None,
+    output: str | None,
+    now: datetime,
+    reason: str | None = None,
+    failure: dict[str, Any] | None = None,
+    event_id: int = -1,
+    common: dict[str, Any] | None = None,
+) -> EpisodeOutcome:
+    """End the execution in ``status``: one shape for completed, failed and terminated."""
+    added.append(
+        history_event(
+            EventType.ExecutionCompleted,
+            timestamp=now,
+            event_id=event_id,
+            OrchestrationStatus=status.dtfx_value,
+            Result=result,
+            FailureDetails=failure,
+        )
+    )
+    added.append(orchestrator_completed_event(now))
+    instance = replace(instance, runtime_status=status, output=output)
+    if failure is not None:
+        instance = replace(instance, failure=failure)
+    return EpisodeOutcome(
+        instance=instance,
+        history_added=tuple(added),
+        messages=tuple(_notify_parent(instance, reason=reason, now=now)),
+        **(common or {}),
+    )
+
+
+def _notify_parent(
+    instance: InstanceState, *, reason: str | None, now: datetime
+) -> list[OrchestrationMessage]:
+    """SubOrchestrationInstanceCompleted/Failed for the parent, if there is one."""
+    parent = instance.parent
+    if parent is None:
+        return []
+    if instance.runtime_status is RuntimeStatus.Completed:
+        event = history_event(
+            EventType.SubOrchestrationInstanceCompleted,
+            timestamp=now,
+            TaskScheduledId=parent.task_schedule_id,
+            Result=instance.output,
+        )
+    else:
+        failure = instance.failure or failure_details("Exception", reason or "", None)
+        event = history_event(
+            EventType.SubOrchestrationInstanceFailed,
+            timestamp=now,
+            TaskScheduledId=parent.task_schedule_id,
+            Reason=reason,
+            Details=failure.get("StackTrace"),
+            FailureDetails=failure,
+        )
+    return [
+        OrchestrationMessage(
+            instance_id=parent.instance_id, execution_id=parent.execution_id, event=event
+        )
+    ]
+
+
+def _continue_as_new(
+    episode: Episode,
+    sim: _Replay,
+    instance: InstanceState,
+    *,
+    now: datetime,
+    new_id: Callable[[], str],
+    common: dict[str, Any],
+    closed: list[Event],
+) -> EpisodeOutcome:
+    action = sim.continue_as_new or {}
+    action_input = action.get("input")
+    input_json = None if action_input is None else json.dumps(action_input)
+    execution_id = new_id()
+    fresh = new_instance(
+        instance.name,
+        instance.instance_id,
+        input_json,
+        now=now,
+        execution_id=execution_id,
+        version=instance.version,
+        parent=instance.parent,
+    )
+    carried = [
+        OrchestrationMessage(
+            instance_id=instance.instance_id, execution_id=execution_id, event=event
+        )
+        for event in (sim.unprocessed_events() if episode.preserve_unprocessed_events else [])
+    ]
+    requeued = [replace(m, execution_id=None) for m in episode.requeue]
+    next_instance = replace(
+        instance,
+        execution_id=execution_id,
+        runtime_status=RuntimeStatus.ContinuedAsNew,
+        input=input_json,
+        output=None,
+        custom_status=None,
+        failure=None,
+        last_updated_time=now,
+    )
+    return EpisodeOutcome(
+        instance=next_instance,
+        history_added=(),
+        new_execution=True,
+        closed_history=tuple(closed),
+        messages=(fresh.message, *carried, *requeued),
+        **common,
+    )
+
+
+def _top_level_actions(state: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The actions in the order the host replays them (§4.3).
+
+    V2/V3 (``schemaVersion`` ≥ 1): one list, compounds kept as compounds. V1: one
+    inner list per yield; a list of several actions was a compound whose type the
+    SDK did not send, so it is treated as a WhenAll group.
+    """
+    raw = state.get("actions") or []
+    schema = state.get("schemaVersion") or 0
+    top: list[dict[str, Any]] = []
+    for group in raw:
+        if not isinstance(group, list):
+            if isinstance(group, dict):
+                top.append(group)
+            continue
+        actions = [a for a in group if isinstance(a, dict)]
+        if schema:
+            top.extend(actions)
+        elif len(actions) == 1:
+            top.append(actions[0])
+        elif actions:
+            top.append({"actionType": int(ActionType.WhenAll), "compoundActions": actions})
+    return top

@@ -1,0 +1,275 @@
+"""The engine's data: what a backend hands to the engine and what the engine hands back.
+
+Frozen dataclasses only, so every step of an episode is a value a backend can store
+or compare; the functions that build and consume them live in the sibling modules.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from durable_functions._protocol import RuntimeStatus
+from durable_functions.host._ids import parse_entity_id
+
+Event = dict[str, Any]
+"""A history event as DurableTask.Core serializes it (``EventType``, ``EventId``, …)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineConfig:
+    """Knobs the host would take from its storage provider and host.json."""
+
+    long_running_timer_interval: str = "00:00:00"
+    """``longRunningTimerIntervalDuration`` (.NET TimeSpan); zero disables long-timer splitting."""
+    maximum_short_timer_duration: str = "00:00:00"
+    """``maximumShortTimerDuration`` (.NET TimeSpan); zero like every non-Azure-Storage provider."""
+    default_http_async_sleep_ms: int = 30000
+    """``defaultHttpAsyncRequestSleepTimeMillseconds`` (sic)."""
+    upper_schema_version: int = 1
+    """``upperSchemaVersion`` sent to the SDK (1 = V2)."""
+    upper_schema_version_new: int = 2
+    """``upperSchemaVersionNew`` sent to the SDK (2 = V3)."""
+    preserve_unprocessed_events: bool = True
+    """Carry events nobody waited for into the next execution on continue-as-new."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParentInstance:
+    """The orchestration that started a sub-orchestration, and the task waiting for it."""
+
+    instance_id: str
+    execution_id: str
+    name: str
+    version: str | None
+    task_schedule_id: int
+    """Sequence id of the parent's SubOrchestrationInstanceCreated event."""
+
+    def to_event_json(self) -> dict[str, Any]:
+        """The ``ParentInstance`` object of an ExecutionStarted event."""
+        return {
+            "Name": self.name,
+            "Version": self.version,
+            "TaskScheduleId": self.task_schedule_id,
+            "OrchestrationInstance": {
+                "InstanceId": self.instance_id,
+                "ExecutionId": self.execution_id,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstanceState:
+    """The status row of one orchestration instance (what status queries show)."""
+
+    instance_id: str
+    execution_id: str
+    name: str
+    version: str | None = ""
+    runtime_status: RuntimeStatus = RuntimeStatus.Pending
+    input: str | None = None
+    """Raw input, JSON text (= ExecutionStarted ``Input``); ``None`` when started without one."""
+    output: str | None = None
+    """Output as JSON text; the error text (JSON string) when Failed; the reason when Terminated."""
+    custom_status: str | None = None
+    """Custom status as JSON text, as the last episode set it."""
+    created_time: datetime
+    last_updated_time: datetime
+    parent: ParentInstance | None = None
+    failure: dict[str, Any] | None = None
+    """``FailureDetails`` JSON of a Failed instance (``ErrorType``, ``ErrorMessage``, …)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrchestrationMessage:
+    """An event on its way to an orchestration instance."""
+
+    instance_id: str
+    event: Event
+    execution_id: str | None = None
+    """Only the execution with this id may consume it; ``None`` = whichever is current."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewInstance:
+    """Everything a backend stores to create an instance: its row and its ExecutionStarted."""
+
+    instance: InstanceState
+    message: OrchestrationMessage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimerItem:
+    """A message to deliver at ``fire_at`` (durable timers, retry delays, scheduled events)."""
+
+    fire_at: datetime
+    message: OrchestrationMessage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActivityWorkItem:
+    """One activity (or built-in HTTP) call to run."""
+
+    instance_id: str
+    execution_id: str
+    task_id: int
+    """Sequence id of the TaskScheduled event; the result goes back as ``TaskScheduledId``."""
+    name: str
+    input: str | None
+    """JSON text of the input, as the CallActivity action carried it."""
+    lease: object | None = None
+    """Opaque to the engine; a backend uses it to find the claimed row again."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntityMessage:
+    """An operation request (call or signal) on its way to an entity."""
+
+    entity_id: str
+    """Scheduler id ``@<lowercased name>@<key>``."""
+    request: dict[str, Any]
+    """The request JSON of §7.4: ``op``, ``signal`` (only when true), ``input``, ``id``, …"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntityState:
+    """Stored state of one entity."""
+
+    entity_id: str
+    exists: bool = False
+    state: str | None = None
+    """JSON text of the state, ``None`` when the entity never stored one."""
+    last_modified: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        """Lowercased entity name."""
+        return parse_entity_id(self.entity_id)[0]
+
+    @property
+    def key(self) -> str:
+        """Entity key, as given."""
+        return parse_entity_id(self.entity_id)[1]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrchestrationWorkItem:
+    """What a backend hands out for one orchestration episode."""
+
+    instance: InstanceState
+    history: tuple[Event, ...]
+    """The current execution's history so far."""
+    messages: tuple[OrchestrationMessage, ...]
+    """New messages, in arrival order."""
+    lease: object | None = None
+    history_json: tuple[str, ...] | None = None
+    """The history's events as JSON text, when the backend stores them so: the
+    payload then reuses them instead of encoding the whole history every episode."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntityWorkItem:
+    """What a backend hands out for one entity batch."""
+
+    entity: EntityState
+    messages: tuple[EntityMessage, ...]
+    lease: object | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Episode:
+    """A prepared orchestration episode: the payload to send and what to do afterwards."""
+
+    item: OrchestrationWorkItem
+    instance: InstanceState
+    """The instance as the episode sees it (status after suspend/resume messages)."""
+    history: tuple[Event, ...]
+    new_events: tuple[Event, ...] = ()
+    """OrchestratorStarted followed by the consumed messages' events."""
+    requeue: tuple[OrchestrationMessage, ...] = ()
+    """Messages kept for later (the instance is suspended)."""
+    payload: dict[str, Any] | None = None
+    """The orchestration trigger payload (§2); ``None`` when no invocation is needed."""
+    terminated: str | None = None
+    """Reason, when a terminate message ends the instance without an invocation."""
+    discard: bool = False
+    """True when the messages target a finished instance: they are dropped."""
+    preserve_unprocessed_events: bool = True
+    """From ``EngineConfig``: carry unconsumed events across continue-as-new."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EpisodeOutcome:
+    """Everything one episode changes, applied by a backend in one transaction."""
+
+    instance: InstanceState
+    """The new status row (a new ``execution_id`` after continue-as-new)."""
+    history_added: tuple[Event, ...]
+    """Events to append to the execution's history."""
+    new_execution: bool = False
+    """True after continue-as-new: drop the old history, ``history_added`` is the new one."""
+    closed_history: tuple[Event, ...] = ()
+    """After continue-as-new: the events that ended the old execution (its last episode,
+    closed by a ContinueAsNew event), for observers; backends need not store them."""
+    messages: tuple[OrchestrationMessage, ...] = ()
+    """Messages to other instances, or to itself (continue-as-new, requeued while suspended)."""
+    new_instances: tuple[NewInstance, ...] = ()
+    """Sub-orchestrations to create."""
+    activities: tuple[ActivityWorkItem, ...] = ()
+    timers: tuple[TimerItem, ...] = ()
+    cancel_timers: tuple[int, ...] = ()
+    """Timer ids (of this instance) that no longer need to fire."""
+    entity_messages: tuple[EntityMessage, ...] = ()
+    state: dict[str, Any] | None = None
+    """The OrchestratorState the orchestrator returned, when it returned one."""
+
+    @property
+    def finished(self) -> bool:
+        """True when the instance reached a terminal status in this episode."""
+        return self.instance.runtime_status.is_terminal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntityOutcome:
+    """What one entity batch changes: the entity's state and the responses to callers."""
+
+    entity: EntityState
+    messages: tuple[OrchestrationMessage, ...] = ()
+    results: tuple[dict[str, Any], ...] = ()
+    """The per-operation results the entity function returned (or the fabricated ones)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvocationError:
+    """A function invocation that raised, as the host sees it."""
+
+    message: str
+    """``str(exception)`` (for orchestrators possibly with the ``$OutOfProcData$`` suffix)."""
+    error_type: str = "Exception"
+    details: str | None = None
+    """Traceback text, when available."""
+
+    @classmethod
+    def of(cls, exc: BaseException) -> InvocationError:
+        """The error an invocation that raised ``exc`` reports, with its traceback."""
+        return cls(
+            message=str(exc),
+            error_type=type(exc).__name__,
+            details="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RewindResult:
+    """The instance after a rewind and the work that restarts it."""
+
+    instance: InstanceState
+    history: tuple[Event, ...]
+    """Replaces the instance's history."""
+    messages: tuple[OrchestrationMessage, ...]
+    activities: tuple[ActivityWorkItem, ...]
+    children: tuple[NewInstance, ...]
+    """Failed sub-orchestrations to run again: rewind the failed instance with that id, or,
+    when it is gone, create this one (its completion resumes the rewound parent)."""
