@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from durable_functions._readonly import ReadOnly
 from durable_functions.errors import DurableError, SerializationError
 from durable_functions.serialization import InvalidJSONError, decode_as, df_loads
 
@@ -69,15 +70,10 @@ class DurableEntityContext:
         context._state_is_raw = state is not None
         return context, batch
 
-    @property
-    def entity_name(self) -> str:
-        """The entity's name, as the host sends it (lowercased)."""
-        return self._entity_name
-
-    @property
-    def entity_key(self) -> str:
-        """The entity's key."""
-        return self._entity_key
+    entity_name = ReadOnly[str](
+        "_entity_name", "The entity's name, as the host sends it (lowercased)."
+    )
+    entity_key = ReadOnly[str]("_entity_key", "The entity's key.")
 
     @property
     def operation_name(self) -> str | None:
@@ -90,10 +86,10 @@ class DurableEntityContext:
             raise EntityOperationError("Entity operation is unassigned")
         return self._operation
 
-    @property
-    def is_newly_constructed(self) -> bool:
-        """Always ``False``, as in the reference (the host does not tell us)."""
-        return self._is_newly_constructed
+    is_newly_constructed = ReadOnly[bool](
+        "_is_newly_constructed",
+        "Always ``False``, as in the reference (the host does not tell us).",
+    )
 
     def get_state(
         self,

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from durable_functions._entity_id import EntityId
+from durable_functions._readonly import ReadOnly
 from durable_functions.serialization import df_dumps
 
 __all__ = ["EntityState", "OperationResult", "RequestMessage", "ResponseMessage", "Signal"]
@@ -29,25 +30,13 @@ class OperationResult:
         self._result = result
         self._result_json: str | None = None  # set by Entity when it already encoded it
 
-    @property
-    def is_error(self) -> bool:
-        """Whether the operation raised."""
-        return self._is_error
-
-    @property
-    def duration(self) -> int:
-        """How long the operation took, in milliseconds."""
-        return self._duration
-
-    @property
-    def execution_start_time_ms(self) -> int:
-        """When the operation started, in milliseconds since the epoch (UTC)."""
-        return self._execution_start_time_ms
-
-    @property
-    def result(self) -> Any:
-        """The operation's result (the error text when it failed)."""
-        return self._result
+    is_error = ReadOnly[bool]("_is_error", "Whether the operation raised.")
+    duration = ReadOnly[int]("_duration", "How long the operation took, in milliseconds.")
+    execution_start_time_ms = ReadOnly[int](
+        "_execution_start_time_ms",
+        "When the operation started, in milliseconds since the epoch (UTC).",
+    )
+    result = ReadOnly[Any]("_result", "The operation's result (the error text when it failed).")
 
     def to_json(self) -> dict[str, Any]:
         """The result item of the entity response."""
@@ -69,20 +58,9 @@ class Signal:
         self._name = name
         self._input = input_
 
-    @property
-    def target(self) -> EntityId:
-        """The entity signalled."""
-        return self._target
-
-    @property
-    def name(self) -> str:
-        """The operation name."""
-        return self._name
-
-    @property
-    def input(self) -> str:
-        """The operation input (JSON text)."""
-        return self._input
+    target = ReadOnly[EntityId]("_target", "The entity signalled.")
+    name = ReadOnly[str]("_name", "The operation name.")
+    input = ReadOnly[str]("_input", "The operation input (JSON text).")
 
 
 class EntityState:
@@ -109,15 +87,10 @@ class EntityState:
         self._results = results
         self._signals = signals
 
-    @property
-    def results(self) -> list[OperationResult]:
-        """One result per operation of the batch, in order."""
-        return self._results
-
-    @property
-    def signals(self) -> list[Signal]:
-        """Signals to other entities (always empty)."""
-        return self._signals
+    results = ReadOnly[list[OperationResult]](
+        "_results", "One result per operation of the batch, in order."
+    )
+    signals = ReadOnly[list[Signal]]("_signals", "Signals to other entities (always empty).")
 
     def to_json(self) -> dict[str, Any]:
         """The response object; a state never touched in the batch is echoed verbatim."""

@@ -17,6 +17,7 @@ from uuid import NAMESPACE_OID, NAMESPACE_URL, UUID, uuid5
 
 from durable_functions._decoding import loads
 from durable_functions._function_refs import resolve_activity, resolve_name
+from durable_functions._readonly import ReadOnly
 from durable_functions.actions import (
     Action,
     CallActivityAction,
@@ -246,20 +247,14 @@ class DurableOrchestrationContext:
         """The first OrchestratorStarted event (whose time starts the clock)."""
         return HistoryEvent.from_dict(self._history[self._decision_started_index])
 
-    @property
-    def instance_id(self) -> str:
-        """The id of this orchestration instance."""
-        return self._instance_id
-
-    @property
-    def parent_instance_id(self) -> str | None:
-        """The id of the parent orchestration, for a sub-orchestration."""
-        return self._parent_instance_id
-
-    @property
-    def is_replaying(self) -> bool:
-        """Whether the code is re-running past decisions (e.g. to skip duplicate logging)."""
-        return self._is_replaying
+    instance_id = ReadOnly[str]("_instance_id", "The id of this orchestration instance.")
+    parent_instance_id = ReadOnly[str | None](
+        "_parent_instance_id", "The id of the parent orchestration, for a sub-orchestration."
+    )
+    is_replaying = ReadOnly[bool](
+        "_is_replaying",
+        "Whether the code is re-running past decisions (e.g. to skip duplicate logging).",
+    )
 
     def _set_is_replaying(self, is_replaying: bool) -> None:
         self._is_replaying = is_replaying
@@ -273,25 +268,18 @@ class DurableOrchestrationContext:
     def current_utc_datetime(self, value: datetime) -> None:
         self._current_utc_datetime = value
 
-    @property
-    def custom_status(self) -> Any:
-        """The last value given to :meth:`set_custom_status`."""
-        return self._custom_status
-
-    @property
-    def function_context(self) -> FunctionContext:
-        """Payload fields the orchestration does not use, as attributes."""
-        return self._function_context
-
-    @property
-    def will_continue_as_new(self) -> bool:
-        """Whether :meth:`continue_as_new` was called."""
-        return self._continue_as_new_flag
-
-    @property
-    def version(self) -> str | None:
-        """The version the instance was created with (``Version`` of ExecutionStarted)."""
-        return self._version
+    custom_status = ReadOnly[Any](
+        "_custom_status", "The last value given to :meth:`set_custom_status`."
+    )
+    function_context = ReadOnly[FunctionContext](
+        "_function_context", "Payload fields the orchestration does not use, as attributes."
+    )
+    will_continue_as_new = ReadOnly[bool](
+        "_continue_as_new_flag", "Whether :meth:`continue_as_new` was called."
+    )
+    version = ReadOnly[str | None](
+        "_version", "The version the instance was created with (``Version`` of ExecutionStarted)."
+    )
 
     # ------------------------------------------------------------------ input, ids, status
 
@@ -336,10 +324,9 @@ class DurableOrchestrationContext:
 
     # ------------------------------------------------------------------ scheduling API
 
-    @property
-    def replay_schema(self) -> ReplaySchema:
-        """The replay schema negotiated with the host."""
-        return self._replay_schema
+    replay_schema = ReadOnly[ReplaySchema](
+        "_replay_schema", "The replay schema negotiated with the host."
+    )
 
     @property
     def long_timer_limits(self) -> tuple[timedelta, timedelta]:

@@ -23,6 +23,7 @@ from types import GeneratorType
 from typing import Any
 
 from durable_functions._decoding import decode_entity_response, decode_result
+from durable_functions._readonly import ReadOnly
 from durable_functions.actions import Action, ReplaySchema
 from durable_functions.context import DurableOrchestrationContext
 from durable_functions.errors import (
@@ -68,30 +69,13 @@ class OrchestratorState:
         self._custom_status = custom_status
         self._replay_schema = replay_schema
 
-    @property
-    def actions(self) -> list[list[Action]]:
-        """Every action scheduled so far, grouped per schema (§ actions shape)."""
-        return self._actions
-
-    @property
-    def is_done(self) -> bool:
-        """Whether the orchestrator returned or continued as new."""
-        return self._is_done
-
-    @property
-    def output(self) -> Any:
-        """The return value, once done."""
-        return self._output
-
-    @property
-    def error(self) -> str | None:
-        """The failure text, if the orchestrator failed."""
-        return self._error
-
-    @property
-    def custom_status(self) -> Any:
-        """The custom status (sent only when truthy)."""
-        return self._custom_status
+    actions = ReadOnly[list[list[Action]]](
+        "_actions", "Every action scheduled so far, grouped per schema (§ actions shape)."
+    )
+    is_done = ReadOnly[bool]("_is_done", "Whether the orchestrator returned or continued as new.")
+    output = ReadOnly[Any]("_output", "The return value, once done.")
+    error = ReadOnly[str | None]("_error", "The failure text, if the orchestrator failed.")
+    custom_status = ReadOnly[Any]("_custom_status", "The custom status (sent only when truthy).")
 
     @property
     def schema_version(self) -> int:
