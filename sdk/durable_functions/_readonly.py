@@ -8,7 +8,7 @@ lines dozens of times.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
 
 __all__ = ["ReadOnly"]
 
@@ -35,3 +35,6 @@ class ReadOnly(property, Generic[_T]):
         def __get__(self, instance: object, owner: type | None = None, /) -> _T: ...
 
         def __get__(self, instance: Any, owner: type | None = None, /) -> Any: ...
+
+        # Read-only for type checkers too, as a decorated property is.
+        def __set__(self, instance: Any, value: NoReturn, /) -> None: ...  # type: ignore[override]
