@@ -103,6 +103,20 @@ def _require_name(value: str, field: str) -> None:
         raise ValueError(f"{field} cannot be empty")
 
 
+def _call_json(
+    action_type: int, function_name: str, input_: str, retry_options: RetryOptions | None
+) -> dict[str, Any]:
+    """The wire dict's common head of an activity or sub-orchestration call."""
+    json_dict: dict[str, Any] = {
+        "actionType": action_type,
+        "functionName": function_name,
+        "input": input_,
+    }
+    if retry_options:
+        json_dict["retryOptions"] = retry_options.to_json()
+    return json_dict
+
+
 class _ActivityCall(Action):
     """What both activity actions hold and send; only the retry options differ."""
 
@@ -112,14 +126,7 @@ class _ActivityCall(Action):
         _require_name(function_name, "function_name")
 
     def _to_json(self, action_type: int, retry_options: RetryOptions | None) -> dict[str, Any]:
-        json_dict: dict[str, Any] = {
-            "actionType": action_type,
-            "functionName": self.function_name,
-            "input": self.input_,
-        }
-        if retry_options:
-            json_dict["retryOptions"] = retry_options.to_json()
-        return json_dict
+        return _call_json(action_type, self.function_name, self.input_, retry_options)
 
 
 class CallActivityAction(_ActivityCall):
@@ -165,13 +172,7 @@ class _SubOrchestratorCall(Action):
         _require_name(function_name, "function_name")
 
     def _to_json(self, action_type: int, retry_options: RetryOptions | None) -> dict[str, Any]:
-        json_dict: dict[str, Any] = {
-            "actionType": action_type,
-            "functionName": self.function_name,
-            "input": self._input,
-        }
-        if retry_options:
-            json_dict["retryOptions"] = retry_options.to_json()
+        json_dict = _call_json(action_type, self.function_name, self._input, retry_options)
         json_dict["instanceId"] = self.instance_id
         json_dict["version"] = self.version
         return json_dict
