@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timezone
 from enum import Enum, IntEnum
 from typing import Any
 
+from durable_functions._protocol import ActionType as _Wire
 from durable_functions.constants import DATETIME_STRING_FORMAT
 from durable_functions.entity import EntityId
 from durable_functions.options import DurableHttpRequest, RetryOptions
@@ -71,18 +72,18 @@ class ReplaySchema(Enum):
 class ActionType(IntEnum):
     """The host's ``actionType`` values."""
 
-    CALL_ACTIVITY = 0
-    CALL_ACTIVITY_WITH_RETRY = 1
-    CALL_SUB_ORCHESTRATOR = 2
-    CALL_SUB_ORCHESTRATOR_WITH_RETRY = 3
-    CONTINUE_AS_NEW = 4
-    CREATE_TIMER = 5
-    WAIT_FOR_EXTERNAL_EVENT = 6
-    CALL_ENTITY = 7
-    CALL_HTTP = 8
-    SIGNAL_ENTITY = 9
-    WHEN_ANY = 11
-    WHEN_ALL = 12
+    CALL_ACTIVITY = _Wire.CallActivity
+    CALL_ACTIVITY_WITH_RETRY = _Wire.CallActivityWithRetry
+    CALL_SUB_ORCHESTRATOR = _Wire.CallSubOrchestrator
+    CALL_SUB_ORCHESTRATOR_WITH_RETRY = _Wire.CallSubOrchestratorWithRetry
+    CONTINUE_AS_NEW = _Wire.ContinueAsNew
+    CREATE_TIMER = _Wire.CreateTimer
+    WAIT_FOR_EXTERNAL_EVENT = _Wire.WaitForExternalEvent
+    CALL_ENTITY = _Wire.CallEntity
+    CALL_HTTP = _Wire.CallHttp
+    SIGNAL_ENTITY = _Wire.SignalEntity
+    WHEN_ANY = _Wire.WhenAny
+    WHEN_ALL = _Wire.WhenAll
 
 
 class Action(ABC):

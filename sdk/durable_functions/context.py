@@ -8,7 +8,6 @@ names). History stays as the host's plain dicts; ``histories`` builds
 from __future__ import annotations
 
 import json
-import re
 from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from uuid import NAMESPACE_OID, NAMESPACE_URL, UUID, uuid5
 
 from durable_functions._decoding import loads
 from durable_functions._function_refs import resolve_activity, resolve_name
+from durable_functions._protocol import parse_timespan
 from durable_functions._readonly import ReadOnly
 from durable_functions.actions import (
     Action,
@@ -60,10 +60,6 @@ _EXECUTION_STARTED = int(HistoryEventType.EXECUTION_STARTED)
 _RUNNING = TaskState.RUNNING
 _Descriptor = tuple[str, "str | None", "str | None"]
 _UUID_NAMESPACE = uuid5(NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
-_TIMESPAN = re.compile(
-    r"^(?P<negative>-)?(?:(?P<days>[0-9]*)\.)?(?P<hours>[0-9]{2}):(?P<minutes>[0-9]{2})"
-    r":(?P<seconds>[0-9]{2})(?:\.(?P<ticks>[0-9]{7}))?$"
-)
 
 
 class FunctionContext:
@@ -75,25 +71,6 @@ class FunctionContext:
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"The trigger payload has no field {name!r}")
-
-
-def parse_timespan(text: str) -> timedelta:
-    """Parse a .NET TimeSpan (``[-][d.]hh:mm:ss[.fffffff]``).
-
-    Raises:
-        PayloadError: the text is not a TimeSpan.
-    """
-    match = _TIMESPAN.match(text) if isinstance(text, str) else None
-    if match is None:
-        raise PayloadError(f"Invalid TimeSpan {text!r}: expected [-][d.]hh:mm:ss[.fffffff]")
-    span = timedelta(
-        days=int(match["days"] or "0"),
-        hours=int(match["hours"]),
-        minutes=int(match["minutes"]),
-        seconds=int(match["seconds"]),
-        microseconds=int(match["ticks"] or "0") // 10,
-    )
-    return -span if match["negative"] else span
 
 
 def _negotiate_schema(upper: Any, upper_new: Any) -> ReplaySchema:

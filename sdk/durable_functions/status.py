@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any
 
+from durable_functions._protocol import RuntimeStatus as _Wire
 from durable_functions._readonly import ReadOnly
 
 __all__ = [
@@ -69,21 +70,21 @@ def _format_datetime(value: datetime | None) -> str | None:
 class OrchestrationRuntimeStatus(Enum):
     """The status of an orchestration instance (values are the host's names)."""
 
-    Running = "Running"
+    Running = _Wire.Running.value
     """The instance has started running."""
-    Completed = "Completed"
+    Completed = _Wire.Completed.value
     """The instance completed normally."""
-    ContinuedAsNew = "ContinuedAsNew"
+    ContinuedAsNew = _Wire.ContinuedAsNew.value
     """The instance restarted itself with a new history (transient)."""
-    Failed = "Failed"
+    Failed = _Wire.Failed.value
     """The instance failed with an error."""
-    Canceled = "Canceled"
+    Canceled = _Wire.Canceled.value
     """The instance was canceled gracefully."""
-    Terminated = "Terminated"
+    Terminated = _Wire.Terminated.value
     """The instance was stopped abruptly."""
-    Pending = "Pending"
+    Pending = _Wire.Pending.value
     """The instance is scheduled but has not started running yet."""
-    Suspended = "Suspended"
+    Suspended = _Wire.Suspended.value
     """The instance is suspended and may be resumed later."""
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from durable_functions._protocol import format_timespan, parse_timespan
 from durable_functions.host import engine
 from durable_functions.host.engine import (
     EntityMessage,
@@ -411,10 +412,10 @@ def test_timestamps_with_any_fraction_or_offset_parse_to_utc(text: str) -> None:
     ],
 )
 def test_dotnet_timespans_round_trip(text: str, span: timedelta) -> None:
-    assert engine.parse_timespan(text) == span
-    assert engine.parse_timespan(engine.format_timespan(span)) == span
+    assert parse_timespan(text) == span
+    assert parse_timespan(format_timespan(span)) == span
 
 
 def test_an_unparseable_timespan_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="TimeSpan"):
-        engine.parse_timespan("three days")
+        parse_timespan("three days")

@@ -16,7 +16,8 @@ from factories import (
     replay_history,
 )
 
-from durable_functions.context import DurableOrchestrationContext, parse_timespan
+from durable_functions._protocol import parse_timespan
+from durable_functions.context import DurableOrchestrationContext
 from durable_functions.errors import PayloadError
 from durable_functions.history import HistoryEvent, HistoryEventType
 

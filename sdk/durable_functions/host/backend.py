@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Protocol
 
+from durable_functions._protocol import EventType, RuntimeStatus
 from durable_functions.errors import HostError
 from durable_functions.host.engine import (
     ActivityWorkItem,
@@ -29,12 +30,10 @@ from durable_functions.host.engine import (
     EntityWorkItem,
     EpisodeOutcome,
     Event,
-    EventType,
     InstanceState,
     NewInstance,
     OrchestrationMessage,
     OrchestrationWorkItem,
-    RuntimeStatus,
     TimerItem,
     is_runnable,
     sub_orchestration_conflict,

@@ -20,10 +20,7 @@ resume, rewind, restart, raise event) each have a small pure function here too.
 
 from __future__ import annotations
 
-import enum
-import functools
 import json
-import re
 import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -31,105 +28,21 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from durable_functions._protocol import (
+    HTTP_ACTIVITY_NAME,
+    OUT_OF_PROC_MARKER,
+    ActionType,
+    EventType,
+    RuntimeStatus,
+    format_timestamp,
+)
+from durable_functions._protocol import parse_utc_timestamp as parse_timestamp
+
 Event = dict[str, Any]
 """A history event as DurableTask.Core serializes it (``EventType``, ``EventId``, …)."""
 
-OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
-"""Separator between an orchestrator's error text and its OrchestratorState JSON (§4.5)."""
-
-HTTP_ACTIVITY_NAME = "BuiltIn::HttpActivity"
-"""Activity name the extension uses for durable HTTP calls (``call_http``)."""
-
 _ID_NAMESPACE = uuid.UUID("0c6d1d2e-6d2e-4c5a-9a43-5f1f3c1b7e21")
 """Namespace of the deterministic ids (entity request ids) the engine derives."""
-
-
-class EventType(enum.IntEnum):
-    """DurableTask.Core ``EventType`` values (§3.2)."""
-
-    ExecutionStarted = 0
-    ExecutionCompleted = 1
-    ExecutionFailed = 2
-    ExecutionTerminated = 3
-    TaskScheduled = 4
-    TaskCompleted = 5
-    TaskFailed = 6
-    SubOrchestrationInstanceCreated = 7
-    SubOrchestrationInstanceCompleted = 8
-    SubOrchestrationInstanceFailed = 9
-    TimerCreated = 10
-    TimerFired = 11
-    OrchestratorStarted = 12
-    OrchestratorCompleted = 13
-    EventSent = 14
-    EventRaised = 15
-    ContinueAsNew = 16
-    GenericEvent = 17
-    HistoryState = 18
-    ExecutionSuspended = 19
-    ExecutionResumed = 20
-    ExecutionRewound = 21
-
-
-class ActionType(enum.IntEnum):
-    """``actionType`` values of an OrchestratorState (§4.2)."""
-
-    CallActivity = 0
-    CallActivityWithRetry = 1
-    CallSubOrchestrator = 2
-    CallSubOrchestratorWithRetry = 3
-    ContinueAsNew = 4
-    CreateTimer = 5
-    WaitForExternalEvent = 6
-    CallEntity = 7
-    CallHttp = 8
-    SignalEntity = 9
-    ScheduledSignalEntity = 10
-    WhenAny = 11
-    WhenAll = 12
-
-
-class RuntimeStatus(str, enum.Enum):
-    """Runtime status names of the management API (§11)."""
-
-    Running = "Running"
-    Completed = "Completed"
-    ContinuedAsNew = "ContinuedAsNew"
-    Failed = "Failed"
-    Canceled = "Canceled"
-    Terminated = "Terminated"
-    Pending = "Pending"
-    Suspended = "Suspended"
-
-    @property
-    def is_terminal(self) -> bool:
-        """True once nothing more will happen to the instance."""
-        return self in _TERMINAL
-
-    @property
-    def dtfx_value(self) -> int:
-        """The DurableTask.Core ``OrchestrationStatus`` number written into history."""
-        return _DTFX_STATUS[self]
-
-
-_TERMINAL = frozenset(
-    {
-        RuntimeStatus.Completed,
-        RuntimeStatus.Failed,
-        RuntimeStatus.Terminated,
-        RuntimeStatus.Canceled,
-    }
-)
-_DTFX_STATUS = {
-    RuntimeStatus.Running: 0,
-    RuntimeStatus.Completed: 1,
-    RuntimeStatus.ContinuedAsNew: 2,
-    RuntimeStatus.Failed: 3,
-    RuntimeStatus.Canceled: 4,
-    RuntimeStatus.Terminated: 5,
-    RuntimeStatus.Pending: 6,
-    RuntimeStatus.Suspended: 7,
-}
 
 
 # --------------------------------------------------------------------------- payload types
@@ -393,76 +306,6 @@ class RewindResult:
 
 
 # --------------------------------------------------------------------------- time and ids
-
-_TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(Z|[+-]\d{2}:?\d{2})?$"
-)
-_TIMESPAN = re.compile(r"^(-)?(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$")
-
-
-def format_timestamp(value: datetime) -> str:
-    """Newtonsoft's ISO text: up to 7 fraction digits, trailing zeros trimmed, ``Z``."""
-    value = _as_utc(value)
-    text = value.replace(tzinfo=None, microsecond=0).isoformat()
-    if value.microsecond:
-        text += "." + f"{value.microsecond:06d}0".rstrip("0")
-    return text + "Z"
-
-
-@functools.lru_cache(maxsize=4096)
-def parse_timestamp(text: str) -> datetime:
-    """Parse the ISO timestamps of history events and actions (0–9 fraction digits).
-
-    Cached: every episode replays its instance's whole history, so the same texts
-    come back again and again.
-    """
-    match = _TIMESTAMP.match(text.strip())
-    if match is None:
-        raise ValueError(f"Not an ISO-8601 timestamp: {text!r}")
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    tz = timezone.utc
-    if zone and zone != "Z":
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-    parsed = datetime(
-        int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz
-    )
-    return parsed.astimezone(timezone.utc)
-
-
-def parse_timespan(text: str) -> timedelta:
-    """Parse a .NET TimeSpan in the constant ("c") format, e.g. ``3.00:00:00``."""
-    match = _TIMESPAN.match(text.strip())
-    if match is None:
-        raise ValueError(f"Not a .NET TimeSpan: {text!r}")
-    negative, days, hours, minutes, seconds, ticks = match.groups()
-    span = timedelta(
-        days=int(days or 0),
-        hours=int(hours),
-        minutes=int(minutes),
-        seconds=int(seconds),
-        microseconds=int((ticks or "0").ljust(7, "0")) // 10,
-    )
-    return -span if negative else span
-
-
-def format_timespan(value: timedelta) -> str:
-    """Format a duration as a .NET TimeSpan (constant format)."""
-    negative = value < timedelta(0)
-    value = abs(value)
-    total_seconds = value.days * 86400 + value.seconds
-    days, rest = divmod(total_seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    text = f"{hours:02d}:{minutes:02d}:{seconds:02d}"
-    if days:
-        text = f"{days}.{text}"
-    if value.microseconds:
-        text += f".{value.microseconds * 10:07d}"
-    return ("-" if negative else "") + text
 
 
 def _as_utc(value: datetime) -> datetime:

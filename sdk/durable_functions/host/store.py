@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from durable_functions._protocol import EventType, RuntimeStatus
 from durable_functions.errors import HostError
 from durable_functions.host.backend import InstancePage
 from durable_functions.host.engine import (
@@ -46,7 +47,6 @@ from durable_functions.host.engine import (
     OrchestrationMessage,
     OrchestrationWorkItem,
     ParentInstance,
-    RuntimeStatus,
     TimerItem,
     sub_orchestration_conflict,
 )
@@ -133,7 +133,8 @@ CREATE INDEX entity_messages_by_entity ON entity_messages (hub, entity_id, id);
 }
 
 _SUSPENDED = RuntimeStatus.Suspended.value
-_WAKE_TYPES = (3, 20)  # ExecutionTerminated, ExecutionResumed wake a suspended instance
+_WAKE_TYPES = (EventType.ExecutionTerminated, EventType.ExecutionResumed)
+"""The messages that wake a suspended instance."""
 MAX_BATCH = 200
 """Most messages handed to one orchestration episode or entity batch."""
 
@@ -653,7 +654,7 @@ class SqliteStore:
 
     def _enqueue_timer(self, conn: sqlite3.Connection, timer: TimerItem) -> None:
         timer_id = None
-        if timer.message.event.get("EventType") == 11:  # TimerFired: cancellable by id
+        if timer.message.event.get("EventType") == EventType.TimerFired:  # cancellable by id
             raw = timer.message.event.get("TimerId")
             timer_id = raw if isinstance(raw, int) else None
         self._enqueue(conn, timer.message, visible_at=timer.fire_at, timer_id=timer_id)
@@ -797,7 +798,7 @@ class SqliteStore:
         " WHERE m.hub = ? AND m.visible_at <= ? AND m.locked_by IS NULL"
         " AND (i.locked_by IS NULL)"
         " AND (i.runtime_status IS NULL OR i.runtime_status != ?"
-        f"      OR m.event_type IN ({','.join(str(t) for t in _WAKE_TYPES)}))"
+        f"      OR m.event_type IN ({','.join(str(int(t)) for t in _WAKE_TYPES)}))"
     )
 
     def claim_orchestration(self, now: datetime | None = None) -> OrchestrationWorkItem | None:

@@ -13,10 +13,13 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from durable_functions._protocol import RuntimeStatus, parse_utc_timestamp
 from durable_functions.client import DurableOrchestrationClient, HttpResult, RawJson
 from durable_functions.errors import DurableError
 from durable_functions.host import runner
-from durable_functions.host.engine import RuntimeStatus, entity_scheduler_id, parse_timestamp
+from durable_functions.host.engine import (
+    entity_scheduler_id,
+)
 from durable_functions.host.server import client_binding_payload, status_payload
 
 if TYPE_CHECKING:
@@ -144,7 +147,7 @@ def _time(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return parse_timestamp(text)
+        return parse_utc_timestamp(text)
     except ValueError as exc:
         raise _ApiError(400, f"not a valid date/time: {text!r}") from exc
 

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from durable_functions._protocol import HTTP_ACTIVITY_NAME, EventType, RuntimeStatus
 from durable_functions.errors import (
     DurableError,
     FailureDetails,
@@ -40,16 +41,13 @@ from durable_functions.errors import (
 from durable_functions.host import engine, runner
 from durable_functions.host.backend import MemoryBackend
 from durable_functions.host.engine import (
-    HTTP_ACTIVITY_NAME,
     ActivityWorkItem,
     EngineConfig,
     EpisodeOutcome,
-    EventType,
     InstanceState,
     InvocationError,
     OrchestrationMessage,
     OrchestrationWorkItem,
-    RuntimeStatus,
     entity_scheduler_id,
 )
 from durable_functions.host.functions import LoadedApp

@@ -31,9 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from durable_functions._protocol import HTTP_ACTIVITY_NAME, OUT_OF_PROC_MARKER
 from durable_functions.errors import DurableError, FunctionNotFoundError, NonDeterminismError
-
-OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 
 # HistoryEventType values (protocol §3.2).
 _EXECUTION_STARTED = 0
@@ -89,7 +88,6 @@ _STATUS_NAMES = {
     6: "Pending",
     7: "Suspended",
 }
-_HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 
 
 class OrchestratorInvoker(Protocol):
@@ -137,7 +135,7 @@ class Decision:
         """Whether DTFx would accept ``other`` where history recorded ``self``."""
         kinds = {self.kind, other.kind}
         if kinds == {"http", "activity"}:  # the host runs HTTP calls as an activity
-            return _HTTP_ACTIVITY in {self.name, other.name}
+            return HTTP_ACTIVITY_NAME in {self.name, other.name}
         if self.kind != other.kind:
             return False
         if self.kind in {"timer", "continue-as-new", "completion", "waiting", "failure"}:

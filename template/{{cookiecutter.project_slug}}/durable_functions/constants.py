@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from durable_functions._protocol import HTTP_ACTIVITY_NAME
+
 __all__ = [
     "ACTIVITY_TRIGGER",
     "DATETIME_STRING_FORMAT",
@@ -17,7 +19,7 @@ DEFAULT_LOCAL_HOST: str = "localhost:7071"
 DEFAULT_LOCAL_ORIGIN: str = f"http://{DEFAULT_LOCAL_HOST}"
 DATETIME_STRING_FORMAT: str = "%Y-%m-%dT%H:%M:%S.%fZ"
 """How the SDK writes datetimes on the wire (timer ``fireAt``, ``new_uuid`` names)."""
-HTTP_ACTION_NAME: str = "BuiltIn::HttpActivity"
+HTTP_ACTION_NAME: str = HTTP_ACTIVITY_NAME
 """The activity name the host records for a durable HTTP call."""
 ORCHESTRATION_TRIGGER: str = "orchestrationTrigger"
 ACTIVITY_TRIGGER: str = "activityTrigger"

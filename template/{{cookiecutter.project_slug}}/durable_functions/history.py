@@ -1,4 +1,4 @@
-"""History events as the host sends them, and a fast timestamp parser.
+"""History events as the host sends them (their types and timestamps come from ``_protocol``).
 
 The replay core reads history events as plain dicts (the JSON the host sent);
 :class:`HistoryEvent` objects are only built when user code reads
@@ -7,11 +7,11 @@ The replay core reads history events as plain dicts (the JSON the host sent);
 
 from __future__ import annotations
 
-import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
+from durable_functions._protocol import EventType, parse_timestamp
 from durable_functions.errors import PayloadError
 
 __all__ = ["HistoryEvent", "HistoryEventType", "parse_timestamp"]
@@ -20,82 +20,27 @@ __all__ = ["HistoryEvent", "HistoryEventType", "parse_timestamp"]
 class HistoryEventType(IntEnum):
     """DurableTask.Core's ``EventType`` values (numeric in trigger payloads)."""
 
-    EXECUTION_STARTED = 0
-    EXECUTION_COMPLETED = 1
-    EXECUTION_FAILED = 2
-    EXECUTION_TERMINATED = 3
-    TASK_SCHEDULED = 4
-    TASK_COMPLETED = 5
-    TASK_FAILED = 6
-    SUB_ORCHESTRATION_INSTANCE_CREATED = 7
-    SUB_ORCHESTRATION_INSTANCE_COMPLETED = 8
-    SUB_ORCHESTRATION_INSTANCE_FAILED = 9
-    TIMER_CREATED = 10
-    TIMER_FIRED = 11
-    ORCHESTRATOR_STARTED = 12
-    ORCHESTRATOR_COMPLETED = 13
-    EVENT_SENT = 14
-    EVENT_RAISED = 15
-    CONTINUE_AS_NEW = 16
-    GENERIC_EVENT = 17
-    HISTORY_STATE = 18
-    EXECUTION_SUSPENDED = 19
-    EXECUTION_RESUMED = 20
-
-
-_UTC = timezone.utc
-_CACHE: dict[str, datetime] = {}
-_CACHE_LIMIT = 4096
-_NATIVE_ISO = sys.version_info >= (3, 11)
-
-
-def parse_timestamp(text: str) -> datetime:
-    """Parse a host timestamp (ISO 8601, 0-7 fractional digits) into an aware UTC-offset datetime.
-
-    The host writes up to 7 fractional digits with trailing zeros trimmed; Python keeps
-    6, so the 7th digit is dropped (as the reference SDK does). A value without an offset
-    is taken as UTC. Results are cached: a history repeats few distinct timestamps.
-
-    Raises:
-        PayloadError: the text is not an ISO 8601 timestamp.
-    """
-    cached = _CACHE.get(text)
-    if cached is not None:
-        return cached
-    value = _parse(text)
-    if len(_CACHE) >= _CACHE_LIMIT:
-        _CACHE.clear()
-    _CACHE[text] = value
-    return value
-
-
-def _parse(text: str) -> datetime:
-    if _NATIVE_ISO and type(text) is str:
-        try:
-            value = datetime.fromisoformat(text)  # 3.11+: "Z" and 7 digits are fine
-        except ValueError:
-            pass
-        else:
-            return value if value.tzinfo is not None else value.replace(tzinfo=_UTC)
-    if not isinstance(text, str):
-        raise PayloadError(f"History timestamp must be a string, got {type(text).__name__}")
-    body = text.strip()
-    offset = ""
-    if body[-1:] in ("Z", "z"):
-        body = body[:-1]
-        offset = "+00:00"
-    elif len(body) > 6 and body[-6] in "+-" and body[-3] == ":":
-        body, offset = body[:-6], body[-6:]
-    head, dot, fraction = body.partition(".")
-    if dot:
-        body = f"{head}.{(fraction + '000000')[:6]}"
-    try:
-        value = datetime.fromisoformat(body + offset)
-    except ValueError:
-        raise PayloadError(f"Invalid history timestamp {text!r}: expected ISO 8601") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=_UTC)
-    return value
+    EXECUTION_STARTED = EventType.ExecutionStarted
+    EXECUTION_COMPLETED = EventType.ExecutionCompleted
+    EXECUTION_FAILED = EventType.ExecutionFailed
+    EXECUTION_TERMINATED = EventType.ExecutionTerminated
+    TASK_SCHEDULED = EventType.TaskScheduled
+    TASK_COMPLETED = EventType.TaskCompleted
+    TASK_FAILED = EventType.TaskFailed
+    SUB_ORCHESTRATION_INSTANCE_CREATED = EventType.SubOrchestrationInstanceCreated
+    SUB_ORCHESTRATION_INSTANCE_COMPLETED = EventType.SubOrchestrationInstanceCompleted
+    SUB_ORCHESTRATION_INSTANCE_FAILED = EventType.SubOrchestrationInstanceFailed
+    TIMER_CREATED = EventType.TimerCreated
+    TIMER_FIRED = EventType.TimerFired
+    ORCHESTRATOR_STARTED = EventType.OrchestratorStarted
+    ORCHESTRATOR_COMPLETED = EventType.OrchestratorCompleted
+    EVENT_SENT = EventType.EventSent
+    EVENT_RAISED = EventType.EventRaised
+    CONTINUE_AS_NEW = EventType.ContinueAsNew
+    GENERIC_EVENT = EventType.GenericEvent
+    HISTORY_STATE = EventType.HistoryState
+    EXECUTION_SUSPENDED = EventType.ExecutionSuspended
+    EXECUTION_RESUMED = EventType.ExecutionResumed
 
 
 class HistoryEvent:

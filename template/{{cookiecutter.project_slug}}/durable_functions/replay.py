@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from types import GeneratorType
 from typing import Any
 
+from durable_functions._protocol import OUT_OF_PROC_MARKER
 from durable_functions.actions import Action, ReplaySchema
 from durable_functions.context import (
     DurableOrchestrationContext,
@@ -42,7 +43,6 @@ from durable_functions.tasks import AtomicTask, CompoundTask, TaskBase, TaskStat
 
 __all__ = ["Orchestrator", "OrchestratorState", "ReplayResult", "replay"]
 
-_OUT_OF_PROC_LABEL = "\n\n$OutOfProcData$:"
 _RUNNING = TaskState.RUNNING
 _SUCCEEDED = TaskState.SUCCEEDED
 
@@ -173,7 +173,7 @@ class ReplayResult:
         if not self.labelled:
             raise exception
         raise OrchestratorExecutionError(
-            f"{exception}{_OUT_OF_PROC_LABEL}{self.state_json}",
+            f"{exception}{OUT_OF_PROC_MARKER}{self.state_json}",
             error=self.error or "",
             state_json=self.state_json,
         ) from exception

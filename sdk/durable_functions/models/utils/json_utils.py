@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime
-import re
 from typing import Any
 
-from durable_functions.errors import DurableError
+from durable_functions._protocol import parse_timespan
+from durable_functions.errors import DurableError, PayloadError
 
 __all__ = [
     "DATETIME_STRING_FORMAT",
@@ -18,12 +18,6 @@ __all__ = [
 ]
 
 DATETIME_STRING_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-# .NET ``TimeSpan.ToString("c")``: ``[-][d.]hh:mm:ss[.fffffff]``.
-_TIMESPAN = re.compile(
-    r"^(?P<negative>-)?(?:(?P<days>\d+)\.)?(?P<hours>\d{2}):(?P<minutes>\d{2}):(?P<seconds>\d{2})"
-    r"(?:\.(?P<ticks>\d{7}))?$"
-)
 
 
 class TimeSpanFormatError(DurableError, ValueError):
@@ -63,16 +57,9 @@ def parse_timespan_attrib(from_str: str) -> datetime.timedelta:
     Raises:
         TimeSpanFormatError: the text is not in that format.
     """
-    match = _TIMESPAN.match(from_str)
-    if match is None:
+    try:
+        return parse_timespan(from_str)
+    except PayloadError:
         raise TimeSpanFormatError(
             f"Format of TimeSpan failed attempted conversion to timedelta: {from_str}"
-        )
-    span = datetime.timedelta(
-        days=int(match["days"] or 0),
-        hours=int(match["hours"]),
-        minutes=int(match["minutes"]),
-        seconds=int(match["seconds"]),
-        microseconds=int(match["ticks"] or 0) // 10,
-    )
-    return -span if match["negative"] else span
+        ) from None

@@ -126,6 +126,9 @@ async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
         await stop.wait()
     finally:
         log.info("stopping the host")
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl+C stops at once
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
         await server.close()
         await loop.run_in_executor(None, dispatcher.stop)
         store.close()

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
+from durable_functions._protocol import HTTP_ACTIVITY_NAME, RuntimeStatus
 from durable_functions.host import engine, runner
 from durable_functions.host.engine import (
     ActivityWorkItem,
@@ -380,7 +381,7 @@ class Dispatcher:
         name = item.instance.name
         if outcome.instance.runtime_status is not item.instance.runtime_status:
             status = outcome.instance.runtime_status.value
-            if outcome.instance.runtime_status is engine.RuntimeStatus.Failed:
+            if outcome.instance.runtime_status is RuntimeStatus.Failed:
                 log.warning(
                     "orchestration %s (%s) failed: %s",
                     name,
@@ -458,7 +459,7 @@ class Dispatcher:
 
         try:
             future: Future[str]
-            if item.name == engine.HTTP_ACTIVITY_NAME:  # context.call_http
+            if item.name == HTTP_ACTIVITY_NAME:  # context.call_http
                 future = self._pool.submit(runner.call_http, item.input)
             else:
                 future = self.app.start_activity(item.name, item.input or "null", self._pool)

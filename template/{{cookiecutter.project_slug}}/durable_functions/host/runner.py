@@ -18,15 +18,15 @@ restart, purge, signal entity) are here too, as small functions over a backend.
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Protocol
 
+from durable_functions._protocol import HTTP_ACTIVITY_NAME, RuntimeStatus
 from durable_functions.errors import (
     DurableError,
     FunctionNotFoundError,
@@ -35,8 +35,10 @@ from durable_functions.errors import (
 )
 from durable_functions.host import engine
 from durable_functions.host.backend import Backend
+from durable_functions.host.clock import Clock as Clock
+from durable_functions.host.clock import SystemClock as SystemClock
+from durable_functions.host.clock import VirtualClock as VirtualClock
 from durable_functions.host.engine import (
-    HTTP_ACTIVITY_NAME,
     ActivityWorkItem,
     EngineConfig,
     EntityWorkItem,
@@ -45,23 +47,10 @@ from durable_functions.host.engine import (
     InvocationError,
     OrchestrationMessage,
     OrchestrationWorkItem,
-    RuntimeStatus,
     TimerItem,
 )
 
 # --------------------------------------------------------------------------- protocols
-
-
-class Clock(Protocol):
-    """Where time comes from: the wall clock, or a virtual one the runner moves."""
-
-    def now(self) -> datetime:
-        """The current time, timezone-aware UTC."""
-        ...
-
-    def wait_until(self, when: datetime) -> None:
-        """Let time pass until ``when`` (sleep, or jump for a virtual clock)."""
-        ...
 
 
 class Invoker(Protocol):
@@ -97,48 +86,6 @@ class Invoker(Protocol):
     def known_entities(self) -> Collection[str]:
         """Names of the app's entities (any case; entity ids use them lowercased)."""
         ...
-
-
-# --------------------------------------------------------------------------- clocks
-
-
-class SystemClock:
-    """The wall clock."""
-
-    def now(self) -> datetime:
-        """Aware UTC now."""
-        return datetime.now(timezone.utc)
-
-    def wait_until(self, when: datetime) -> None:
-        """Sleep until ``when``."""
-        delay = (when - self.now()).total_seconds()
-        if delay > 0:
-            time.sleep(delay)
-
-
-class VirtualClock:
-    """A clock that only moves when told to; ``run_until_idle`` jumps it to the next timer."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        start = start or datetime(2024, 1, 1, tzinfo=timezone.utc)
-        if start.tzinfo is None:
-            raise ValueError("VirtualClock needs a timezone-aware start time")
-        self._now = start.astimezone(timezone.utc)
-
-    def now(self) -> datetime:
-        """The virtual now."""
-        return self._now
-
-    def wait_until(self, when: datetime) -> None:
-        """Jump to ``when`` (never backwards)."""
-        if when > self._now:
-            self._now = when.astimezone(timezone.utc)
-
-    def advance(self, delta: timedelta) -> None:
-        """Move forward by ``delta``."""
-        if delta < timedelta(0):
-            raise ValueError("a VirtualClock cannot go backwards")
-        self._now += delta
 
 
 # --------------------------------------------------------------------------- steps

@@ -31,9 +31,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from durable_functions._protocol import EventType, RuntimeStatus, parse_utc_timestamp
 from durable_functions.errors import DurableError, HostError
 from durable_functions.host import engine
-from durable_functions.host.engine import EventType, InstanceState, RuntimeStatus
+from durable_functions.host.engine import (
+    InstanceState,
+)
 from durable_functions.host.functions import AppFunction, LoadedApp
 from durable_functions.host.settings import HostSettings
 from durable_functions.host.store import SqliteStore
@@ -210,6 +213,8 @@ class HttpServer:
     def __init__(self, handler: Handler) -> None:
         self._handler = handler
         self._server: asyncio.AbstractServer | None = None
+        self._connections: dict[asyncio.Task[Any], bool] = {}
+        """Each open connection's task, and whether it is serving a request right now."""
         self.base_url = ""
         self.port = 0
 
@@ -221,17 +226,38 @@ class HttpServer:
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         self.base_url = f"http://{shown}:{self.port}"
 
-    async def close(self) -> None:
-        """Stop accepting connections."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+    async def close(self, grace: float = 2.0) -> None:
+        """Stop accepting connections, then close the open ones.
+
+        Idle keep-alive connections (the SDK's own client keeps one) are closed at
+        once; requests being served get ``grace`` seconds to answer. Python 3.12+
+        ``wait_closed`` waits for every connection, so without this a single idle
+        client would keep the host from stopping.
+        """
+        if self._server is None:
+            return
+        self._server.close()
+        for task, busy in list(self._connections.items()):
+            if not busy:
+                task.cancel()
+        for timeout in (grace, 1.0):
+            if self._connections:
+                await asyncio.wait(list(self._connections), timeout=timeout)
+            for task in list(self._connections):
+                task.cancel()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._server.wait_closed(), 1.0)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections[task] = False
         try:
             while True:
                 try:
+                    self._connections[task] = False
                     request = await _read_request(reader, writer, self.base_url)
+                    self._connections[task] = True
                 except _BadRequest as exc:
                     writer.write(
                         _encode(error_response(400, str(exc)), keep_alive=False, head_only=False)
@@ -254,9 +280,14 @@ class HttpServer:
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             return
+        except asyncio.CancelledError:
+            # close() ends this connection. Ending normally, not cancelled: asyncio's
+            # stream callback would log the CancelledError as an error (3.11).
+            return
         except Exception:  # never let one connection take the server down
             log.exception("connection error")
         finally:
+            self._connections.pop(task, None)
             with contextlib.suppress(Exception):
                 writer.close()
 
@@ -570,7 +601,7 @@ def _parse_time(text: str | None, name: str) -> datetime | None:
     if not text:
         return None
     try:
-        return engine.parse_timestamp(text)
+        return parse_utc_timestamp(text)
     except ValueError:
         try:
             parsed = datetime.fromisoformat(text)

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from durable_functions._protocol import EventType
 from durable_functions.errors import DurableError, HostError, OrchestrationNotFoundError
 
 DEFAULT_URL = "http://127.0.0.1:7071"
@@ -84,7 +85,11 @@ def _as_document(instance_id: str, body: Any) -> dict[str, Any]:
         raise HostError(f"unexpected raw history for {instance_id!r}: {body!r}")
     if not document.get("name"):
         started = next(
-            (e for e in document["history"] if isinstance(e, dict) and e.get("EventType") == 0),
+            (
+                e
+                for e in document["history"]
+                if isinstance(e, dict) and e.get("EventType") == EventType.ExecutionStarted
+            ),
             None,
         )
         if started is not None:

@@ -1,0 +1,71 @@
+"""Ctrl+C stops the host promptly and cleanly, even with keep-alive clients connected.
+
+Python 3.12+ ``Server.wait_closed()`` waits for every open connection, and the SDK's
+durable client keeps a pooled keep-alive connection to the host itself once any
+HTTP starter has run. This file also runs under Python 3.13 (``make test-py313``).
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from apps.harness import copy_app, launch
+
+pytestmark = pytest.mark.e2e
+
+
+def _interrupt(process: subprocess.Popen[bytes], *, within: float) -> float:
+    """Send SIGINT; return how long the process took to exit (fails past ``within``)."""
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=within)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        pytest.fail(f"the host did not stop within {within} s of Ctrl+C")
+    return time.monotonic() - started
+
+
+def test_ctrl_c_stops_a_host_whose_starter_and_an_idle_client_keep_connections_open(
+    tmp_path: Path,
+) -> None:
+    app_dir = copy_app("sdk_app", tmp_path)
+    host = launch(app_dir, tmp_path / "hub.sqlite3")
+    idle = None
+    try:
+        # An HTTP starter: the SDK's client inside the host opens a keep-alive connection.
+        reply = host.request("POST", "/api/run/chain", body=b"1")
+        assert reply.status in (200, 202), reply.body
+        # And a client of our own that connects and then says nothing.
+        port = int(host.base.rsplit(":", 1)[1])
+        idle = socket.create_connection(("127.0.0.1", port))
+        elapsed = _interrupt(host.process, within=10)
+    finally:
+        if idle is not None:
+            idle.close()
+        if host.process.poll() is None:
+            host.kill()
+    log = host.tail(200)
+    assert host.process.returncode == 0, log
+    assert elapsed < 8, log
+    assert "Traceback" not in log
+    assert "CancelledError" not in log
+
+
+def test_a_second_ctrl_c_while_stopping_ends_the_host_at_once(tmp_path: Path) -> None:
+    app_dir = copy_app("sdk_app", tmp_path)
+    host = launch(app_dir, tmp_path / "hub.sqlite3")
+    try:
+        host.process.send_signal(signal.SIGINT)
+        host.process.send_signal(signal.SIGINT)
+        host.process.wait(timeout=10)
+    finally:
+        if host.process.poll() is None:
+            host.kill()
+    assert host.process.returncode is not None
