@@ -68,7 +68,11 @@ class TaskScheduler(Protocol):
         ...
 
     def generate_task(
-        self, action: Action, *, parent: TaskBase | None = None, descriptor: _Descriptor | None
+        self,
+        action: Action,
+        *,
+        parent: TaskBase | None = None,
+        descriptor: _Descriptor | None = None,
     ) -> TaskBase:
         """A new atomic task for ``action``, not yet scheduled."""
         ...
