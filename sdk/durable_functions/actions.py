@@ -104,48 +104,60 @@ def _require_name(value: str, field: str) -> None:
         raise ValueError(f"{field} cannot be empty")
 
 
-class CallActivityAction(Action):
-    """Run an activity function once."""
+def _call_json(
+    action_type: int, function_name: str, input_: str, retry_options: RetryOptions | None
+) -> dict[str, Any]:
+    """The wire dict's common head of an activity or sub-orchestration call."""
+    json_dict: dict[str, Any] = {
+        "actionType": action_type,
+        "functionName": function_name,
+        "input": input_,
+    }
+    if retry_options:
+        json_dict["retryOptions"] = retry_options.to_json()
+    return json_dict
+
+
+class _ActivityCall(Action):
+    """What both activity actions hold and send; only the retry options differ."""
 
     def __init__(self, function_name: str, input_: Any = None) -> None:
         self.function_name = function_name
         self.input_ = _dumps(input_)
         _require_name(function_name, "function_name")
 
+    def _to_json(self, action_type: int, retry_options: RetryOptions | None) -> dict[str, Any]:
+        return _call_json(action_type, self.function_name, self.input_, retry_options)
+
+
+class CallActivityAction(_ActivityCall):
+    """Run an activity function once."""
+
     @property
     def action_type(self) -> int:
         return ActionType.CALL_ACTIVITY
 
     def to_json(self) -> dict[str, Any]:
-        return {"actionType": 0, "functionName": self.function_name, "input": self.input_}
+        return self._to_json(0, None)
 
 
-class CallActivityWithRetryAction(Action):
+class CallActivityWithRetryAction(_ActivityCall):
     """Run an activity function; the host retries it per ``retry_options``."""
 
     def __init__(self, function_name: str, retry_options: RetryOptions, input_: Any = None) -> None:
-        self.function_name = function_name
         self.retry_options = retry_options
-        self.input_ = _dumps(input_)
-        _require_name(function_name, "function_name")
+        super().__init__(function_name, input_)
 
     @property
     def action_type(self) -> int:
         return ActionType.CALL_ACTIVITY_WITH_RETRY
 
     def to_json(self) -> dict[str, Any]:
-        json_dict: dict[str, Any] = {
-            "actionType": 1,
-            "functionName": self.function_name,
-            "input": self.input_,
-        }
-        if self.retry_options:
-            json_dict["retryOptions"] = self.retry_options.to_json()
-        return json_dict
+        return self._to_json(1, self.retry_options)
 
 
-class CallSubOrchestratorAction(Action):
-    """Start a sub-orchestration and wait for it."""
+class _SubOrchestratorCall(Action):
+    """What both sub-orchestration actions hold and send; only the retry options differ."""
 
     def __init__(
         self,
@@ -160,21 +172,25 @@ class CallSubOrchestratorAction(Action):
         self.version = version
         _require_name(function_name, "function_name")
 
+    def _to_json(self, action_type: int, retry_options: RetryOptions | None) -> dict[str, Any]:
+        json_dict = _call_json(action_type, self.function_name, self._input, retry_options)
+        json_dict["instanceId"] = self.instance_id
+        json_dict["version"] = self.version
+        return json_dict
+
+
+class CallSubOrchestratorAction(_SubOrchestratorCall):
+    """Start a sub-orchestration and wait for it."""
+
     @property
     def action_type(self) -> int:
         return ActionType.CALL_SUB_ORCHESTRATOR
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "actionType": 2,
-            "functionName": self.function_name,
-            "input": self._input,
-            "instanceId": self.instance_id,
-            "version": self.version,
-        }
+        return self._to_json(2, None)
 
 
-class CallSubOrchestratorWithRetryAction(Action):
+class CallSubOrchestratorWithRetryAction(_SubOrchestratorCall):
     """Start a sub-orchestration; the host retries it per ``retry_options``."""
 
     def __init__(
@@ -185,28 +201,15 @@ class CallSubOrchestratorWithRetryAction(Action):
         instance_id: str | None = None,
         version: str | None = None,
     ) -> None:
-        self.function_name = function_name
-        self._input = _dumps(_input)
         self.retry_options = retry_options
-        self.instance_id = instance_id
-        self.version = version
-        _require_name(function_name, "function_name")
+        super().__init__(function_name, _input, instance_id, version)
 
     @property
     def action_type(self) -> int:
         return ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY
 
     def to_json(self) -> dict[str, Any]:
-        json_dict: dict[str, Any] = {
-            "actionType": 3,
-            "functionName": self.function_name,
-            "input": self._input,
-        }
-        if self.retry_options:
-            json_dict["retryOptions"] = self.retry_options.to_json()
-        json_dict["instanceId"] = self.instance_id
-        json_dict["version"] = self.version
-        return json_dict
+        return self._to_json(3, self.retry_options)
 
 
 class ContinueAsNewAction(Action):

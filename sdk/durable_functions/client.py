@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from durable_functions._http import shared_client
+from durable_functions._readonly import ReadOnly
 from durable_functions.errors import HostError, OrchestrationNotFoundError
 from durable_functions.serialization import df_dumps
 from durable_functions.status import (
@@ -160,30 +161,21 @@ class DurableOrchestrationBindings:
         self._rpc_base_url = rpcBaseUrl
         self._client_data = SimpleNamespace(**kwargs)
 
-    @property
-    def task_hub_name(self) -> str:
-        """The task hub the client works on."""
-        return self._task_hub_name
-
-    @property
-    def creation_urls(self) -> dict[str, str]:
-        """Public URL templates for starting instances."""
-        return self._creation_urls
-
-    @property
-    def management_urls(self) -> dict[str, str]:
-        """Public URL templates for managing an instance (``INSTANCEID`` placeholder)."""
-        return self._management_urls
-
-    @property
-    def rpc_base_url(self) -> str | None:
-        """Base of every client call (ends with ``/``); ``None`` if the host disabled it."""
-        return self._rpc_base_url
-
-    @property
-    def client_data(self) -> SimpleNamespace:
-        """Any other key of the binding, as attributes."""
-        return self._client_data
+    task_hub_name = ReadOnly[str]("_task_hub_name", "The task hub the client works on.")
+    creation_urls = ReadOnly[dict[str, str]](
+        "_creation_urls", "Public URL templates for starting instances."
+    )
+    management_urls = ReadOnly[dict[str, str]](
+        "_management_urls",
+        "Public URL templates for managing an instance (``INSTANCEID`` placeholder).",
+    )
+    rpc_base_url = ReadOnly[str | None](
+        "_rpc_base_url",
+        "Base of every client call (ends with ``/``); ``None`` if the host disabled it.",
+    )
+    client_data = ReadOnly[SimpleNamespace](
+        "_client_data", "Any other key of the binding, as attributes."
+    )
 
     @classmethod
     def from_json(

@@ -22,13 +22,11 @@ from dataclasses import dataclass
 from types import GeneratorType
 from typing import Any
 
+from durable_functions._decoding import decode_entity_response, decode_result
 from durable_functions._protocol import OUT_OF_PROC_MARKER
+from durable_functions._readonly import ReadOnly
 from durable_functions.actions import Action, ReplaySchema
-from durable_functions.context import (
-    DurableOrchestrationContext,
-    _decode_event_value,
-    _entity_response,
-)
+from durable_functions.context import DurableOrchestrationContext
 from durable_functions.errors import (
     NonDeterminismError,
     OrchestratorExecutionError,
@@ -71,30 +69,13 @@ class OrchestratorState:
         self._custom_status = custom_status
         self._replay_schema = replay_schema
 
-    @property
-    def actions(self) -> list[list[Action]]:
-        """Every action scheduled so far, grouped per schema (§ actions shape)."""
-        return self._actions
-
-    @property
-    def is_done(self) -> bool:
-        """Whether the orchestrator returned or continued as new."""
-        return self._is_done
-
-    @property
-    def output(self) -> Any:
-        """The return value, once done."""
-        return self._output
-
-    @property
-    def error(self) -> str | None:
-        """The failure text, if the orchestrator failed."""
-        return self._error
-
-    @property
-    def custom_status(self) -> Any:
-        """The custom status (sent only when truthy)."""
-        return self._custom_status
+    actions = ReadOnly[list[list[Action]]](
+        "_actions", "Every action scheduled so far, grouped per schema (§ actions shape)."
+    )
+    is_done = ReadOnly[bool]("_is_done", "Whether the orchestrator returned or continued as new.")
+    output = ReadOnly[Any]("_output", "The return value, once done.")
+    error = ReadOnly[str | None]("_error", "The failure text, if the orchestrator failed.")
+    custom_status = ReadOnly[Any]("_custom_status", "The custom status (sent only when truthy).")
 
     @property
     def schema_version(self) -> int:
@@ -396,12 +377,14 @@ class _Replayer:
                 event_type == _T.TASK_COMPLETED
                 or event_type == _T.SUB_ORCHESTRATION_INSTANCE_COMPLETED
             ):
-                value = _decode_event_value(task, event.get("Result"))
+                value = decode_result(event.get("Result"), task._expected_output_type)
             elif event_type == _T.EVENT_RAISED:
                 if getattr(task, "_is_entity_call", False):
-                    is_error, value = _entity_response(task, event.get("Input"))
+                    is_error, value = decode_entity_response(
+                        event.get("Input"), task._expected_output_type
+                    )
                 else:
-                    value = _decode_event_value(task, event.get("Input"))
+                    value = decode_result(event.get("Input"), task._expected_output_type)
             elif event_type != _T.TIMER_FIRED:
                 is_error = True
                 value = TaskFailedError.from_event(event)
@@ -446,8 +429,8 @@ class _Replayer:
                 self._finish()
                 return
             if not new._is_scheduled:
-                context._add_to_open_tasks(new)
-                context._add_to_actions(new.action_repr)
+                context.add_to_open_tasks(new)
+                context.add_to_actions(new.action_repr)
                 _mark_as_scheduled(new)
             self.current = new
             if context._continue_as_new_flag or context._nd_error is not None:

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from durable_functions._protocol import RuntimeStatus as _Wire
+from durable_functions._readonly import ReadOnly
 
 __all__ = [
     "DATETIME_STRING_FORMAT",
@@ -156,50 +157,27 @@ class DurableOrchestrationStatus:
             "history": self._history,
         }
 
-    @property
-    def name(self) -> str | None:
-        """The orchestrator function's name."""
-        return self._name
-
-    @property
-    def instance_id(self) -> str | None:
-        """The instance id."""
-        return self._instance_id
-
-    @property
-    def created_time(self) -> datetime | None:
-        """When the instance was created (scheduled, if still Pending)."""
-        return self._created_time
-
-    @property
-    def last_updated_time(self) -> datetime | None:
-        """When the instance last updated its history."""
-        return self._last_updated_time
-
-    @property
-    def input_(self) -> Any:
-        """The instance's input as the host reports it."""
-        return self._input
-
-    @property
-    def output(self) -> Any:
-        """The instance's output (or the error text of a failed instance)."""
-        return self._output
-
-    @property
-    def runtime_status(self) -> OrchestrationRuntimeStatus | None:
-        """The runtime status."""
-        return self._runtime_status
-
-    @property
-    def custom_status(self) -> Any:
-        """The value last given to ``context.set_custom_status``."""
-        return self._custom_status
-
-    @property
-    def history(self) -> list[Any] | None:
-        """Always ``None`` from a host: the host sends history as ``historyEvents``."""
-        return self._history
+    name = ReadOnly[str | None]("_name", "The orchestrator function's name.")
+    instance_id = ReadOnly[str | None]("_instance_id", "The instance id.")
+    created_time = ReadOnly[datetime | None](
+        "_created_time", "When the instance was created (scheduled, if still Pending)."
+    )
+    last_updated_time = ReadOnly[datetime | None](
+        "_last_updated_time", "When the instance last updated its history."
+    )
+    input_ = ReadOnly[Any]("_input", "The instance's input as the host reports it.")
+    output = ReadOnly[Any](
+        "_output", "The instance's output (or the error text of a failed instance)."
+    )
+    runtime_status = ReadOnly[OrchestrationRuntimeStatus | None](
+        "_runtime_status", "The runtime status."
+    )
+    custom_status = ReadOnly[Any](
+        "_custom_status", "The value last given to ``context.set_custom_status``."
+    )
+    history = ReadOnly[list[Any] | None](
+        "_history", "Always ``None`` from a host: the host sends history as ``historyEvents``."
+    )
 
 
 def _to_datetime(value: str | datetime | None) -> datetime | None:
@@ -224,10 +202,7 @@ class PurgeHistoryResult:
         """Build from the host's ``{"instancesDeleted": n}`` body."""
         return cls(**json_obj)
 
-    @property
-    def instances_deleted(self) -> int:
-        """The number of deleted instances."""
-        return self._instances_deleted
+    instances_deleted = ReadOnly[int]("_instances_deleted", "The number of deleted instances.")
 
 
 @dataclass(frozen=True, slots=True)

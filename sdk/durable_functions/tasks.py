@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from durable_functions.actions import (
     Action,
@@ -23,9 +23,6 @@ from durable_functions.actions import (
     WhenAnyAction,
 )
 from durable_functions.options import RetryOptions
-
-if TYPE_CHECKING:
-    from durable_functions.context import DurableOrchestrationContext
 
 __all__ = [
     "AtomicTask",
@@ -46,6 +43,47 @@ TaskId: TypeAlias = "int | str | None"
 
 _Descriptor: TypeAlias = "tuple[str, str | None, str | None]"
 """(kind, name, target) of what a task schedules; compared with history (non-determinism)."""
+
+
+class TaskScheduler(Protocol):
+    """What tasks need from the orchestration context to schedule more tasks themselves.
+
+    Long timers and retries add tasks after they were yielded; depending on this
+    protocol instead of the context keeps this module free of it.
+    """
+
+    @property
+    def current_utc_datetime(self) -> datetime:
+        """The deterministic current time."""
+        ...
+
+    @property
+    def replay_schema(self) -> ReplaySchema:
+        """The negotiated replay schema."""
+        ...
+
+    @property
+    def long_timer_limits(self) -> tuple[timedelta, timedelta]:
+        """(longest single timer, interval of a long timer's chain); zero when unlimited."""
+        ...
+
+    def generate_task(
+        self,
+        action: Action,
+        *,
+        parent: TaskBase | None = None,
+        descriptor: _Descriptor | None = None,
+    ) -> TaskBase:
+        """A new atomic task for ``action``, not yet scheduled."""
+        ...
+
+    def add_to_open_tasks(self, task: TaskBase) -> None:
+        """Schedule ``task``: give it its sequence id and await its completion."""
+        ...
+
+    def add_to_actions(self, action_repr: ActionRepr) -> None:
+        """Send ``action_repr`` to the host with this episode's actions."""
+        ...
 
 
 class TaskState(enum.Enum):
@@ -277,17 +315,14 @@ class LongTimerTask(WhenAllTask):
         self,
         id_: TaskId,
         action: CreateTimerAction,
-        orchestration_context: DurableOrchestrationContext,
+        orchestration_context: TaskScheduler,
     ) -> None:
         self._orchestration_context = orchestration_context
-        self._max_short_timer_duration: timedelta = (
-            orchestration_context._maximum_short_timer_duration or timedelta(0)
-        )
-        self._long_timer_interval: timedelta = (
-            orchestration_context._long_timer_interval_duration or timedelta(0)
+        self._max_short_timer_duration, self._long_timer_interval = (
+            orchestration_context.long_timer_limits
         )
         first = self.get_next_timer_task(action.fire_at, orchestration_context.current_utc_datetime)
-        super().__init__([first], orchestration_context._replay_schema)
+        super().__init__([first], orchestration_context.replay_schema)
         self.id = id_
         self.action = action
 
@@ -325,8 +360,8 @@ class LongTimerTask(WhenAllTask):
         child_timer.parent = self
         self.pending_tasks.add(child_timer)
         context = self._orchestration_context
-        context._add_to_open_tasks(child_timer)
-        context._add_to_actions(child_timer.action_repr)
+        context.add_to_open_tasks(child_timer)
+        context.add_to_actions(child_timer.action_repr)
         child_timer._set_is_scheduled(True)
 
 
@@ -342,9 +377,9 @@ class RetryAbleTask(WhenAllTask):
         self,
         child: TaskBase,
         retry_options: RetryOptions,
-        context: DurableOrchestrationContext,
+        context: TaskScheduler,
     ) -> None:
-        super().__init__([child], context._replay_schema)
+        super().__init__([child], context.replay_schema)
         self.retry_options = retry_options
         self.num_attempts = 1
         self.context = context
@@ -378,7 +413,6 @@ class RetryAbleTask(WhenAllTask):
             self.error = child.result
 
     def _add_internal(self, action: NoOpAction, descriptor: _Descriptor | None) -> None:
-        task = self.context._generate_task(action, parent=self)
-        task._descriptor = descriptor
+        task = self.context.generate_task(action, parent=self, descriptor=descriptor)
         self.pending_tasks.add(task)
-        self.context._add_to_open_tasks(task)
+        self.context.add_to_open_tasks(task)

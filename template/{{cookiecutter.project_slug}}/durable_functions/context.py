@@ -8,14 +8,16 @@ names). History stays as the host's plain dicts; ``histories`` builds
 from __future__ import annotations
 
 import json
-import typing
 from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_OID, NAMESPACE_URL, UUID, uuid5
 
+from durable_functions._decoding import loads
+from durable_functions._function_refs import resolve_activity, resolve_name
 from durable_functions._protocol import parse_timespan
+from durable_functions._readonly import ReadOnly
 from durable_functions.actions import (
     Action,
     CallActivityAction,
@@ -30,22 +32,16 @@ from durable_functions.actions import (
     SignalEntityAction,
     WaitForExternalEventAction,
 )
-from durable_functions.constants import (
-    ACTIVITY_TRIGGER,
-    DATETIME_STRING_FORMAT,
-    ORCHESTRATION_TRIGGER,
-)
+from durable_functions.constants import DATETIME_STRING_FORMAT, ORCHESTRATION_TRIGGER
 from durable_functions.entity import EntityId
 from durable_functions.errors import (
     NonDeterminismError,
     OrchestratorUsageError,
     PayloadError,
     SerializationError,
-    TaskFailedError,
 )
 from durable_functions.history import HistoryEvent, HistoryEventType, parse_timestamp
 from durable_functions.options import DurableHttpRequest, RetryOptions, TokenSource
-from durable_functions.serialization import df_loads
 from durable_functions.tasks import (
     AtomicTask,
     LongTimerTask,
@@ -88,48 +84,6 @@ def _negotiate_schema(upper: Any, upper_new: Any) -> ReplaySchema:
         known = [member.value for member in ReplaySchema]
         schema = ReplaySchema(upper_new if upper_new in known else max(known))
     return schema
-
-
-_RAW_DECODE = json.JSONDecoder().raw_decode
-
-
-def _loads(text: Any, expected_type: Any) -> Any:
-    """``df_loads`` with a fast path for plain JSON (no custom-object envelope, no type)."""
-    if expected_type is None and type(text) is str and "__class__" not in text:
-        try:
-            value, end = _RAW_DECODE(text)
-        except ValueError:
-            pass  # df_loads raises the proper error
-        else:
-            if end == len(text):
-                return value
-    return df_loads(text, expected_type)
-
-
-_RETURN_TYPES: dict[Any, Any] = {}
-
-
-def _user_function(name: Any) -> Any:
-    function = getattr(name, "_function", None)
-    return getattr(function, "_func", None) if function is not None else None
-
-
-def _is_function_builder(name: Any) -> bool:
-    function = getattr(name, "_function", None)
-    return function is not None and hasattr(function, "_trigger")
-
-
-def _return_type(fn: Any) -> Any:
-    """The concrete class ``fn`` is annotated to return, or ``None``."""
-    if fn in _RETURN_TYPES:
-        return _RETURN_TYPES[fn]
-    try:
-        annotation = typing.get_type_hints(fn).get("return")
-    except Exception:  # unresolvable annotations: no type information
-        annotation = getattr(fn, "__annotations__", {}).get("return")
-    found = annotation if isinstance(annotation, type) else None
-    _RETURN_TYPES[fn] = found
-    return found
 
 
 class DurableOrchestrationContext:
@@ -270,20 +224,14 @@ class DurableOrchestrationContext:
         """The first OrchestratorStarted event (whose time starts the clock)."""
         return HistoryEvent.from_dict(self._history[self._decision_started_index])
 
-    @property
-    def instance_id(self) -> str:
-        """The id of this orchestration instance."""
-        return self._instance_id
-
-    @property
-    def parent_instance_id(self) -> str | None:
-        """The id of the parent orchestration, for a sub-orchestration."""
-        return self._parent_instance_id
-
-    @property
-    def is_replaying(self) -> bool:
-        """Whether the code is re-running past decisions (e.g. to skip duplicate logging)."""
-        return self._is_replaying
+    instance_id = ReadOnly[str]("_instance_id", "The id of this orchestration instance.")
+    parent_instance_id = ReadOnly[str | None](
+        "_parent_instance_id", "The id of the parent orchestration, for a sub-orchestration."
+    )
+    is_replaying = ReadOnly[bool](
+        "_is_replaying",
+        "Whether the code is re-running past decisions (e.g. to skip duplicate logging).",
+    )
 
     def _set_is_replaying(self, is_replaying: bool) -> None:
         self._is_replaying = is_replaying
@@ -297,25 +245,18 @@ class DurableOrchestrationContext:
     def current_utc_datetime(self, value: datetime) -> None:
         self._current_utc_datetime = value
 
-    @property
-    def custom_status(self) -> Any:
-        """The last value given to :meth:`set_custom_status`."""
-        return self._custom_status
-
-    @property
-    def function_context(self) -> FunctionContext:
-        """Payload fields the orchestration does not use, as attributes."""
-        return self._function_context
-
-    @property
-    def will_continue_as_new(self) -> bool:
-        """Whether :meth:`continue_as_new` was called."""
-        return self._continue_as_new_flag
-
-    @property
-    def version(self) -> str | None:
-        """The version the instance was created with (``Version`` of ExecutionStarted)."""
-        return self._version
+    custom_status = ReadOnly[Any](
+        "_custom_status", "The last value given to :meth:`set_custom_status`."
+    )
+    function_context = ReadOnly[FunctionContext](
+        "_function_context", "Payload fields the orchestration does not use, as attributes."
+    )
+    will_continue_as_new = ReadOnly[bool](
+        "_continue_as_new_flag", "Whether :meth:`continue_as_new` was called."
+    )
+    version = ReadOnly[str | None](
+        "_version", "The version the instance was created with (``Version`` of ExecutionStarted)."
+    )
 
     # ------------------------------------------------------------------ input, ids, status
 
@@ -331,7 +272,7 @@ class DurableOrchestrationContext:
         if not isinstance(raw, str):
             raw = json.dumps(raw)
         try:
-            return _loads(raw, resolved)
+            return loads(raw, resolved)
         except SerializationError:
             try:
                 json.loads(raw)
@@ -360,7 +301,19 @@ class DurableOrchestrationContext:
 
     # ------------------------------------------------------------------ scheduling API
 
-    def _generate_task(
+    replay_schema = ReadOnly[ReplaySchema](
+        "_replay_schema", "The replay schema negotiated with the host."
+    )
+
+    @property
+    def long_timer_limits(self) -> tuple[timedelta, timedelta]:
+        """(longest single timer, interval of a long timer's chain); zero when unlimited."""
+        return (
+            self._maximum_short_timer_duration or timedelta(0),
+            self._long_timer_interval_duration or timedelta(0),
+        )
+
+    def generate_task(
         self,
         action: Action,
         retry_options: RetryOptions | None = None,
@@ -369,6 +322,7 @@ class DurableOrchestrationContext:
         task_constructor: type[AtomicTask] = AtomicTask,
         descriptor: tuple[str, str | None, str | None] | None = None,
     ) -> TaskBase:
+        """A new task for ``action`` (wrapped in a retrying task with ``retry_options``)."""
         task: TaskBase = task_constructor(id_, [action] if self._is_v1 else action)
         task.parent = parent  # type: ignore[assignment]
         if descriptor is not None:
@@ -376,43 +330,6 @@ class DurableOrchestrationContext:
         if retry_options is not None:
             task = RetryAbleTask(task, retry_options, self)
         return task
-
-    def _function_name(self, name: Any, trigger: str, api: str) -> str:
-        if isinstance(name, str):
-            return name
-        if not _is_function_builder(name):
-            if callable(name):
-                raise ValueError(
-                    f"The `{api}` API received a `Callable` without an associated Azure "
-                    "Functions trigger-type. Please ensure you're using the Python programming "
-                    f"model V2 and that your function is decorated with `{trigger}`. "
-                    "Otherwise, provide the name of the function as a string."
-                )
-            raise TypeError(
-                f"`{api}` expects a function name (str) or a decorated function, got "
-                f"{type(name).__name__}"
-            )
-        function = name._function
-        actual = getattr(function._trigger, "type", None)
-        if actual != trigger:
-            expected = (
-                "OrchestrationTrigger" if trigger == ORCHESTRATION_TRIGGER else ("ActivityTrigger")
-            )
-            raise ValueError(
-                f"Received function with Trigger-type `{actual}` but expected `{expected}`. "
-                f"Ensure your function is annotated with the `{expected}` decorator or "
-                "directly pass in the name of the function as a string."
-            )
-        return str(function._name)
-
-    def _activity(self, name: Any, api: str) -> tuple[str, Any]:
-        if type(name) is str:
-            if not name:
-                raise ValueError("function_name cannot be empty")
-            return name, None
-        resolved = self._function_name(name, ACTIVITY_TRIGGER, api)
-        fn = _user_function(name)
-        return resolved, (_return_type(fn) if fn is not None else None)
 
     def call_activity(
         self, name: Any, input_: Any = None, expected_type: type | None = None
@@ -422,9 +339,9 @@ class DurableOrchestrationContext:
         ``name`` is the activity's name or, in the v2 programming model, the decorated
         activity function (its return annotation then decodes the result).
         """
-        function_name, discovered = self._activity(name, "call_activity")
+        function_name, discovered = resolve_activity(name, "call_activity")
         action = CallActivityAction(function_name, input_)
-        task = self._generate_task(action, descriptor=("activity", function_name, None))
+        task = self.generate_task(action, descriptor=("activity", function_name, None))
         task._expected_output_type = expected_type or discovered
         return task
 
@@ -436,9 +353,9 @@ class DurableOrchestrationContext:
         expected_type: type | None = None,
     ) -> TaskBase:
         """Schedule an activity that the host retries on failure per ``retry_options``."""
-        function_name, discovered = self._activity(name, "call_activity_with_retry")
+        function_name, discovered = resolve_activity(name, "call_activity_with_retry")
         action = CallActivityWithRetryAction(function_name, retry_options, input_)
-        task = self._generate_task(
+        task = self.generate_task(
             action, retry_options, descriptor=("activity", function_name, None)
         )
         task._expected_output_type = expected_type or discovered
@@ -453,9 +370,9 @@ class DurableOrchestrationContext:
         expected_type: type | None = None,
     ) -> TaskBase:
         """Start a sub-orchestration; the task's value is its output."""
-        function_name = self._function_name(name, ORCHESTRATION_TRIGGER, "call_sub_orchestrator")
+        function_name = resolve_name(name, ORCHESTRATION_TRIGGER, "call_sub_orchestrator")
         action = CallSubOrchestratorAction(function_name, input_, instance_id, version)
-        task = self._generate_task(action, descriptor=("sub-orchestration", function_name, None))
+        task = self.generate_task(action, descriptor=("sub-orchestration", function_name, None))
         task._expected_output_type = expected_type
         return task
 
@@ -469,13 +386,13 @@ class DurableOrchestrationContext:
         expected_type: type | None = None,
     ) -> TaskBase:
         """Start a sub-orchestration that the host retries on failure per ``retry_options``."""
-        function_name = self._function_name(
+        function_name = resolve_name(
             name, ORCHESTRATION_TRIGGER, "call_sub_orchestrator_with_retry"
         )
         action = CallSubOrchestratorWithRetryAction(
             function_name, retry_options, input_, instance_id, version
         )
-        task = self._generate_task(
+        task = self.generate_task(
             action, retry_options, descriptor=("sub-orchestration", function_name, None)
         )
         task._expected_output_type = expected_type
@@ -507,7 +424,7 @@ class DurableOrchestrationContext:
         if content is not None:
             json_content = content if is_raw_str else json.dumps(content)
         request = DurableHttpRequest(method, uri, json_content, headers, token_source)
-        return self._generate_task(CallHttpAction(request), descriptor=("http", None, None))
+        return self.generate_task(CallHttpAction(request), descriptor=("http", None, None))
 
     def call_entity(
         self,
@@ -521,7 +438,7 @@ class DurableOrchestrationContext:
         A failed operation raises :class:`~durable_functions.errors.TaskFailedError`.
         """
         action = CallEntityAction(entityId, operationName, operationInput)
-        task = self._generate_task(action, descriptor=("entity", operationName, action.instance_id))
+        task = self.generate_task(action, descriptor=("entity", operationName, action.instance_id))
         task._expected_output_type = expected_type
         task._is_entity_call = True  # type: ignore[attr-defined]
         return task
@@ -534,7 +451,7 @@ class DurableOrchestrationContext:
         The returned task is already complete: yielding it resumes at once.
         """
         action = SignalEntityAction(entityId, operationName, operationInput)
-        task = self._generate_task(action)
+        task = self.generate_task(action)
         task.id = self._sequence_number
         self._record_fire_and_forget_action(action, ("entity", operationName, action.instance_id))
         task.is_played = self._is_replaying
@@ -557,7 +474,7 @@ class DurableOrchestrationContext:
             and action.fire_at > self._current_utc_datetime + short_max
         ):
             return LongTimerTask(None, action, self)
-        task = self._generate_task(action, task_constructor=TimerTask)
+        task = self.generate_task(action, task_constructor=TimerTask)
         assert isinstance(task, TimerTask)
         return task
 
@@ -568,7 +485,7 @@ class DurableOrchestrationContext:
         waiting, to the next task that waits for that name (first in, first out).
         """
         action = WaitForExternalEventAction(name)
-        task = self._generate_task(action, id_=name)
+        task = self.generate_task(action, id_=name)
         task._expected_output_type = expected_type
         return task
 
@@ -603,7 +520,7 @@ class DurableOrchestrationContext:
     def _record_fire_and_forget_action(
         self, action: Action, descriptor: tuple[str, str | None, str | None] | None = None
     ) -> None:
-        self._add_to_actions([action] if self._is_v1 else action)
+        self.add_to_actions([action] if self._is_v1 else action)
         if descriptor is not None and not self._processing_new_events:
             self._check_determinism(self._sequence_number, descriptor)
         self._sequence_number += 1
@@ -614,7 +531,8 @@ class DurableOrchestrationContext:
             return self._action_payload_v1
         return [self._action_payload_v2]
 
-    def _add_to_actions(self, action_repr: list[Action] | Action) -> None:
+    def add_to_actions(self, action_repr: list[Action] | Action) -> None:
+        """Send ``action_repr`` to the host with this episode's actions."""
         if self._continue_as_new_flag:
             return  # nothing is sent after continue_as_new
         if self._is_v1:
@@ -629,13 +547,13 @@ class DurableOrchestrationContext:
             f"{self._replay_schema.name}"
         )
 
-    def _add_to_open_tasks(self, task: TaskBase) -> None:
+    def add_to_open_tasks(self, task: TaskBase) -> None:
         """Give newly scheduled atomic tasks their id and register them for completions."""
         if task._is_scheduled:
             return
         if not isinstance(task, AtomicTask):
             for child in task.children:  # type: ignore[attr-defined]
-                self._add_to_open_tasks(child)
+                self.add_to_open_tasks(child)
             return
         task_id = task.id
         if task_id is None:
@@ -791,25 +709,3 @@ def _describe(descriptor: tuple[str, str | None, str | None]) -> str:
         operation = f"operation {name!r}" if name is not None else "an operation"
         return f"entity {operation} on {target!r}"
     return f"{kind} {name!r}"
-
-
-def _decode_event_value(task: TaskBase, text: Any) -> Any:
-    return None if text is None else _loads(text, task._expected_output_type)
-
-
-def _entity_response(task: TaskBase, text: Any) -> tuple[bool, Any]:
-    """(is_error, value) of an entity call's response event."""
-    response = json.loads(text)
-    if not isinstance(response, dict) or "result" not in response:
-        raise SerializationError(f"Malformed entity response {text!r}: expected a 'result'")
-    result = response["result"]
-    is_error = "exceptionType" in response
-    if result is None:
-        return (True, TaskFailedError("None")) if is_error else (False, None)
-    if isinstance(result, str) and result.strip().startswith("Timeout value of"):
-        is_error = True
-        result = json.dumps(result)
-    value = _loads(result, task._expected_output_type)
-    if is_error:
-        return True, TaskFailedError(str(value))
-    return False, value

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from durable_functions._readonly import ReadOnly
+
 __all__ = ["DurableHttpRequest", "ManagedIdentityTokenSource", "RetryOptions", "TokenSource"]
 
 
@@ -28,15 +30,12 @@ class RetryOptions:
         self._first_retry_interval_in_milliseconds = first_retry_interval_in_milliseconds
         self._max_number_of_attempts = max_number_of_attempts
 
-    @property
-    def first_retry_interval_in_milliseconds(self) -> int:
-        """Delay before the first retry, in milliseconds."""
-        return self._first_retry_interval_in_milliseconds
-
-    @property
-    def max_number_of_attempts(self) -> int:
-        """Total number of attempts, the first one included."""
-        return self._max_number_of_attempts
+    first_retry_interval_in_milliseconds = ReadOnly[int](
+        "_first_retry_interval_in_milliseconds", "Delay before the first retry, in milliseconds."
+    )
+    max_number_of_attempts = ReadOnly[int](
+        "_max_number_of_attempts", "Total number of attempts, the first one included."
+    )
 
     def to_json(self) -> dict[str, Any]:
         """The ``retryOptions`` object of a ``*WithRetry`` action."""
@@ -82,10 +81,10 @@ class ManagedIdentityTokenSource(TokenSource):
         self._resource = resource
         self._kind = "AzureManagedIdentity"
 
-    @property
-    def resource(self) -> str:
-        """The Azure AD resource the token is for, e.g. ``https://management.core.windows.net/``."""
-        return self._resource
+    resource = ReadOnly[str](
+        "_resource",
+        "The Azure AD resource the token is for, e.g. ``https://management.core.windows.net/``.",
+    )
 
     def to_json(self) -> dict[str, Any]:
         return {"resource": self._resource, "kind": self._kind}
@@ -121,30 +120,15 @@ class DurableHttpRequest:
         self._headers = headers
         self._token_source = token_source
 
-    @property
-    def method(self) -> str:
-        """HTTP method, e.g. ``GET``."""
-        return self._method
-
-    @property
-    def uri(self) -> str:
-        """Absolute request URI."""
-        return self._uri
-
-    @property
-    def content(self) -> str | None:
-        """Request body text (already JSON-encoded unless sent raw)."""
-        return self._content
-
-    @property
-    def headers(self) -> dict[str, str] | None:
-        """Request headers."""
-        return self._headers
-
-    @property
-    def token_source(self) -> TokenSource | None:
-        """Where the host gets a bearer token from, if any."""
-        return self._token_source
+    method = ReadOnly[str]("_method", "HTTP method, e.g. ``GET``.")
+    uri = ReadOnly[str]("_uri", "Absolute request URI.")
+    content = ReadOnly[str | None](
+        "_content", "Request body text (already JSON-encoded unless sent raw)."
+    )
+    headers = ReadOnly[dict[str, str] | None]("_headers", "Request headers.")
+    token_source = ReadOnly[TokenSource | None](
+        "_token_source", "Where the host gets a bearer token from, if any."
+    )
 
     def to_json(self) -> dict[str, Any]:
         """The ``httpRequest`` object of a CallHttp action (``tokenSource`` only when set)."""

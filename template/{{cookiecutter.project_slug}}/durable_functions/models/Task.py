@@ -2,26 +2,5 @@
 
 from __future__ import annotations
 
-from durable_functions.tasks import (
-    AtomicTask,
-    CompoundTask,
-    LongTimerTask,
-    RetryAbleTask,
-    TaskBase,
-    TaskState,
-    TimerTask,
-    WhenAllTask,
-    WhenAnyTask,
-)
-
-__all__ = [
-    "AtomicTask",
-    "CompoundTask",
-    "LongTimerTask",
-    "RetryAbleTask",
-    "TaskBase",
-    "TaskState",
-    "TimerTask",
-    "WhenAllTask",
-    "WhenAnyTask",
-]
+from durable_functions.tasks import *  # noqa: F403 - this path re-exports exactly those names
+from durable_functions.tasks import __all__ as __all__
