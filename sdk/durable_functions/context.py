@@ -16,6 +16,7 @@ from uuid import NAMESPACE_OID, NAMESPACE_URL, UUID, uuid5
 
 from durable_functions._decoding import loads
 from durable_functions._function_refs import resolve_activity, resolve_name
+from durable_functions._nondeterminism import Descriptor, nondeterminism_error, recorded_descriptor
 from durable_functions._protocol import parse_timespan
 from durable_functions._readonly import ReadOnly
 from durable_functions.actions import (
@@ -57,8 +58,8 @@ __all__ = ["DurableOrchestrationContext", "FunctionContext"]
 
 _ORCHESTRATOR_STARTED = int(HistoryEventType.ORCHESTRATOR_STARTED)
 _EXECUTION_STARTED = int(HistoryEventType.EXECUTION_STARTED)
+_TASK_SCHEDULED = int(HistoryEventType.TASK_SCHEDULED)
 _RUNNING = TaskState.RUNNING
-_Descriptor = tuple[str, "str | None", "str | None"]
 _UUID_NAMESPACE = uuid5(NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
 
 
@@ -157,7 +158,7 @@ class DurableOrchestrationContext:
         self._buffered_events: dict[str, deque[dict[str, Any]]] = {}
         self._processing_new_events = False
         self._nd_recorded: dict[int, tuple[dict[str, Any], int]] = {}
-        self._nd_scheduled: dict[int, _Descriptor] = {}
+        self._nd_scheduled: dict[int, Descriptor] = {}
         self._nd_error: NonDeterminismError | None = None
         self._complete: Any = None  # set by the replay core: applies a completion event
 
@@ -599,11 +600,11 @@ class DurableOrchestrationContext:
 
     # ------------------------------------------------------------------ non-determinism
 
-    def _check_determinism(self, task_id: int, actual: _Descriptor) -> None:
+    def _check_determinism(self, task_id: int, actual: Descriptor) -> None:
         recorded = self._nd_recorded.pop(task_id, None)
         if recorded is None:
             self._nd_scheduled[task_id] = actual
-        elif not _matches(_history_descriptor(*recorded), actual):
+        elif not _matches(recorded_descriptor(*recorded), actual):
             self._fail_nondeterminism(task_id, recorded, actual)
 
     def _record_history_schedule(self, event: dict[str, Any], event_type: int) -> None:
@@ -614,32 +615,24 @@ class DurableOrchestrationContext:
         actual = self._nd_scheduled.pop(event_id, None)
         if actual is None:
             self._nd_recorded[event_id] = (event, event_type)
-        elif actual[0] == "activity" and event_type == 4 and actual[1] == event.get("Name"):
+        elif (
+            actual[0] == "activity"
+            and event_type == _TASK_SCHEDULED
+            and actual[1] == event.get("Name")
+        ):
             return  # the common case, decided without building descriptors
-        elif not _matches(_history_descriptor(event, event_type), actual):
+        elif not _matches(recorded_descriptor(event, event_type), actual):
             self._fail_nondeterminism(event_id, (event, event_type), actual)
 
     def _fail_nondeterminism(
         self,
         task_id: int,
         recorded: tuple[dict[str, Any], int],
-        actual: _Descriptor | None,
+        actual: Descriptor | None,
     ) -> None:
-        if self._nd_error is not None:
-            return
-        event, event_type = recorded
-        recorded_text = (
-            f"{_describe(_history_descriptor(event, event_type))} "
-            f"({HistoryEventType(event_type).name})"
-        )
-        actual_text = (
-            _describe(actual)
-            if actual is not None
-            else "not schedule it (the code no longer schedules this task at this point)"
-        )
-        self._nd_error = NonDeterminismError(
-            event_id=task_id, recorded=recorded_text, actual=actual_text
-        )
+        if self._nd_error is None:
+            event, event_type = recorded
+            self._nd_error = nondeterminism_error(task_id, event, actual, event_type=event_type)
 
     def _check_missing_tasks(self) -> None:
         """Every scheduling event of past episodes must have been scheduled by the code."""
@@ -657,34 +650,13 @@ def _is_abandoned(task: TaskBase) -> bool:
     return False
 
 
-def _history_descriptor(
-    event: dict[str, Any], event_type: int
-) -> tuple[str, str | None, str | None]:
-    if event_type == HistoryEventType.TASK_SCHEDULED:
-        return ("activity", event.get("Name"), None)
-    if event_type == HistoryEventType.SUB_ORCHESTRATION_INSTANCE_CREATED:
-        return ("sub-orchestration", event.get("Name"), None)
-    if event_type == HistoryEventType.TIMER_CREATED:
-        return ("timer", None, None)
-    operation = None
-    try:
-        request = json.loads(event.get("Input") or "")
-        if isinstance(request, dict) and isinstance(request.get("op"), str):
-            operation = request["op"]
-    except (TypeError, ValueError):
-        pass
-    return ("entity", operation, event.get("InstanceId"))
-
-
 def _same_name(recorded: str | None, actual: str | None) -> bool:
     if recorded is None or actual is None:
         return True
     return recorded.casefold() == actual.casefold()
 
 
-def _matches(
-    recorded: tuple[str, str | None, str | None], actual: tuple[str, str | None, str | None]
-) -> bool:
+def _matches(recorded: Descriptor, actual: Descriptor) -> bool:
     kind, name, target = recorded
     if actual[0] == "http":
         return kind == "activity"  # the host runs HTTP calls as a built-in activity
@@ -695,17 +667,3 @@ def _matches(
             name is None or actual[1] is None or name == actual[1]
         )
     return _same_name(name, actual[1])
-
-
-def _describe(descriptor: tuple[str, str | None, str | None]) -> str:
-    kind, name, target = descriptor
-    if kind == "timer":
-        return "a timer"
-    if kind == "http":
-        return "an HTTP call"
-    if kind == "continue-as-new":
-        return "continue_as_new"
-    if kind == "entity":
-        operation = f"operation {name!r}" if name is not None else "an operation"
-        return f"entity {operation} on {target!r}"
-    return f"{kind} {name!r}"
