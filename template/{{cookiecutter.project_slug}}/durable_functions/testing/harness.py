@@ -541,10 +541,7 @@ class OrchestrationTestEnv:
             management.schedule_event(self.backend, instance_id, event.name, input_json, at=at)
 
     def terminate(self, instance_id: str, reason: str | None = None) -> None:
-        """Terminate a running instance (takes effect at the next ``run_until_idle``).
-
-        An instance that has already finished is left as it is.
-        """
+        """Terminate a running instance at the next ``run_until_idle`` (a finished one stays)."""
         with suppress(InstanceStateError):
             management.terminate(self.backend, instance_id, reason, now=self.now)
 
@@ -562,13 +559,9 @@ class OrchestrationTestEnv:
         """Send a one-way operation to an entity (``EntityId`` or ``(name, key)``)."""
         name, key = _entity_parts(entity)
         input_json = None if input is None else json.dumps(df_dumps(input))
+        entity_id = entity_scheduler_id(name, key)
         management.signal_entity(
-            self.backend,
-            entity_scheduler_id(name, key),
-            operation,
-            input_json,
-            now=self.now,
-            new_id=self._new_id,
+            self.backend, entity_id, operation, input_json, now=self.now, new_id=self._new_id
         )
 
     def entity_state(self, entity: Any, default: Any = None) -> Any:
@@ -590,11 +583,7 @@ class OrchestrationTestEnv:
         return TestDurableClient(self, auto_run=auto_run)
 
     def management_api(self) -> ManagementApi:
-        """The local host's management routes over this environment (what ``client()`` calls).
-
-        Instances started without an id get ``test-0001``-style ids; every ``taskHub``
-        names this environment's one hub.
-        """
+        """The local host's management routes over this environment (what ``client()`` calls)."""
         return ManagementApi(
             backends=lambda _hub: (self.backend, TASK_HUB),
             clock=self.clock,
