@@ -47,6 +47,7 @@ __all__ = [
     "purge",
     "purge_by",
     "raise_event",
+    "random_id",
     "require_event_target",
     "restart",
     "resume",
@@ -59,7 +60,8 @@ __all__ = [
 ]
 
 
-def _new_id() -> str:
+def random_id() -> str:
+    """A fresh random id (32 hex digits): the default ``new_id`` of every operation."""
     return uuid.uuid4().hex
 
 
@@ -114,7 +116,7 @@ def start(
     instance_id: str | None = None,
     input_json: str | None = None,
     version: str | None = "",
-    new_id: Callable[[], str] = _new_id,
+    new_id: Callable[[], str] = random_id,
 ) -> str:
     """Create a Pending instance (a finished one with that id is replaced); returns its id.
 
@@ -225,7 +227,7 @@ def rewind(
     reason: str | None,
     *,
     now: datetime,
-    new_id: Callable[[], str] = _new_id,
+    new_id: Callable[[], str] = random_id,
 ) -> None:
     """Rewind a Failed instance and, in place, its failed sub-orchestrations (``engine.rewind``).
 
@@ -291,7 +293,7 @@ def restart(
     *,
     now: datetime,
     new_instance_id: bool = True,
-    new_id: Callable[[], str] = _new_id,
+    new_id: Callable[[], str] = random_id,
 ) -> str:
     """Start the instance's orchestration again with the same input; returns the id used.
 
@@ -358,7 +360,7 @@ def signal_entity(
     input_json: str | None,
     *,
     now: datetime,
-    new_id: Callable[[], str] = _new_id,
+    new_id: Callable[[], str] = random_id,
 ) -> None:
     """Send a one-way operation to an entity (``@name@key``)."""
     message = engine.entity_signal_message(

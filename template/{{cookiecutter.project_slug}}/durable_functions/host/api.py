@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -195,10 +194,6 @@ class _Call:
 Handler = Callable[["ManagementApi", _Call], ApiResponse]
 
 
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
 def _wake_nobody(**_: bool) -> None:
     pass
 
@@ -227,7 +222,7 @@ class ManagementApi:
         clock: Clock,
         resolve_orchestrator: Callable[[str], str],
         known_orchestrators: Callable[[], Collection[str]],
-        new_id: Callable[[], str] = _new_id,
+        new_id: Callable[[], str] = management.random_id,
         new_instance_id: Callable[[], str] | None = None,
         default_version: str | None = "",
         wake: Callable[..., None] = _wake_nobody,
