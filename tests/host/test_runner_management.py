@@ -11,8 +11,12 @@ from typing import Any
 
 import pytest
 
-from durable_functions.errors import OrchestrationNotFoundError
-from durable_functions.host import runner
+from durable_functions.errors import (
+    InstanceExistsError,
+    InstanceStateError,
+    OrchestrationNotFoundError,
+)
+from durable_functions.host import management
 from durable_functions.host.engine import EventType
 
 Harness = Any  # the ``harness`` fixture of conftest.py
@@ -31,7 +35,7 @@ def test_terminate_ends_a_running_instance_with_the_reason_as_output(harness: Ha
     instance_id = harness.start("waiter")
     harness.run()
 
-    assert runner.terminate(harness.backend, instance_id, "enough", now=START)
+    management.terminate(harness.backend, instance_id, "enough", now=START)
     harness.run()
 
     assert harness.status(instance_id) == "Terminated"
@@ -44,10 +48,11 @@ def test_terminate_reports_an_instance_that_already_finished(harness: Harness) -
     _waiter(harness)
     instance_id = harness.start("waiter")
     harness.run()
-    runner.terminate(harness.backend, instance_id, "first", now=START)
+    management.terminate(harness.backend, instance_id, "first", now=START)
     harness.run()
 
-    assert runner.terminate(harness.backend, instance_id, "second", now=START) is False
+    with pytest.raises(InstanceStateError, match="is already Terminated"):
+        management.terminate(harness.backend, instance_id, "second", now=START)
 
 
 def test_events_wait_while_suspended_and_are_delivered_on_resume(harness: Harness) -> None:
@@ -55,13 +60,13 @@ def test_events_wait_while_suspended_and_are_delivered_on_resume(harness: Harnes
     instance_id = harness.start("waiter")
     harness.run()
 
-    runner.suspend(harness.backend, instance_id, "pause", now=START)
+    management.suspend(harness.backend, instance_id, "pause", now=START)
     harness.run()
-    runner.raise_event(harness.backend, instance_id, "Go", json.dumps("later"), now=START)
+    management.raise_event(harness.backend, instance_id, "Go", json.dumps("later"), now=START)
     harness.run()
     assert harness.status(instance_id) == "Suspended"
 
-    runner.resume(harness.backend, instance_id, "continue", now=START)
+    management.resume(harness.backend, instance_id, "continue", now=START)
     harness.run()
 
     assert harness.status(instance_id) == "Completed"
@@ -72,10 +77,10 @@ def test_a_suspended_instance_can_be_terminated(harness: Harness) -> None:
     _waiter(harness)
     instance_id = harness.start("waiter")
     harness.run()
-    runner.suspend(harness.backend, instance_id, None, now=START)
+    management.suspend(harness.backend, instance_id, None, now=START)
     harness.run()
 
-    runner.terminate(harness.backend, instance_id, "stop", now=START)
+    management.terminate(harness.backend, instance_id, "stop", now=START)
     harness.run()
 
     assert harness.status(instance_id) == "Terminated"
@@ -103,7 +108,7 @@ def test_rewind_retries_the_failed_activity_and_completes(harness: Harness) -> N
     assert harness.status(instance_id) == "Failed"
 
     broken["now"] = False
-    runner.rewind(harness.backend, instance_id, "fixed", now=START, new_id=harness.new_id)
+    management.rewind(harness.backend, instance_id, "fixed", now=START, new_id=harness.new_id)
     harness.run()
 
     assert harness.status(instance_id) == "Completed"
@@ -121,8 +126,8 @@ def test_rewind_refuses_an_instance_that_did_not_fail(harness: Harness) -> None:
     instance_id = harness.start("waiter")
     harness.run()
 
-    with pytest.raises(runner.InstanceStateError):
-        runner.rewind(harness.backend, instance_id, "why", now=START)
+    with pytest.raises(InstanceStateError):
+        management.rewind(harness.backend, instance_id, "why", now=START)
 
 
 def test_rewind_reruns_a_failed_sub_orchestration(harness: Harness) -> None:
@@ -147,7 +152,7 @@ def test_rewind_reruns_a_failed_sub_orchestration(harness: Harness) -> None:
     assert harness.status("the-child") == "Failed"
 
     broken["now"] = False
-    runner.rewind(harness.backend, instance_id, "fixed", now=START, new_id=harness.new_id)
+    management.rewind(harness.backend, instance_id, "fixed", now=START, new_id=harness.new_id)
     harness.run()
 
     assert harness.status("the-child") == "Completed"
@@ -165,7 +170,7 @@ def test_restart_with_a_new_id_runs_again_with_the_same_input(harness: Harness) 
     first = harness.start("double", 21)
     harness.run()
 
-    second = runner.restart(harness.backend, first, now=START, new_id=harness.new_id)
+    second = management.restart(harness.backend, first, now=START, new_id=harness.new_id)
     harness.run()
 
     assert second != first
@@ -189,7 +194,7 @@ def test_restart_with_the_same_id_replaces_the_finished_instance(harness: Harnes
     instance_id = harness.start("counting", instance_id="same")
     harness.run()
 
-    restarted = runner.restart(
+    restarted = management.restart(
         harness.backend, "same", now=START, new_instance_id=False, new_id=harness.new_id
     )
     harness.run()
@@ -203,8 +208,8 @@ def test_restart_refuses_to_replace_a_running_instance(harness: Harness) -> None
     instance_id = harness.start("waiter")
     harness.run()
 
-    with pytest.raises(runner.InstanceExistsError):
-        runner.restart(harness.backend, instance_id, now=START, new_instance_id=False)
+    with pytest.raises(InstanceExistsError):
+        management.restart(harness.backend, instance_id, now=START, new_instance_id=False)
 
 
 def test_purge_forgets_the_instance_and_its_history(harness: Harness) -> None:
@@ -212,16 +217,16 @@ def test_purge_forgets_the_instance_and_its_history(harness: Harness) -> None:
     instance_id = harness.start("waiter")
     harness.run()
 
-    assert runner.purge(harness.backend, instance_id) == 1
+    assert management.purge(harness.backend, instance_id) == 1
 
     assert harness.backend.get_instance(instance_id) is None
     assert harness.backend.get_history(instance_id) == []
-    assert runner.purge(harness.backend, instance_id) == 0
+    assert management.purge(harness.backend, instance_id) == 0
 
 
 def test_raising_an_event_to_an_unknown_instance_is_an_error(harness: Harness) -> None:
     with pytest.raises(OrchestrationNotFoundError):
-        runner.raise_event(harness.backend, "nobody", "Go", None, now=START)
+        management.raise_event(harness.backend, "nobody", "Go", None, now=START)
 
 
 def test_starting_an_unknown_orchestrator_fails_the_instance_naming_the_known_ones(
@@ -240,7 +245,7 @@ def test_a_signal_from_a_client_updates_the_entity_state(harness: Harness) -> No
     def counter(ctx: Any) -> None:
         ctx.set_state(ctx.get_state(lambda: 0) + ctx.get_input())
 
-    runner.signal_entity(
+    management.signal_entity(
         harness.backend, "@counter@a", "add", json.dumps("4"), now=START, new_id=harness.new_id
     )
     harness.run()
@@ -325,7 +330,7 @@ def test_rewind_after_exhausted_retries_starts_the_retries_afresh(harness: Harne
     assert harness.status(instance_id) == "Failed"
 
     healthy["now"] = True
-    runner.rewind(harness.backend, instance_id, "fixed", now=harness.clock.now())
+    management.rewind(harness.backend, instance_id, "fixed", now=harness.clock.now())
     harness.run()
 
     assert harness.output(instance_id) == "up"

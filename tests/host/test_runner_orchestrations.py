@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from types import ModuleType
 from typing import Any
 
-from durable_functions.host import runner
+from durable_functions.host import management
 from durable_functions.host.engine import EventType
 
 Harness = Any  # the ``harness`` fixture of conftest.py
@@ -192,7 +192,7 @@ def test_an_event_raised_while_waiting_resumes_the_orchestration(harness: Harnes
     harness.run()
     assert harness.status(instance_id) == "Running"
 
-    runner.raise_event(
+    management.raise_event(
         harness.backend, instance_id, "Approval", json.dumps("yes"), now=harness.clock.now()
     )
     harness.run()
@@ -214,7 +214,9 @@ def test_an_event_raised_before_the_wait_is_kept_until_the_wait(harness: Harness
         return [first, second]
 
     instance_id = harness.start("late_wait")
-    runner.raise_event(harness.backend, instance_id, "Go", json.dumps(7), now=harness.clock.now())
+    management.raise_event(
+        harness.backend, instance_id, "Go", json.dumps(7), now=harness.clock.now()
+    )
     harness.run()
 
     assert harness.output(instance_id) == ["done", 7]
@@ -230,7 +232,7 @@ def test_an_event_scheduled_at_a_virtual_time_arrives_then(harness: Harness) -> 
 
     instance_id = harness.start("wait_clock")
     at = START + timedelta(hours=3)
-    runner.schedule_event(harness.backend, instance_id, "Tick", "null", at=at)
+    management.schedule_event(harness.backend, instance_id, "Tick", "null", at=at)
     harness.run()
 
     assert harness.output(instance_id).startswith("2024-05-01T13:00:00")
@@ -267,7 +269,7 @@ def test_a_timer_that_lost_a_race_is_cancelled_and_does_not_hold_the_clock(
         return "timeout"
 
     instance_id = harness.start("race")
-    runner.raise_event(harness.backend, instance_id, "Answer", json.dumps(1), now=START)
+    management.raise_event(harness.backend, instance_id, "Answer", json.dumps(1), now=START)
     harness.run()
 
     assert harness.output(instance_id) == 1
@@ -421,7 +423,7 @@ def test_continue_as_new_keeps_events_that_arrived_but_were_not_processed(
         return value
 
     instance_id = harness.start("loop", 0)
-    runner.raise_event(harness.backend, instance_id, "Later", json.dumps("kept"), now=START)
+    management.raise_event(harness.backend, instance_id, "Later", json.dumps("kept"), now=START)
     harness.run()
 
     assert harness.output(instance_id) == "kept"

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from durable_functions.host import runner
+from durable_functions.host import management
 
 Harness = Any  # the ``harness`` fixture of conftest.py
 START = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
@@ -132,7 +132,7 @@ def test_many_events_raised_early_reach_sequential_waits(harness: Harness) -> No
     instance_id = harness.start("collect")
     harness.run()
     for n in range(3):
-        runner.raise_event(harness.backend, instance_id, "Item", json.dumps(n), now=START)
+        management.raise_event(harness.backend, instance_id, "Item", json.dumps(n), now=START)
         harness.run()
 
     assert harness.output(instance_id) == [0, 1, 2]

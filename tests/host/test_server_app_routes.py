@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from apps.harness import Host, copy_app, launch
 
-from durable_functions.host.server import RouteTemplate
+from durable_functions.host.routes import RouteTemplate
 
 pytestmark = pytest.mark.e2e
 

@@ -221,3 +221,28 @@ async def test_the_client_rewinds_a_failed_instance() -> None:
     await client.rewind(instance_id, "fixed")
 
     assert (await client.get_status(instance_id)).output == 7
+
+
+async def test_the_client_reads_every_page_of_a_long_list_as_from_the_host() -> None:
+    env = OrchestrationTestEnv(app)
+    client = env.client(auto_run=False)
+    for n in range(130):
+        await client.start_new("waits_for_ok", f"i{n:03d}")
+
+    listed = await client.get_status_all()
+
+    assert len(listed) == 130  # the host answers 100 per page; the client follows the token
+
+
+async def test_the_client_gets_the_host_refusal_for_a_finished_instance() -> None:
+    env = OrchestrationTestEnv(app)
+    client = env.client()
+    instance_id = await client.start_new("waits_for_ok")
+    await client.terminate(instance_id, "done")
+
+    response = await client._post_async_request(
+        f"{client._rpc_base_url}instances/{instance_id}/terminate?reason=again"
+    )
+
+    assert response[0] == 410
+    assert response[1]["Message"] == f"Instance with ID '{instance_id}' is already Terminated."

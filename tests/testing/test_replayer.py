@@ -10,7 +10,7 @@ import pytest
 
 import durable_functions as df
 from durable_functions.cli import main as durable
-from durable_functions.host.server import status_payload
+from durable_functions.host.payloads import status_payload
 from durable_functions.testing import OrchestrationTestEnv
 from durable_functions.testing.replayer import parse_history, replay_files, replay_history
 

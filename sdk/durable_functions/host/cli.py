@@ -22,7 +22,8 @@ from durable_functions.errors import HostError
 
 if TYPE_CHECKING:
     from durable_functions.host.functions import LoadedApp
-    from durable_functions.host.server import FunctionKeys, HostServer
+    from durable_functions.host.routes import FunctionKeys
+    from durable_functions.host.server import HostServer
     from durable_functions.host.settings import HostSettings
 
 log = logging.getLogger("durable_functions.host")
@@ -91,7 +92,8 @@ def _banner(
 async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
     from durable_functions.host.dispatcher import Dispatcher
     from durable_functions.host.functions import load_app
-    from durable_functions.host.server import FunctionKeys, HostServer
+    from durable_functions.host.routes import FunctionKeys
+    from durable_functions.host.server import HostServer
     from durable_functions.host.settings import load_settings
     from durable_functions.host.store import SqliteStore
 

@@ -10,7 +10,11 @@
           ├── OrchestratorUsageError     the orchestrator misused the API (yielded a non-task, …)
           ├── PayloadError               a malformed orchestration trigger payload
           ├── OrchestrationFailedError   the orchestrator raised (carries the error text)
-          ├── OrchestrationNotFoundError no instance with that id
+          ├── ManagementError            a management request was refused (``status``: HTTP code)
+          │    ├── OrchestrationNotFoundError no instance with that id              (404)
+          │    ├── EntityNotFoundError        no entity with that id                (404)
+          │    ├── InstanceExistsError        the id is taken by a live instance    (400)
+          │    └── InstanceStateError         not in this status (finished, …)      (410)
           ├── FunctionNotFoundError      no orchestrator/activity/entity of that name
           ├── SerializationError         a value cannot cross the wire as JSON
           ├── HostError                  the local host cannot start or serve
@@ -130,8 +134,44 @@ class OrchestrationFailedError(DurableError):
     """An orchestration ended Failed; ``output`` holds the host's error text."""
 
 
-class OrchestrationNotFoundError(DurableError):
+class ManagementError(DurableError):
+    """A management operation was refused.
+
+    ``status`` is the HTTP status the management API answers with, so the host, the
+    in-memory test client and direct callers share one rule per refusal; the message
+    is the body's ``Message`` text.
+    """
+
+    status: int = 400
+
+    def __init__(self, message: str = "", *, status: int | None = None) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+
+
+class OrchestrationNotFoundError(ManagementError):
     """No orchestration instance has the given id."""
+
+    status = 404
+
+
+class EntityNotFoundError(ManagementError):
+    """No entity with the given id exists."""
+
+    status = 404
+
+
+class InstanceExistsError(ManagementError):
+    """An instance with that id exists and is not finished."""
+
+    status = 400
+
+
+class InstanceStateError(ManagementError):
+    """The operation does not apply to the instance in its current status."""
+
+    status = 410
 
 
 class FunctionNotFoundError(DurableError):

@@ -23,7 +23,7 @@ import json
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -35,10 +35,11 @@ from durable_functions.errors import (
     FailureDetails,
     FunctionNotFoundError,
     HostError,
+    InstanceStateError,
     OrchestrationFailedError,
-    OrchestrationNotFoundError,
 )
-from durable_functions.host import engine, runner
+from durable_functions.host import engine, management, runner
+from durable_functions.host.api import ManagementApi
 from durable_functions.host.backend import MemoryBackend
 from durable_functions.host.engine import (
     ActivityWorkItem,
@@ -51,10 +52,11 @@ from durable_functions.host.engine import (
     entity_scheduler_id,
 )
 from durable_functions.host.functions import LoadedApp
-from durable_functions.host.server import parse_json_text
+from durable_functions.host.payloads import parse_json_text
 from durable_functions.serialization import df_dumps, df_loads
 from durable_functions.status import OrchestrationRuntimeStatus
 from durable_functions.testing._apps import load_app_object
+from durable_functions.testing._client import TASK_HUB, TestDurableClient
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 """Virtual time at which every test environment starts, unless told otherwise."""
@@ -383,7 +385,7 @@ class OrchestrationTestEnv:
         name = self.orchestrator_name(orchestrator)
         instance_id = instance_id or self._new_instance_id()
         input_json = None if input is None else json.dumps(df_dumps(input))
-        runner.start_orchestration(
+        management.start(
             self.backend,
             name,
             now=self.now,
@@ -534,35 +536,32 @@ class OrchestrationTestEnv:
         input_json = df_dumps(event.data)
         at = self._at(event.at, origin)
         if at <= self.now:
-            runner.raise_event(self.backend, instance_id, event.name, input_json, now=self.now)
+            management.raise_event(self.backend, instance_id, event.name, input_json, now=self.now)
         else:
-            if self.backend.get_instance(instance_id) is None:
-                raise OrchestrationNotFoundError(f"No instance with ID '{instance_id}' found.")
-            runner.schedule_event(self.backend, instance_id, event.name, input_json, at=at)
+            management.schedule_event(self.backend, instance_id, event.name, input_json, at=at)
 
     def terminate(self, instance_id: str, reason: str | None = None) -> None:
-        """Terminate a running instance (takes effect at the next ``run_until_idle``)."""
-        runner.terminate(self.backend, instance_id, reason, now=self.now)
+        """Terminate a running instance at the next ``run_until_idle`` (a finished one stays)."""
+        with suppress(InstanceStateError):
+            management.terminate(self.backend, instance_id, reason, now=self.now)
 
     def suspend(self, instance_id: str, reason: str | None = None) -> None:
-        """Suspend a running instance."""
-        runner.suspend(self.backend, instance_id, reason, now=self.now)
+        """Suspend a running instance (a finished one is left as it is)."""
+        with suppress(InstanceStateError):
+            management.suspend(self.backend, instance_id, reason, now=self.now)
 
     def resume(self, instance_id: str, reason: str | None = None) -> None:
-        """Resume a suspended instance."""
-        runner.resume(self.backend, instance_id, reason, now=self.now)
+        """Resume a suspended instance (a finished one is left as it is)."""
+        with suppress(InstanceStateError):
+            management.resume(self.backend, instance_id, reason, now=self.now)
 
     def signal_entity(self, entity: Any, operation: str, input: Any = None) -> None:
         """Send a one-way operation to an entity (``EntityId`` or ``(name, key)``)."""
         name, key = _entity_parts(entity)
         input_json = None if input is None else json.dumps(df_dumps(input))
-        runner.signal_entity(
-            self.backend,
-            entity_scheduler_id(name, key),
-            operation,
-            input_json,
-            now=self.now,
-            new_id=self._new_id,
+        entity_id = entity_scheduler_id(name, key)
+        management.signal_entity(
+            self.backend, entity_id, operation, input_json, now=self.now, new_id=self._new_id
         )
 
     def entity_state(self, entity: Any, default: Any = None) -> Any:
@@ -573,7 +572,7 @@ class OrchestrationTestEnv:
             return default
         return df_loads(state.state)
 
-    def client(self, *, auto_run: bool = True) -> Any:
+    def client(self, *, auto_run: bool = True) -> TestDurableClient:
         """A ``DurableOrchestrationClient`` wired to this environment (no network).
 
         Its async methods behave as against the host's management API. With
@@ -581,9 +580,18 @@ class OrchestrationTestEnv:
         ``wait_for_completion_or_create_check_status_response`` lets virtual time
         pass up to its timeout.
         """
-        from durable_functions.testing._client import TestDurableClient
-
         return TestDurableClient(self, auto_run=auto_run)
+
+    def management_api(self) -> ManagementApi:
+        """The local host's management routes over this environment (what ``client()`` calls)."""
+        return ManagementApi(
+            backends=lambda _hub: (self.backend, TASK_HUB),
+            clock=self.clock,
+            resolve_orchestrator=self.orchestrator_name,
+            known_orchestrators=lambda: sorted(self._invoker.known_orchestrators()),
+            new_id=self._new_id,
+            new_instance_id=self._new_instance_id,
+        )
 
     # -- results -------------------------------------------------------------------------
 
@@ -663,10 +671,7 @@ class OrchestrationTestEnv:
         )
 
     def _instance(self, instance_id: str) -> InstanceState:
-        instance = self.backend.get_instance(instance_id)
-        if instance is None:
-            raise OrchestrationNotFoundError(f"No instance with ID '{instance_id}' found.")
-        return instance
+        return management.get_instance(self.backend, instance_id)
 
     # -- hooks and ids -------------------------------------------------------------------
 

@@ -1,0 +1,166 @@
+"""The management route table on its own: a MemoryBackend, a virtual clock, no HTTP."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from durable_functions.errors import (
+    FunctionNotFoundError,
+    InstanceStateError,
+    OrchestrationNotFoundError,
+)
+from durable_functions.host import management
+from durable_functions.host.api import ApiRequest, ApiResponse, ManagementApi, management_rest
+from durable_functions.host.backend import MemoryBackend
+from durable_functions.host.clock import VirtualClock
+
+START = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+BASE = "http://127.0.0.1:7071"
+
+
+def _resolve(name: str) -> str:
+    if name.lower() != "hello":
+        raise FunctionNotFoundError(name)
+    return "hello"
+
+
+@pytest.fixture
+def api() -> ManagementApi:
+    backend = MemoryBackend()
+    ids = iter(f"id-{n}" for n in range(1000))
+    return ManagementApi(
+        backends=lambda _hub: (backend, "Hub"),
+        clock=VirtualClock(START),
+        resolve_orchestrator=_resolve,
+        known_orchestrators=lambda: ["hello"],
+        new_id=lambda: next(ids),
+    )
+
+
+def call(
+    api: ManagementApi,
+    method: str,
+    target: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> ApiResponse:
+    path, _, query = target.partition("?")
+    rest = management_rest(path)
+    assert rest is not None
+    raw = b"" if body is None else json.dumps(body).encode()
+    sent = dict(headers or ({"content-type": "application/json"} if body is not None else {}))
+    return api.handle(
+        ApiRequest(
+            method=method,
+            path=path,
+            rest=rest,
+            query=dict(p.split("=", 1) for p in query.split("&") if p),
+            headers=sent,
+            body=raw,
+            base_url=BASE,
+            url=BASE + target,
+        )
+    )
+
+
+def test_start_answers_the_check_status_links_with_the_id_percent_encoded(
+    api: ManagementApi,
+) -> None:
+    answer = call(api, "POST", "/runtime/webhooks/durabletask/orchestrators/hello/a%20b", 1)
+
+    assert answer.status == 202
+    assert answer.body["id"] == "a b"
+    assert answer.body["statusQueryGetUri"] == (
+        f"{BASE}/runtime/webhooks/durabletask/instances/a%20b?taskHub=Hub&connection=Storage"
+    )
+    assert dict(answer.headers)["Retry-After"] == "10"
+    assert answer.wait is None
+
+
+def test_a_second_start_of_a_live_id_is_refused_with_the_host_text(api: ManagementApi) -> None:
+    call(api, "POST", "/durabletask/orchestrators/hello/same")
+
+    answer = call(api, "POST", "/durabletask/orchestrators/hello/same")
+
+    assert (answer.status, answer.body["Message"]) == (
+        400,
+        "An instance with ID 'same' already exists and is still running.",
+    )
+
+
+def test_an_unknown_orchestrator_is_a_400_naming_the_known_ones(api: ManagementApi) -> None:
+    answer = call(api, "POST", "/durabletask/orchestrators/nope")
+
+    assert answer.status == 400
+    assert answer.body["Message"].endswith("Known orchestrators: hello.")
+
+
+def test_a_start_with_a_timeout_asks_the_transport_to_wait(api: ManagementApi) -> None:
+    answer = call(api, "POST", "/durabletask/orchestrators/hello/w?timeout=5&pollingInterval=1")
+
+    assert answer.wait is not None
+    assert (answer.wait.instance_id, answer.wait.timeout, answer.wait.interval) == ("w", 5, 1)
+
+
+def test_raise_event_needs_json_content(api: ManagementApi) -> None:
+    call(api, "POST", "/durabletask/orchestrators/hello/e")
+
+    answer = call(
+        api, "POST", "/durabletask/instances/e/raiseEvent/Go", 1, {"content-type": "text/plain"}
+    )
+
+    assert (answer.status, answer.body["Message"]) == (
+        400,
+        "Only application/json request content is supported",
+    )
+
+
+def test_unknown_routes_are_404s_with_the_host_texts(api: ManagementApi) -> None:
+    assert call(api, "GET", "/durabletask/").body["Message"] == "no such management route"
+    assert call(api, "PUT", "/durabletask/entities/a/b").body["Message"] == (
+        "no entity route for PUT"
+    )
+    assert call(api, "POST", "/durabletask/entities/a").body["Message"] == (
+        "entity routes are entities/{name}/{key}"
+    )
+    assert call(api, "GET", "/durabletask/orchestrators/x").body["Message"] == (
+        "no management route for GET /durabletask/orchestrators/x"
+    )
+
+
+def test_listing_pages_by_top_with_a_continuation_header(api: ManagementApi) -> None:
+    for n in range(3):
+        call(api, "POST", f"/durabletask/orchestrators/hello/i{n}")
+
+    first = call(api, "GET", "/durabletask/instances?top=2")
+
+    assert [s["instanceId"] for s in first.body] == ["i0", "i1"]
+    assert "x-ms-continuation-token" in dict(first.headers)
+
+
+def test_control_of_a_purged_instance_is_a_404(api: ManagementApi) -> None:
+    call(api, "POST", "/durabletask/orchestrators/hello/t")
+    backend, _ = api.backends(None)
+    management.purge(backend, "t")
+
+    assert call(api, "POST", "/durabletask/instances/t/terminate").status == 404
+
+
+def test_management_refusals_carry_their_http_status() -> None:
+    backend = MemoryBackend()
+    management.start(backend, "hello", now=START, instance_id="r")
+
+    with pytest.raises(InstanceStateError) as refused:
+        management.rewind(backend, "r", "why", now=START)
+    with pytest.raises(OrchestrationNotFoundError) as unknown:
+        management.restart(backend, "nobody", now=START)
+
+    assert (refused.value.status, str(refused.value)) == (
+        410,
+        "The rewind operation is only supported on failed orchestration instances.",
+    )
+    assert unknown.value.status == 400  # as the extension answers a restart of an unknown id
