@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Generator
+import os
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from types import GeneratorType
 from typing import Any
@@ -39,8 +40,10 @@ from durable_functions.history import HistoryEventType, parse_timestamp
 from durable_functions.serialization import df_dumps
 from durable_functions.tasks import AtomicTask, CompoundTask, TaskBase, TaskState
 
-__all__ = ["Orchestrator", "OrchestratorState", "ReplayResult", "replay"]
+__all__ = ["OrchestrationSession", "Orchestrator", "OrchestratorState", "ReplayResult", "replay"]
 
+_CHECK_SESSIONS = os.environ.get("DURABLE_SESSION_CHECK", "") not in ("", "0")
+"""Differential test mode: every session episode is also computed by a full replay."""
 _RUNNING = TaskState.RUNNING
 _SUCCEEDED = TaskState.SUCCEEDED
 
@@ -290,6 +293,47 @@ class _Replayer:
             self.returned = False
             self.output = None
 
+    def feed(self, events: Sequence[dict[str, Any]]) -> ReplayResult:
+        """Go on from where the last episode stopped, with the events history gained since.
+
+        ``events`` are every event appended to history after the ones this replayer has
+        seen (the host's records of the last episode's actions, then the new episode's
+        messages); they are all new to the code, so nothing is replayed twice.
+        """
+        context = self.context
+        context._history.extend(events)
+        context._histories = None  # rebuilt from the longer history on the next read
+        handlers = self._handlers
+        try:
+            for event in events:
+                try:
+                    event_type = event["EventType"]
+                except (KeyError, TypeError):
+                    raise PayloadError(f"History event {event!r} has no EventType") from None
+                handler = handlers.get(event_type)
+                if handler is not None:
+                    handler(event, event_type)
+                    if self.done:
+                        break
+        except PayloadError:
+            raise
+        except Exception as exc:  # an internal inconsistency: fail, never crash silently
+            if self.exception is None:
+                self.exception = exc
+        return self._result()
+
+    @property
+    def can_continue(self) -> bool:
+        """Whether the code is still waiting inside a running generator (a session can go on)."""
+        context = self.context
+        return (
+            self.generator is not None
+            and not self.done
+            and self.exception is None
+            and context._nd_error is None
+            and not context._continue_as_new_flag
+        )
+
     def _check_rest_of_past(self, history: list[dict[str, Any]], start: int, stop: int) -> None:
         """The code finished early: past events it never reached must not schedule work."""
         context = self.context
@@ -517,6 +561,72 @@ def _mark_as_scheduled(task: TaskBase) -> None:
         task._is_scheduled_flag = True
 
 
+class OrchestrationSession:
+    """One orchestration kept running in memory between its episodes.
+
+    As the Durable extension's extended sessions and Temporal's sticky workflows do:
+    the first episode replays the whole history; each later one feeds the same
+    generator only the events history gained since (:meth:`advance`), so a chain of N
+    activities costs O(N), not O(N²). Every result equals what a full replay of the
+    whole history returns; with ``DURABLE_SESSION_CHECK=1`` in the environment each
+    one is checked against a full replay (``AssertionError`` on any difference).
+    Values still reach the code only through their JSON text (results, event data),
+    exactly as in a full replay.
+    """
+
+    __slots__ = ("_fn", "_input_type", "_payload", "_replayer", "history_length", "result")
+
+    def __init__(
+        self, fn: OrchestratorFunction, payload: dict[str, Any], *, input_type: Any = None
+    ) -> None:
+        self._fn = fn
+        self._input_type = input_type
+        self._payload = {key: value for key, value in payload.items() if key != "history"}
+        context = DurableOrchestrationContext.from_dict(payload)
+        context._input_expected_type = input_type
+        self._replayer = _Replayer(context, fn)
+        self.result: ReplayResult = self._replayer.run()
+        """The last episode's outcome."""
+        self.history_length = len(context._history)
+        """How many history events the code has seen: the next episode starts after them."""
+
+    @property
+    def alive(self) -> bool:
+        """Whether the orchestrator still waits for more events (else the session is over)."""
+        return self._replayer.can_continue
+
+    def advance(self, events: Sequence[dict[str, Any]]) -> ReplayResult:
+        """Run the next episode: ``events`` are all the events appended to history since.
+
+        Raises:
+            PayloadError: an event is malformed.
+            RuntimeError: the session is over (check :attr:`alive` first).
+        """
+        if not self.alive:
+            raise RuntimeError("this orchestration session has ended; replay the history")
+        result = self._replayer.feed(events)
+        self.history_length += len(events)
+        if _CHECK_SESSIONS:
+            self._check(result)
+        self.result = result
+        return result
+
+    def _check(self, result: ReplayResult) -> None:
+        """Compare with a full replay of the whole history (the differential test mode)."""
+        context = DurableOrchestrationContext.from_dict(
+            {**self._payload, "history": list(self._replayer.context._history)}
+        )
+        context._input_expected_type = self._input_type
+        full = _Replayer(context, self._fn).run()
+        ours = (result.state_json, str(result.exception), result.labelled)
+        theirs = (full.state_json, str(full.exception), full.labelled)
+        if ours != theirs:
+            raise AssertionError(
+                f"an orchestration session diverged from a full replay at history length "
+                f"{self.history_length}:\n session: {ours}\n replay:  {theirs}"
+            )
+
+
 class Orchestrator:
     """The Functions handler of an orchestrator (v1 model: ``main = Orchestrator.create(fn)``)."""
 
@@ -561,4 +671,12 @@ class Orchestrator:
         # would fail indexing, so leave `context` unannotated and give `return` a type.
         handle.__annotations__ = {"return": str}
         handle.orchestrator_function = fn  # type: ignore[attr-defined]
+
+        def open_session(payload: dict[str, Any]) -> OrchestrationSession:
+            """Run a first episode from a parsed payload, keeping the orchestration alive."""
+            return OrchestrationSession(
+                fn, payload, input_type=getattr(handle, "_df_input_type", None)
+            )
+
+        handle.open_session = open_session  # type: ignore[attr-defined]
         return handle
