@@ -267,23 +267,7 @@ class _Replayer:
             new_start > 0
         )
         self.current = placeholder
-        handlers = self._handlers
-        index = -1
-        for index, event in enumerate(history):
-            if index >= new_start and not context._processing_new_events:
-                context._processing_new_events = True
-                context._check_missing_tasks()
-                if context._nd_error is not None:
-                    break
-            try:
-                event_type = event["EventType"]
-            except (KeyError, TypeError):
-                raise PayloadError(f"History event {event!r} has no EventType") from None
-            handler = handlers.get(event_type)
-            if handler is not None:
-                handler(event, event_type)
-                if self.done or context._nd_error is not None:
-                    break
+        index = self._play(history, new_start)
         finished_early = context._nd_error is None and not context._processing_new_events
         if finished_early and (self.returned or context._continue_as_new_flag):
             self._check_rest_of_past(history, index + 1, new_start)
@@ -303,18 +287,8 @@ class _Replayer:
         context = self.context
         context._history.extend(events)
         context._histories = None  # rebuilt from the longer history on the next read
-        handlers = self._handlers
         try:
-            for event in events:
-                try:
-                    event_type = event["EventType"]
-                except (KeyError, TypeError):
-                    raise PayloadError(f"History event {event!r} has no EventType") from None
-                handler = handlers.get(event_type)
-                if handler is not None:
-                    handler(event, event_type)
-                    if self.done:
-                        break
+            self._play(events, 0)
         except PayloadError:
             raise
         except Exception as exc:  # an internal inconsistency: fail, never crash silently
@@ -333,6 +307,32 @@ class _Replayer:
             and context._nd_error is None
             and not context._continue_as_new_flag
         )
+
+    def _play(self, events: Sequence[dict[str, Any]], new_start: int) -> int:
+        """Hand each event to its handler until the code ends; returns the last index played.
+
+        From ``new_start`` on the events are new: past tasks the code never scheduled
+        are a non-determinism, found before the first new event is played.
+        """
+        context = self.context
+        handlers = self._handlers
+        index = -1
+        for index, event in enumerate(events):
+            if index >= new_start and not context._processing_new_events:
+                context._processing_new_events = True
+                context._check_missing_tasks()
+                if context._nd_error is not None:
+                    break
+            try:
+                event_type = event["EventType"]
+            except (KeyError, TypeError):
+                raise PayloadError(f"History event {event!r} has no EventType") from None
+            handler = handlers.get(event_type)
+            if handler is not None:
+                handler(event, event_type)
+                if self.done or context._nd_error is not None:
+                    break
+        return index
 
     def _check_rest_of_past(self, history: list[dict[str, Any]], start: int, stop: int) -> None:
         """The code finished early: past events it never reached must not schedule work."""
