@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from durable_functions.host.backend import MemoryBackend
+from durable_functions.host.memory import MemoryBackend
 from durable_functions.host.runner import VirtualClock, run_until_idle, start_orchestration
 
 START = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)

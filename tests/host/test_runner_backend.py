@@ -10,7 +10,7 @@ import pytest
 
 from durable_functions.errors import HostError
 from durable_functions.host import engine, runner
-from durable_functions.host.backend import MemoryBackend
+from durable_functions.host.memory import MemoryBackend
 from durable_functions.host.engine import EngineConfig, RuntimeStatus
 
 Harness = Any  # the ``harness`` fixture of conftest.py

@@ -39,7 +39,7 @@ from durable_functions.errors import (
     OrchestrationNotFoundError,
 )
 from durable_functions.host import engine, runner
-from durable_functions.host.backend import MemoryBackend
+from durable_functions.host.memory import MemoryBackend
 from durable_functions.host.engine import (
     ActivityWorkItem,
     EngineConfig,
