@@ -132,6 +132,22 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
+def resolve(kind: str, name: str, known: Collection[str]) -> str:
+    """The app's own spelling of function ``name`` (names match in any case, as on the
+    Functions host).
+
+    Raises:
+        FunctionNotFoundError: the app has no such function.
+    """
+    if name in known:
+        return name
+    lowered = name.lower()
+    for candidate in known:
+        if candidate.lower() == lowered:
+            return candidate
+    raise FunctionNotFoundError(unknown_function(kind, name, known))
+
+
 def unknown_function(kind: str, name: str, known: Collection[str]) -> str:
     """The message the Functions host gives for a function that is not there."""
     names = ", ".join(sorted(known)) or "none"
@@ -176,12 +192,10 @@ def run_episode(
     episode = engine.prepare_episode(item, now=clock.now(), config=config)
     result: str | InvocationError | None = None
     if episode.payload is not None:
-        name = episode.instance.name
-        if name not in invoker.known_orchestrators():
-            result = InvocationError(
-                message=unknown_function("orchestrator", name, invoker.known_orchestrators()),
-                error_type="FunctionNotFoundError",
-            )
+        try:
+            name = resolve("orchestrator", episode.instance.name, invoker.known_orchestrators())
+        except FunctionNotFoundError as exc:
+            result = InvocationError(message=str(exc), error_type=type(exc).__name__)
         else:
             started = time.perf_counter()
             try:
@@ -298,13 +312,10 @@ def activity_result_message(
     return engine.activity_failed(item, InvocationError.of(error), now=now)
 
 
-def _activity_input(item: ActivityWorkItem, invoker: Invoker) -> str:
-    """The input to invoke ``item`` with; raises FunctionNotFoundError for an unknown name."""
-    if item.name not in invoker.known_activities():
-        raise FunctionNotFoundError(
-            unknown_function("activity", item.name, invoker.known_activities())
-        )
-    return item.input if item.input is not None else "null"
+def _activity_call(item: ActivityWorkItem, invoker: Invoker) -> tuple[str, str]:
+    """The name and input to invoke ``item`` with (see ``resolve``)."""
+    name = resolve("activity", item.name, invoker.known_activities())
+    return name, item.input if item.input is not None else "null"
 
 
 def run_activity(
@@ -318,7 +329,7 @@ def run_activity(
         if item.name == HTTP_ACTIVITY_NAME:
             result = (http or call_http)(item.input)
         else:
-            result = invoker.invoke_activity(item.name, _activity_input(item, invoker))
+            result = invoker.invoke_activity(*_activity_call(item, invoker))
     except Exception as exc:  # an activity's failure goes back to its orchestration
         return activity_result_message(item, None, exc, now=clock.now())
     return activity_result_message(item, result, None, now=clock.now())
@@ -334,7 +345,7 @@ def start_activity(
     """
     if item.name == HTTP_ACTIVITY_NAME:
         return pool.submit(http or call_http, item.input)
-    return invoker.start_activity(item.name, _activity_input(item, invoker), pool)
+    return invoker.start_activity(*_activity_call(item, invoker), pool)
 
 
 def step_activity(
@@ -361,18 +372,15 @@ def step_activity(
 
 def run_entity_batch(item: EntityWorkItem, invoker: Invoker, clock: Clock) -> engine.EntityOutcome:
     """Invoke the entity function for one claimed batch and apply its result."""
-    name = item.entity.name
-    known = {n.lower(): n for n in invoker.known_entities()}
     result: str | InvocationError
-    if name not in known:
-        result = InvocationError(
-            message=unknown_function("entity", name, invoker.known_entities()),
-            error_type="FunctionNotFoundError",
-        )
+    try:
+        name = resolve("entity", item.entity.name, invoker.known_entities())
+    except FunctionNotFoundError as exc:
+        result = InvocationError(message=str(exc), error_type=type(exc).__name__)
     else:
         payload = json.dumps(engine.build_entity_payload(item))
         try:
-            result = invoker.invoke_entity(known[name], payload)
+            result = invoker.invoke_entity(name, payload)
         except Exception as exc:  # becomes an error result for every operation
             result = InvocationError.of(exc)
     return engine.complete_entity_batch(item, result, now=clock.now())
