@@ -11,9 +11,12 @@ process on one file: only one process serves a file (an advisory lock), so a cla
 needs no write transaction. Entity claims are recorded in ``locked_by`` with a token
 unique to the running process. Opening the store for serving (``recover=True``)
 releases every claim, so work a killed host had claimed but not committed becomes
-visible again. One in-process lock orders the writers (see ``_write_lock_for``).
+visible again. One in-process lock orders the writers (``store_claims._write_lock_for``).
 
-``sqlite3`` errors are translated once, here, into :class:`HostError`.
+``sqlite3`` errors are translated once, in ``store_base``, into :class:`HostError`. The
+store's parts: ``store_schema`` (schema, migrations, codecs), ``store_claims`` (in-memory
+claims), ``store_base`` (connections, rows), ``store_episodes`` (claim/commit episodes and
+activities), ``store_queries`` (instances and management reads), ``store_entities``.
 """
 
 from __future__ import annotations
