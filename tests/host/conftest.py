@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from durable_functions.host.backend import MemoryBackend
 from durable_functions.host.management import start as start_orchestration
+from durable_functions.host.memory import MemoryBackend
 from durable_functions.host.runner import VirtualClock, run_until_idle
 
 START = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)

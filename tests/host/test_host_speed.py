@@ -17,7 +17,7 @@ import pytest
 from apps.harness import copy_app, launch
 
 from durable_functions.host import engine
-from durable_functions.host.dispatcher import _payload_json
+from durable_functions.host.driver import payload_json
 from durable_functions.host.engine import ActivityWorkItem, EpisodeOutcome, RuntimeStatus
 from durable_functions.host.store import SqliteStore, _parse_ts, _ts
 
@@ -306,8 +306,8 @@ def test_the_payload_reuses_the_stored_text_of_past_events_and_says_the_same(
     assert again is not None and again.history_json is not None
     assert len(again.history_json) == len(again.history) == 1
     episode = engine.prepare_episode(again, now=NOW)
-    text = _payload_json(episode)
+    text = payload_json(episode)
     assert again.history_json[0] in text  # spliced in, not encoded again
     assert json.loads(text) == episode.payload
     without = engine.prepare_episode(replace(again, history_json=None), now=NOW)
-    assert json.loads(_payload_json(without)) == without.payload
+    assert json.loads(payload_json(without)) == without.payload

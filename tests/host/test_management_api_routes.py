@@ -15,8 +15,8 @@ from durable_functions.errors import (
 )
 from durable_functions.host import management
 from durable_functions.host.api import ApiRequest, ApiResponse, ManagementApi, management_rest
-from durable_functions.host.backend import MemoryBackend
 from durable_functions.host.clock import VirtualClock
+from durable_functions.host.memory import MemoryBackend
 
 START = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 BASE = "http://127.0.0.1:7071"

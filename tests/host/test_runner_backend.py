@@ -10,8 +10,8 @@ import pytest
 
 from durable_functions.errors import HostError
 from durable_functions.host import engine, runner
-from durable_functions.host.backend import MemoryBackend
 from durable_functions.host.engine import EngineConfig, RuntimeStatus
+from durable_functions.host.memory import MemoryBackend
 
 Harness = Any  # the ``harness`` fixture of conftest.py
 START = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)

@@ -1,4 +1,4 @@
-"""The storage seam: what a dispatcher needs from a task hub store, and an in-memory one.
+"""The storage seam: what the episode driver and the management API need from a task hub store.
 
 A backend keeps instances (status rows + history), orchestration messages (some
 of them delayed: durable timers are messages that become visible at their fire
@@ -6,22 +6,18 @@ time), activity work items and entity requests/state. It makes no decisions:
 the engine does. Each ``complete_*`` call applies one engine outcome atomically
 (the SQLite store does it in one transaction).
 
-``MemoryBackend`` is the reference implementation: dicts and lists behind one
-lock, used by the testing toolkit with a virtual clock.
+Two implementations: ``memory.MemoryBackend`` (the reference, used by the testing
+toolkit in virtual time) and ``store.SqliteStore`` (the local host).
 """
 
 from __future__ import annotations
 
-import itertools
-import json
-import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
-from durable_functions._protocol import EventType, RuntimeStatus
-from durable_functions.errors import HostError
+from durable_functions._protocol import RuntimeStatus
 from durable_functions.host.engine import (
     ActivityWorkItem,
     EntityMessage,
@@ -35,9 +31,10 @@ from durable_functions.host.engine import (
     OrchestrationMessage,
     OrchestrationWorkItem,
     TimerItem,
-    is_runnable,
-    sub_orchestration_conflict,
 )
+
+ActivityResult = tuple[ActivityWorkItem, OrchestrationMessage]
+"""A finished activity's work item and the message that carries its result home."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,7 +46,8 @@ class InstancePage:
 
 
 class Backend(Protocol):
-    """What the runner, the dispatcher and the management API need from a store.
+    """What the episode driver (in the runner, the harness and the host's dispatcher)
+    and the management API need from a store.
 
     Ordering rules every implementation keeps: messages of one instance are handed
     out in the order they were sent; entity requests of one entity likewise; an
@@ -95,8 +93,34 @@ class Backend(Protocol):
         sent instead), activities, timers; delete ``cancel_timers``; release the claim."""
         ...
 
+    def claim_instances(
+        self, results: Mapping[str, Sequence[ActivityResult]], now: datetime | None = None
+    ) -> dict[str, OrchestrationWorkItem]:
+        """Claim instances (by id) for episodes that consume activity ``results`` the
+        caller holds in memory, with their visible stored messages before them.
+
+        Committing such an episode deletes the results' work items in the same
+        transaction (no transaction of their own); abandoning it stores the results as
+        messages. Instances claimed already or gone are left out: the caller stores
+        their results with ``complete_activities``.
+        """
+        ...
+
+    def complete_orchestrations(
+        self, episodes: Sequence[tuple[OrchestrationWorkItem, EpisodeOutcome, int]]
+    ) -> list[list[ActivityWorkItem] | Exception]:
+        """``complete_orchestration`` for several episodes, together but each atomically.
+
+        Each entry is (work item, outcome, ``claim``): the first ``claim`` activities the
+        episode schedules are claimed in the same commit and returned (the caller runs
+        them at once). Per episode the result is those activities, or the error that
+        undid that episode alone. Every instance is released, whatever happens.
+        """
+        ...
+
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
-        """Release a claim without changes; its messages become visible again."""
+        """Release a claim without changes; its messages become visible again (and
+        activity results it held, see ``claim_instances``, are stored as messages)."""
         ...
 
     def next_visible_at(self, now: datetime | None = None) -> datetime | None:
@@ -109,9 +133,11 @@ class Backend(Protocol):
         """Claim the oldest unclaimed activity work item."""
         ...
 
-    def complete_activities(
-        self, results: Sequence[tuple[ActivityWorkItem, OrchestrationMessage]]
-    ) -> None:
+    def claim_activities(self, limit: int) -> list[ActivityWorkItem]:
+        """Claim up to ``limit`` of the oldest unclaimed activity work items, in order."""
+        ...
+
+    def complete_activities(self, results: Sequence[ActivityResult]) -> None:
         """Delete each work item and enqueue its result message, in one go."""
         ...
 
@@ -185,422 +211,4 @@ class Backend(Protocol):
         ...
 
 
-# --------------------------------------------------------------------------- in memory
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-@dataclass(slots=True)
-class _Queued:
-    seq: int
-    message: OrchestrationMessage
-    visible_at: datetime
-    timer_id: int | None = None
-    claimed: bool = False
-
-
-@dataclass(slots=True)
-class _QueuedRequest:
-    seq: int
-    message: EntityMessage
-    claimed: bool = False
-
-
-class MemoryBackend:
-    """A ``Backend`` in dicts and lists, safe to share between threads (one lock).
-
-    ``now`` arguments are required to be given by callers that use virtual time;
-    when omitted, visibility is checked against the wall clock.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._seq = itertools.count()
-        self._instances: dict[str, InstanceState] = {}
-        self._history: dict[str, list[Event]] = {}
-        self._messages: list[_Queued] = []
-        self._locked: set[str] = set()
-        self._activities: dict[int, ActivityWorkItem] = {}
-        self._claimed_activities: set[int] = set()
-        self._requests: list[_QueuedRequest] = []
-        self._entities: dict[str, EntityState] = {}
-        self._locked_entities: set[str] = set()
-
-    # -- instances and messages
-
-    def create_instance(self, new: NewInstance, *, replace_finished: bool = True) -> bool:
-        """See ``Backend.create_instance``."""
-        with self._lock:
-            existing = self._instances.get(new.instance.instance_id)
-            if existing is not None and not (
-                replace_finished and existing.runtime_status.is_terminal
-            ):
-                return False
-            self._drop_instance(new.instance.instance_id)
-            self._instances[new.instance.instance_id] = new.instance
-            self._history[new.instance.instance_id] = []
-            self._enqueue(new.message)
-            return True
-
-    def send(self, messages: Iterable[OrchestrationMessage]) -> None:
-        """See ``Backend.send``."""
-        with self._lock:
-            for message in messages:
-                self._enqueue(message)
-
-    def schedule(self, timers: Iterable[TimerItem]) -> None:
-        """See ``Backend.schedule``."""
-        with self._lock:
-            for timer in timers:
-                self._enqueue(timer.message, visible_at=timer.fire_at)
-
-    def send_entity(self, messages: Iterable[EntityMessage]) -> None:
-        """See ``Backend.send_entity``."""
-        with self._lock:
-            for message in messages:
-                self._requests.append(_QueuedRequest(seq=next(self._seq), message=message))
-
-    def _enqueue(
-        self, message: OrchestrationMessage, *, visible_at: datetime | None = None
-    ) -> None:
-        timer_id = None
-        if visible_at is not None and message.event.get("EventType") == EventType.TimerFired:
-            timer_id = message.event.get("TimerId")
-        self._messages.append(
-            _Queued(
-                seq=next(self._seq),
-                message=message,
-                visible_at=visible_at or _EPOCH,
-                timer_id=timer_id,
-            )
-        )
-
-    # -- orchestration episodes
-
-    def claim_orchestration(self, now: datetime | None = None) -> OrchestrationWorkItem | None:
-        """See ``Backend.claim_orchestration``."""
-        at = now or datetime.now(timezone.utc)
-        with self._lock:
-            visible = sorted(
-                (q for q in self._messages if not q.claimed and q.visible_at <= at),
-                key=lambda q: (q.visible_at, q.seq),
-            )
-            seen: set[str] = set()
-            for queued in visible:
-                instance_id = queued.message.instance_id
-                if instance_id in seen or instance_id in self._locked:
-                    continue
-                seen.add(instance_id)
-                instance = self._instances.get(instance_id)
-                if instance is None:
-                    self._messages = [
-                        q
-                        for q in self._messages
-                        if q.claimed or q.message.instance_id != instance_id
-                    ]
-                    continue
-                mine = sorted(
-                    (q for q in visible if q.message.instance_id == instance_id),
-                    key=lambda q: q.seq,
-                )
-                if not is_runnable(instance.runtime_status, [q.message.event for q in mine]):
-                    continue
-                for q in mine:
-                    q.claimed = True
-                self._locked.add(instance_id)
-                return OrchestrationWorkItem(
-                    instance=instance,
-                    history=tuple(self._history.get(instance_id, ())),
-                    messages=tuple(q.message for q in mine),
-                    lease=tuple(q.seq for q in mine),
-                )
-            return None
-
-    def complete_orchestration(self, item: OrchestrationWorkItem, outcome: EpisodeOutcome) -> None:
-        """See ``Backend.complete_orchestration``."""
-        claimed = set(_lease(item))
-        instance = outcome.instance
-        instance_id = instance.instance_id
-        old_execution = item.instance.execution_id
-        with self._lock:
-            self._messages = [q for q in self._messages if q.seq not in claimed]
-            if instance_id in self._instances:
-                if outcome.new_execution:
-                    self._history[instance_id] = list(outcome.history_added)
-                else:
-                    self._history.setdefault(instance_id, []).extend(outcome.history_added)
-                self._instances[instance_id] = instance
-                ended = outcome.new_execution or outcome.finished
-                cancel = set(outcome.cancel_timers)
-                if ended or cancel:
-                    # One pass drops the old execution's timers and the canceled ones.
-                    self._messages = [
-                        q
-                        for q in self._messages
-                        if q.timer_id is None
-                        or q.message.instance_id != instance_id
-                        or not (
-                            (ended and q.message.execution_id == old_execution)
-                            or (
-                                q.timer_id in cancel
-                                and q.message.execution_id == instance.execution_id
-                            )
-                        )
-                    ]
-            for message in outcome.messages:
-                self._enqueue(message)
-            for new in outcome.new_instances:
-                if not self.create_instance(new):
-                    conflict = sub_orchestration_conflict(new, now=instance.last_updated_time)
-                    if conflict is not None:
-                        self._enqueue(conflict)
-            for activity in outcome.activities:
-                seq = next(self._seq)
-                self._activities[seq] = replace(activity, lease=seq)
-            self.schedule(outcome.timers)
-            self.send_entity(outcome.entity_messages)
-            self._locked.discard(instance_id)
-
-    def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
-        """See ``Backend.abandon_orchestration``."""
-        claimed = set(_lease(item))
-        with self._lock:
-            for q in self._messages:
-                if q.seq in claimed:
-                    q.claimed = False
-            self._locked.discard(item.instance.instance_id)
-
-    def next_visible_at(self, now: datetime | None = None) -> datetime | None:
-        """See ``Backend.next_visible_at``."""
-        at = now or datetime.now(timezone.utc)
-        with self._lock:
-            later = [q.visible_at for q in self._messages if q.visible_at > at]
-            return min(later) if later else None
-
-    # -- activities
-
-    def claim_activity(self) -> ActivityWorkItem | None:
-        """See ``Backend.claim_activity``."""
-        with self._lock:
-            for seq, item in self._activities.items():
-                if seq not in self._claimed_activities:
-                    self._claimed_activities.add(seq)
-                    return item
-            return None
-
-    def complete_activities(
-        self, results: Sequence[tuple[ActivityWorkItem, OrchestrationMessage]]
-    ) -> None:
-        """See ``Backend.complete_activities``."""
-        with self._lock:
-            for item, message in results:
-                if self._activities.pop(_activity_lease(item), None) is not None:
-                    self._claimed_activities.discard(_activity_lease(item))
-                    self._enqueue(message)
-
-    # -- entities
-
-    def claim_entity(self) -> EntityWorkItem | None:
-        """See ``Backend.claim_entity``."""
-        with self._lock:
-            for queued in self._requests:
-                entity_id = queued.message.entity_id
-                if queued.claimed or entity_id in self._locked_entities:
-                    continue
-                mine = [
-                    q for q in self._requests if not q.claimed and q.message.entity_id == entity_id
-                ]
-                for q in mine:
-                    q.claimed = True
-                self._locked_entities.add(entity_id)
-                entity = self._entities.get(entity_id) or EntityState(entity_id=entity_id)
-                return EntityWorkItem(
-                    entity=entity,
-                    messages=tuple(q.message for q in mine),
-                    lease=tuple(q.seq for q in mine),
-                )
-            return None
-
-    def complete_entity(self, item: EntityWorkItem, outcome: EntityOutcome) -> None:
-        """See ``Backend.complete_entity``."""
-        claimed = set(_entity_lease(item))
-        with self._lock:
-            self._requests = [q for q in self._requests if q.seq not in claimed]
-            self._entities[outcome.entity.entity_id] = outcome.entity
-            for message in outcome.messages:
-                self._enqueue(message)
-            self._locked_entities.discard(item.entity.entity_id)
-
-    def abandon_entity(self, item: EntityWorkItem) -> None:
-        """See ``Backend.abandon_entity``."""
-        claimed = set(_entity_lease(item))
-        with self._lock:
-            for q in self._requests:
-                if q.seq in claimed:
-                    q.claimed = False
-            self._locked_entities.discard(item.entity.entity_id)
-
-    # -- queries and management
-
-    def get_instance(self, instance_id: str) -> InstanceState | None:
-        """See ``Backend.get_instance``."""
-        with self._lock:
-            return self._instances.get(instance_id)
-
-    def get_history(self, instance_id: str) -> list[Event]:
-        """See ``Backend.get_history``."""
-        with self._lock:
-            return list(self._history.get(instance_id, ()))
-
-    def list_instances(
-        self,
-        *,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-        statuses: Sequence[str] = (),
-        prefix: str | None = None,
-        top: int = 100,
-        continuation: str | None = None,
-    ) -> InstancePage:
-        """See ``Backend.list_instances``; the token is the last (created time, id) seen."""
-        with self._lock:
-            rows = sorted(self._instances.values(), key=lambda i: (i.created_time, i.instance_id))
-        wanted = {str(s) for s in statuses}
-        picked = [
-            i
-            for i in rows
-            if (created_from is None or i.created_time >= created_from)
-            and (created_to is None or i.created_time <= created_to)
-            and (not wanted or i.runtime_status.value in wanted)
-            and (not prefix or i.instance_id.startswith(prefix))
-        ]
-        if continuation:
-            try:
-                after_time, after_id = json.loads(continuation)
-                after = (datetime.fromisoformat(after_time), str(after_id))
-            except (ValueError, TypeError) as exc:
-                raise HostError(f"invalid continuation token: {continuation!r}") from exc
-            picked = [i for i in picked if (i.created_time, i.instance_id) > after]
-        page = picked[:top]
-        token = None
-        if len(picked) > top and page:
-            token = json.dumps([page[-1].created_time.isoformat(), page[-1].instance_id])
-        return InstancePage(instances=page, continuation=token)
-
-    def purge(self, instance_ids: Iterable[str]) -> int:
-        """See ``Backend.purge``."""
-        count = 0
-        with self._lock:
-            for instance_id in instance_ids:
-                if instance_id in self._instances:
-                    count += 1
-                self._drop_instance(instance_id)
-        return count
-
-    def replace_history(
-        self,
-        instance: InstanceState,
-        history: Sequence[Event],
-        *,
-        messages: Iterable[OrchestrationMessage] = (),
-        activities: Iterable[ActivityWorkItem] = (),
-        new_instances: Iterable[NewInstance] = (),
-    ) -> None:
-        """See ``Backend.replace_history``."""
-        with self._lock:
-            self._instances[instance.instance_id] = instance
-            self._history[instance.instance_id] = list(history)
-            for message in messages:
-                self._enqueue(message)
-            for activity in activities:
-                seq = next(self._seq)
-                self._activities[seq] = replace(activity, lease=seq)
-            for new in new_instances:
-                self.create_instance(new)
-
-    def get_entity(self, entity_id: str) -> EntityState | None:
-        """See ``Backend.get_entity``."""
-        with self._lock:
-            return self._entities.get(entity_id)
-
-    def list_entities(
-        self,
-        *,
-        name: str | None = None,
-        modified_from: datetime | None = None,
-        modified_to: datetime | None = None,
-        top: int = 100,
-        continuation: str | None = None,
-    ) -> tuple[list[EntityState], str | None]:
-        """See ``Backend.list_entities``; the token is the last entity id of the page."""
-        with self._lock:
-            rows = sorted(
-                (e for e in self._entities.values() if e.exists), key=lambda e: e.entity_id
-            )
-        prefix = f"@{name.lower()}@" if name else ""
-        picked = [
-            e
-            for e in rows
-            if e.entity_id.startswith(prefix)
-            and (modified_from is None or (e.last_modified and e.last_modified >= modified_from))
-            and (modified_to is None or (e.last_modified and e.last_modified <= modified_to))
-            and (not continuation or e.entity_id > continuation)
-        ]
-        page = picked[:top]
-        token = page[-1].entity_id if len(picked) > top and page else None
-        return page, token
-
-    # -- extras for tests and the testing toolkit
-
-    def pending_activities(self) -> list[ActivityWorkItem]:
-        """Activity work items not yet completed (claimed or not)."""
-        with self._lock:
-            return list(self._activities.values())
-
-    def has_runnable_work(self, now: datetime) -> bool:
-        """True if a claim of any kind would return something at ``now``."""
-        with self._lock:
-            if any(seq not in self._claimed_activities for seq in self._activities):
-                return True
-            if any(
-                not q.claimed and q.message.entity_id not in self._locked_entities
-                for q in self._requests
-            ):
-                return True
-            by_instance: dict[str, list[Event]] = {}
-            for q in self._messages:
-                if not q.claimed and q.visible_at <= now:
-                    by_instance.setdefault(q.message.instance_id, []).append(q.message.event)
-            for instance_id, events in by_instance.items():
-                instance = self._instances.get(instance_id)
-                if instance is None or (
-                    instance_id not in self._locked and is_runnable(instance.runtime_status, events)
-                ):
-                    return True
-            return False
-
-    def _drop_instance(self, instance_id: str) -> None:
-        self._instances.pop(instance_id, None)
-        self._history.pop(instance_id, None)
-        self._messages = [q for q in self._messages if q.message.instance_id != instance_id]
-        for seq, item in list(self._activities.items()):
-            if item.instance_id == instance_id:
-                del self._activities[seq]
-                self._claimed_activities.discard(seq)
-
-
-def _lease(item: OrchestrationWorkItem) -> tuple[int, ...]:
-    lease = item.lease
-    return lease if isinstance(lease, tuple) else ()
-
-
-def _entity_lease(item: EntityWorkItem) -> tuple[int, ...]:
-    lease = item.lease
-    return lease if isinstance(lease, tuple) else ()
-
-
-def _activity_lease(item: ActivityWorkItem) -> int:
-    return item.lease if isinstance(item.lease, int) else -1
-
-
-__all__ = ["Backend", "InstancePage", "MemoryBackend", "RuntimeStatus"]
+__all__ = ["ActivityResult", "Backend", "InstancePage", "RuntimeStatus"]

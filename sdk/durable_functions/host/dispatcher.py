@@ -1,4 +1,7 @@
-"""The threads that run the work stored in the task hub.
+"""The threads that run the work stored in the task hub, through the one ``driver``.
+
+Every episode, activity and entity batch is run by ``driver`` over the ``Backend``
+protocol; this module adds the threads and what makes a busy host fast:
 
 * one orchestration worker thread (see ``ORCHESTRATOR_THREADS``): claims instances
   with new messages (up to ``EPISODE_BATCH`` under load), runs their episodes through
@@ -22,18 +25,18 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime
 
-from durable_functions._protocol import HTTP_ACTIVITY_NAME, RuntimeStatus
-from durable_functions.host import engine, runner
+from durable_functions._protocol import RuntimeStatus
+from durable_functions.host import driver, engine
+from durable_functions.host.backend import ActivityResult, Backend
+from durable_functions.host.clock import Clock
 from durable_functions.host.engine import (
     ActivityWorkItem,
     EngineConfig,
     EntityWorkItem,
-    InvocationError,
     OrchestrationMessage,
     OrchestrationWorkItem,
 )
@@ -42,7 +45,7 @@ from durable_functions.host.store import SqliteStore
 
 log = logging.getLogger("durable_functions.host")
 
-_Results = list[tuple[ActivityWorkItem, OrchestrationMessage]]
+_Results = list[ActivityResult]
 """Activity results and the messages that carry them to their instances."""
 
 IDLE_WAIT = 1.0
@@ -57,33 +60,21 @@ SUMMARY_EVERY = 10.0
 """Seconds between INFO summaries of the work done (per-event lines are DEBUG)."""
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+class _SemaphoreSlots:
+    """``driver.Slots`` over the dispatcher's activity semaphore."""
 
+    def __init__(self, semaphore: threading.Semaphore) -> None:
+        self._semaphore = semaphore
 
-def activity_result_message(
-    item: ActivityWorkItem, result: str | None, error: BaseException | None, *, now: datetime
-) -> OrchestrationMessage:
-    """TaskCompleted / TaskFailed for the instance that scheduled the activity (§5.4, §6)."""
-    if error is None:
-        return engine.activity_completed(item, result, now=now)
-    return engine.activity_failed(item, InvocationError.of(error), now=now)
+    def take(self, wanted: int) -> int:
+        taken = 0
+        while taken < wanted and self._semaphore.acquire(blocking=False):
+            taken += 1
+        return taken
 
-
-def _payload_json(episode: engine.Episode) -> str:
-    """The orchestration trigger payload as JSON text.
-
-    The past events' stored JSON text is reused when the work item carries it: only
-    the episode's new events are encoded, not the whole history again.
-    """
-    payload = episode.payload
-    assert payload is not None
-    past = episode.item.history_json
-    rest = {key: value for key, value in payload.items() if key != "history"}
-    if past is None or len(past) != len(episode.history) or not rest:
-        return json.dumps(payload)
-    events = ", ".join((*past, *map(json.dumps, episode.new_events)))
-    return f'{{"history": [{events}], {json.dumps(rest)[1:]}'
+    def give_back(self, count: int) -> None:
+        for _ in range(count):
+            self._semaphore.release()
 
 
 class Dispatcher:
@@ -99,9 +90,13 @@ class Dispatcher:
         config: EngineConfig | None = None,
         orchestrator_threads: int = ORCHESTRATOR_THREADS,
         on_finished: Callable[[str], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.app = app
         self.store = store
+        """The SQLite store, for its lifecycle; the work goes through ``backend``."""
+        self.backend: Backend = store
+        self.clock: Clock = clock or store.clock
         self.config = config or EngineConfig()
         self.max_orchestrations = max_orchestrations
         self.orchestrator_threads = max(1, min(orchestrator_threads, max_orchestrations))
@@ -114,6 +109,7 @@ class Dispatcher:
         self._activity_wake = threading.Event()
         self._entity_wake = threading.Event()
         self._slots = threading.Semaphore(max_activities)
+        self._slot_pool = _SemaphoreSlots(self._slots)
         self._results: queue.Queue[tuple[ActivityWorkItem, OrchestrationMessage]] = queue.Queue()
         self._pool = ThreadPoolExecutor(max_activities, thread_name_prefix="activity")
         self._threads: list[threading.Thread] = []
@@ -215,7 +211,7 @@ class Dispatcher:
         """Sleep until woken, until the next timer is ``due``, or for IDLE_WAIT."""
         wait = IDLE_WAIT
         if due is not None:
-            wait = max(0.0, min(wait, (due - _now()).total_seconds()))
+            wait = max(0.0, min(wait, (due - self.clock.now()).total_seconds()))
         with self._orchestration_wake:
             if (
                 self._orchestration_signal == seen
@@ -242,12 +238,12 @@ class Dispatcher:
             look = (
                 store_seen != seen
                 or time.monotonic() >= recheck
-                or (due is not None and due <= _now())
+                or (due is not None and due <= self.clock.now())
             )
             while look and len(items) < EPISODE_BATCH:
-                item = self.store.claim_orchestration(_now())
+                item = self.backend.claim_orchestration(self.clock.now())
                 if item is None:
-                    store_seen, due = seen, self.store.next_visible_at()
+                    store_seen, due = seen, self.backend.next_visible_at(self.clock.now())
                     recheck = time.monotonic() + IDLE_WAIT
                     break
                 items.append(item)
@@ -271,7 +267,7 @@ class Dispatcher:
             return {}
         items: dict[str, OrchestrationWorkItem] = {}
         try:
-            items = self.store.claim_instances(by_instance, _now())
+            items = self.backend.claim_instances(by_instance, self.clock.now())
         except Exception:
             self.errors += 1
             log.exception("cannot claim %s for their activity results", ", ".join(by_instance))
@@ -285,7 +281,7 @@ class Dispatcher:
                 claimed[instance_id] = (item, results)
         self._count("activity results", sum(len(r) for r in by_instance.values()))
         if stored:
-            self.store.complete_activities(stored)
+            self.backend.complete_activities(stored)
             self._log_committed(stored)
             self._wake_orchestrations(len({item.instance_id for item, _ in stored}))
         return claimed
@@ -303,77 +299,41 @@ class Dispatcher:
 
         An episode that fails inside the host is logged and released unchanged, so its
         messages are claimed again (the activity results it ``consumed``, by instance
-        id, are stored as messages); the others are unaffected.
+        id, are stored as messages); the others are unaffected. Activities the episodes
+        schedule start right away on free slots, claimed in the episodes' own
+        transaction; the rest wait for the activity claimer.
         """
         consumed = consumed or {}
-        done: list[tuple[OrchestrationWorkItem, engine.EpisodeOutcome]] = []
-        for item in items:
-            try:
-                done.append((item, self._episode_outcome(item)))
-            except Exception:
-                self._episode_failed(item)
-        if not done:
-            return
-        # Activities the episodes schedule start right away on free slots, claimed in
-        # the episodes' own transaction; the rest wait for the activity claimer.
-        wanted = sum(len(outcome.activities) for _, outcome in done)
-        slots = 0
-        while slots < wanted and self._slots.acquire(blocking=False):
-            slots += 1
-        plan: list[tuple[OrchestrationWorkItem, engine.EpisodeOutcome, int]] = []
-        left = slots
-        for item, outcome in done:
-            take = min(left, len(outcome.activities))
-            left -= take
-            plan.append((item, outcome, take))
-        results: list[list[ActivityWorkItem] | Exception] = []
-        try:
-            results = self.store.complete_orchestrations(plan)
-        except Exception:
-            for item, _ in done:
-                self._episode_failed(item)
-            return
-        finally:
-            started = sum(len(r) for r in results if isinstance(r, list))
-            for _ in range(slots - started):
-                self._slots.release()
-        for (item, outcome), result in zip(done, results):
-            if isinstance(result, Exception):
+        committed = driver.run_episodes(
+            self.backend,
+            items,
+            self.app,
+            self.clock,
+            config=self.config,
+            slots=self._slot_pool,
+            on_error=self._episode_failed,
+        )
+        for episode in committed:
+            item, outcome, started = episode.item, episode.outcome, episode.started
+            if isinstance(started, Exception):
                 self.errors += 1
                 log.error(
                     "internal error committing the episode of %s: %s",
                     item.instance.instance_id,
-                    result,
+                    started,
                 )
                 self._stop.wait(0.2)  # its messages are claimed again: do not spin
                 continue
             self._log_committed(consumed.get(item.instance.instance_id, []))
-            for activity in result:
+            for activity in started:
                 self._start_activity(activity)
-            self._after_episode(item, outcome, len(result))
+            self._after_episode(item, outcome, len(started))
 
     def _episode_failed(self, item: OrchestrationWorkItem) -> None:
+        """An episode failed inside the host; the driver released it already."""
         self.errors += 1
         log.exception("episode of %s failed inside the host", item.instance.instance_id)
-        self.store.abandon_orchestration(item)
         self._stop.wait(0.2)  # do not spin on an episode that keeps failing
-
-    def _episode_outcome(self, item: OrchestrationWorkItem) -> engine.EpisodeOutcome:
-        now = _now()
-        episode = engine.prepare_episode(item, now=now, config=self.config)
-        result: str | InvocationError | None = None
-        name = item.instance.name
-        if episode.payload is not None:
-            started = time.perf_counter()
-            try:
-                result = self.app.invoke_orchestrator(name, _payload_json(episode))
-            except Exception as exc:
-                result = InvocationError.of(exc)
-            elapsed = (time.perf_counter() - started) * 1000
-            log.debug(
-                "orchestrator %s (%s) ran in %.1f ms", name, item.instance.instance_id, elapsed
-            )
-        return engine.complete_episode(episode, result, now=_now(), new_id=lambda: uuid.uuid4().hex)
 
     def _after_episode(
         self, item: OrchestrationWorkItem, outcome: engine.EpisodeOutcome, started: int
@@ -417,7 +377,7 @@ class Dispatcher:
             items: list[ActivityWorkItem] = []
             try:
                 self._activity_wake.clear()
-                items = self.store.claim_activities(free)
+                items = self.backend.claim_activities(free)
             finally:
                 for _ in range(free - len(items)):
                     self._slots.release()
@@ -451,18 +411,15 @@ class Dispatcher:
                         type(error).__name__,
                         error,
                     )
-                self._results.put((item, activity_result_message(item, result, error, now=_now())))
+                message = driver.activity_result_message(item, result, error, now=self.clock.now())
+                self._results.put((item, message))
             finally:
                 self._slots.release()
             with self._orchestration_wake:  # the results queue is no store work: no signal
                 self._orchestration_wake.notify()
 
         try:
-            future: Future[str]
-            if item.name == HTTP_ACTIVITY_NAME:  # context.call_http
-                future = self._pool.submit(runner.call_http, item.input)
-            else:
-                future = self.app.start_activity(item.name, item.input or "null", self._pool)
+            future: Future[str] = driver.start_activity(item, self.app, self._pool)
         except Exception as exc:  # unknown activity, decode error, …
             finish(None, exc)
             return
@@ -489,12 +446,12 @@ class Dispatcher:
     def _flush_results(self) -> None:
         batch = self._drain_results([])
         if batch:
-            self.store.complete_activities(batch)
+            self.backend.complete_activities(batch)
 
     # -- entities --------------------------------------------------------------------------
     def _entity_loop(self) -> None:
         while not self._stop.is_set():
-            item = self.store.claim_entity()
+            item = self.backend.claim_entity()
             if item is None:
                 self._entity_wake.wait(IDLE_WAIT)
                 self._entity_wake.clear()
@@ -504,20 +461,13 @@ class Dispatcher:
             except Exception:
                 self.errors += 1
                 log.exception("entity batch of %s failed inside the host", item.entity.entity_id)
-                self.store.abandon_entity(item)
+                self.backend.abandon_entity(item)
                 self._stop.wait(0.2)
 
     def run_entity_batch(self, item: EntityWorkItem) -> None:
         """Run one entity batch and commit its state and responses."""
-        name = item.entity.name
-        payload = engine.build_entity_payload(item)
-        result: str | InvocationError
-        try:
-            result = self.app.invoke_entity(name, json.dumps(payload))
-        except Exception as exc:
-            result = InvocationError.of(exc)
-        outcome = engine.complete_entity_batch(item, result, now=_now())
-        self.store.complete_entity(item, outcome)
+        outcome = driver.run_entity_batch(item, self.app, self.clock)
+        self.backend.complete_entity(item, outcome)
         self._count("entity batches")
         if outcome.messages:
             self._wake_orchestrations(len({m.instance_id for m in outcome.messages}))

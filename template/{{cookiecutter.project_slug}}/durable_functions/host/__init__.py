@@ -2,8 +2,9 @@
 
 ``engine`` decides what the Durable Task extension would do with an orchestrator's
 actions (pure functions over JSON-shaped data), ``backend`` is the storage seam
-(``Backend`` Protocol and an in-memory ``MemoryBackend``), ``runner`` performs
-one unit of work at a time and ``run_until_idle`` drives everything in virtual
-or wall-clock time. The SQLite store, the dispatcher threads and the HTTP server
-sit on top of these.
+(the ``Backend`` Protocol; ``memory.MemoryBackend`` and ``store.SqliteStore``
+implement it), ``driver`` runs episodes, activities and entity batches over it
+(one at a time and ``run_until_idle`` in virtual or wall-clock time, or in
+batches on the dispatcher's threads), ``runner`` holds the management operations.
+The HTTP server sits on top of these.
 """

@@ -34,24 +34,23 @@ from durable_functions.errors import (
     DurableError,
     FailureDetails,
     FunctionNotFoundError,
-    HostError,
     InstanceStateError,
     OrchestrationFailedError,
 )
-from durable_functions.host import engine, management, runner
+from durable_functions.host import driver, management
 from durable_functions.host.api import ManagementApi
-from durable_functions.host.backend import MemoryBackend
+from durable_functions.host.clock import VirtualClock
 from durable_functions.host.engine import (
     ActivityWorkItem,
     EngineConfig,
     EpisodeOutcome,
     InstanceState,
-    InvocationError,
     OrchestrationMessage,
     OrchestrationWorkItem,
     entity_scheduler_id,
 )
 from durable_functions.host.functions import LoadedApp
+from durable_functions.host.memory import MemoryBackend
 from durable_functions.host.payloads import parse_json_text
 from durable_functions.serialization import df_dumps, df_loads
 from durable_functions.status import OrchestrationRuntimeStatus
@@ -156,7 +155,7 @@ def _decode_activity_input(input_json: str) -> Any:
 
 
 class _EnvInvoker:
-    """``runner.Invoker`` over the loaded app, with activity stand-ins and ad-hoc orchestrators."""
+    """``driver.Invoker`` over the loaded app, with activity stand-ins and ad-hoc orchestrators."""
 
     def __init__(self, app: LoadedApp) -> None:
         self.app = app
@@ -201,6 +200,12 @@ class _EnvInvoker:
                 value = asyncio.run_coroutine_threadsafe(_awaited(value), self.app.loop()).result()
             return df_dumps(value)
         return df_dumps(stub)
+
+    def call_http(self, request_json: str | None) -> str:
+        """A durable HTTP call: the ``BuiltIn::HttpActivity`` stand-in if there is one."""
+        if HTTP_ACTIVITY_NAME in self.stubs:
+            return self.invoke_http_stub(request_json)
+        return driver.call_http(request_json)
 
     def invoke_http_stub(self, request_json: str | None) -> str:
         """Answer a ``context.call_http`` request with the ``BuiltIn::HttpActivity`` stand-in.
@@ -275,8 +280,8 @@ class OrchestrationTestEnv:
     ) -> None:
         loaded = load_app_object(app) if app is not None else LoadedApp(Path.cwd(), [])
         self.app = loaded
-        self.backend = MemoryBackend()
-        self.clock = runner.VirtualClock(start)
+        self.clock = VirtualClock(start)
+        self.backend = MemoryBackend(self.clock)
         self.config = config or EngineConfig()
         self._invoker = _EnvInvoker(loaded)
         self._base_stubs: dict[str, Any] = dict(stubs or {})
@@ -287,7 +292,7 @@ class OrchestrationTestEnv:
         self._custom_statuses: dict[str, list[Any]] = {}
         self._closed: dict[str, list[list[dict[str, Any]]]] = {}
         self._calls: list[tuple[str, ActivityWorkItem]] = []
-        self._hooks = runner.Hooks(on_episode=self._on_episode, on_activity=self._on_activity)
+        self._hooks = driver.Hooks(on_episode=self._on_episode, on_activity=self._on_activity)
 
     # -- time ---------------------------------------------------------------------------
 
@@ -424,15 +429,17 @@ class OrchestrationTestEnv:
         return self.result(instance_id)
 
     def _run_until_done(self, instance_id: str, *, deadline: datetime) -> None:
+        """Do the work that is due, then let time pass to the next timer, until the
+        instance ends or the next timer is after ``deadline`` (the clock stays)."""
         while True:
             self.run_until_idle()
             instance = self.backend.get_instance(instance_id)
             if instance is not None and instance.runtime_status.is_terminal:
                 return
-            due = self.backend.next_visible_at(self.now)
-            if due is None or due > deadline:
+            if not driver.wait_for_next_timer(
+                self.backend, self.clock, until=deadline, stop_at_until=False
+            ):
                 return
-            self.clock.wait_until(due)
 
     def run_until_idle(self, *, max_steps: int = 1_000_000) -> int:
         """Do all the work that is due now (no time passes); returns how many steps ran.
@@ -445,45 +452,18 @@ class OrchestrationTestEnv:
             HostError: ``max_steps`` steps without getting idle (an endless loop, e.g.
                 ``continue_as_new`` without a timer).
         """
-        backend, invoker, clock, hooks = self.backend, self._invoker, self.clock, self._hooks
-        steps = 0
-        while steps < max_steps:
-            ran = steps
-            while self._step_activity():
-                steps += 1
-            while runner.step_entity(backend, invoker, clock):
-                steps += 1
-            if runner.step_orchestration(
-                backend, invoker, clock, config=self.config, new_id=self._new_id, hooks=hooks
-            ):
-                steps += 1
-            if steps == ran:
-                return steps
-        raise HostError(
-            f"still busy after {max_steps} steps at {self.now.isoformat()}: an orchestration "
-            "may loop forever (e.g. continue_as_new without a timer)"
+        return driver.run_until_idle(
+            self.backend,
+            self._invoker,
+            self.clock,
+            config=self.config,
+            new_id=self._new_id,
+            hooks=self._hooks,
+            http=self._invoker.call_http,
+            advance_time=False,
+            max_steps=max_steps,
+            episodes_per_round=1,
         )
-
-    def _step_activity(self) -> bool:
-        """``runner.step_activity``, except that durable HTTP calls can be stood in for."""
-        item = self.backend.claim_activity()
-        if item is None:
-            return False
-        if item.name == HTTP_ACTIVITY_NAME and HTTP_ACTIVITY_NAME in self._invoker.stubs:
-            try:
-                result = self._invoker.invoke_http_stub(item.input)
-            except Exception as exc:  # the stand-in's failure goes back to the orchestration
-                error = InvocationError(
-                    message=str(exc), error_type=type(exc).__name__, details=repr(exc)
-                )
-                message = engine.activity_failed(item, error, now=self.now)
-            else:
-                message = engine.activity_completed(item, result, now=self.now)
-        else:
-            message = runner.run_activity(item, self._invoker, self.clock)
-        self.backend.complete_activities([(item, message)])
-        self._on_activity(item, message)
-        return True
 
     def run_until_complete(
         self, instance_id: str, *, timeout: timedelta = timedelta(days=3650)

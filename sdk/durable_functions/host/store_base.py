@@ -1,0 +1,412 @@
+"""The SQLite store's foundation: connections, transactions, migration, row mapping, enqueueing.
+
+The store's other parts (episodes, queries, entities) are mixins over this base;
+``sqlite3`` errors are translated into :class:`HostError` here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from durable_functions._protocol import EventType, RuntimeStatus
+from durable_functions.errors import HostError
+from durable_functions.host.clock import Clock, SystemClock
+from durable_functions.host.engine import (
+    ActivityWorkItem,
+    EntityMessage,
+    Event,
+    InstanceState,
+    NewInstance,
+    OrchestrationMessage,
+    ParentInstance,
+    TimerItem,
+)
+from durable_functions.host.store_claims import _claims_for, _write_lock_for
+from durable_functions.host.store_schema import (
+    _MIGRATIONS,
+    SCHEMA_VERSION,
+    T,
+    _dumps,
+    _parse_ts,
+    _ts,
+)
+
+
+class StoreBase:
+    """The task hub store for one hub in one SQLite file: what every part of it shares.
+
+    Safe to use from many threads: each thread gets its own connection.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        hub: str = "TestHubName",
+        *,
+        recover: bool = False,
+        clock: Clock | None = None,
+    ):
+        self.path = Path(path)
+        self.clock: Clock = clock or SystemClock()
+        """Where ``now`` comes from when a caller gives none."""
+        self.hub = hub
+        self.token = uuid.uuid4().hex
+        """Marks this process's claims."""
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HostError(f"cannot create the folder for {self.path}: {exc}") from exc
+        self._write_lock = _write_lock_for(self.path)
+        self._claims = _claims_for(self.path, hub)
+        self._host_lock: IO[bytes] | None = None
+        if recover:
+            self._lock_for_serving()
+        self._guard(self._migrate)
+        if recover:
+            self.release_claims()
+
+    def _lock_for_serving(self) -> None:
+        """Only one host may serve a file: recovery releases every claim in it."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory locks, trust the user
+            return
+        path = self.path.with_name(self.path.name + ".lock")
+        try:
+            handle = open(path, "ab")  # noqa: SIM115 - held open for the process lifetime
+        except OSError as exc:
+            raise HostError(f"cannot open {path}: {exc}") from exc
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            handle.close()
+            raise HostError(
+                f"another host is already serving {self.path}; stop it or use --db"
+            ) from exc
+        self._host_lock = handle
+
+    # -- connections and error translation ----------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def _guard(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except sqlite3.Error as exc:
+            raise HostError(f"task hub store {self.path.name}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE: writers queue instead of deadlocking)."""
+        conn = self._conn()
+        with self._write_lock:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise HostError(f"task hub store {self.path.name}: {exc}") from exc
+            try:
+                yield conn
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise HostError(f"task hub store {self.path.name}: {exc}") from exc
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            with self._tx() as conn:
+                return fn(conn)
+        except sqlite3.Error as exc:
+            raise HostError(f"task hub store {self.path.name}: {exc}") from exc
+
+    def _error(self, exc: sqlite3.Error) -> HostError:
+        error = HostError(f"task hub store {self.path.name}: {exc}")
+        error.__cause__ = exc
+        return error
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return self._guard(lambda: fn(self._conn()))
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+        if self._host_lock is not None:
+            self._host_lock.close()
+            self._host_lock = None
+
+    def _migrate(self) -> None:
+        with self._write_lock:
+            self._migrate_locked()
+
+    def _migrate_locked(self) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if current > SCHEMA_VERSION:
+                raise HostError(
+                    f"{self.path.name} was written by a newer version (schema {current}); "
+                    f"this host understands schema {SCHEMA_VERSION}"
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                    (version, _ts(self.clock.now())),
+                )
+                conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def schema_version(self) -> int:
+        """The file's ``PRAGMA user_version``."""
+        return self._read(lambda c: int(c.execute("PRAGMA user_version").fetchone()[0]))
+
+    def release_claims(self) -> None:
+        """Make every claimed-but-uncommitted item visible again (start-up recovery)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            for table in ("instances", "messages", "activities", "entities", "entity_messages"):
+                conn.execute(
+                    f"UPDATE {table} SET locked_by = NULL WHERE hub = ? AND locked_by IS NOT NULL",
+                    (self.hub,),
+                )
+
+        with self._claims.lock:
+            self._claims.instances.clear()
+            self._claims.activities.clear()
+            self._claims.known.clear()
+        self._write(run)
+
+    # -- row mapping -------------------------------------------------------------------
+    def _instance(self, row: sqlite3.Row | tuple[Any, ...]) -> InstanceState:
+        (
+            instance_id,
+            execution_id,
+            name,
+            version,
+            status,
+            input_,
+            output,
+            custom,
+            created,
+            updated,
+            parent,
+            failure,
+        ) = row
+        parent_obj = None
+        if parent:
+            p = json.loads(parent)
+            parent_obj = ParentInstance(**p)
+        return InstanceState(
+            instance_id=instance_id,
+            execution_id=execution_id,
+            name=name,
+            version=version,
+            runtime_status=RuntimeStatus(status),
+            input=input_,
+            output=output,
+            custom_status=custom,
+            created_time=_parse_ts(created) or self.clock.now(),
+            last_updated_time=_parse_ts(updated) or self.clock.now(),
+            parent=parent_obj,
+            failure=json.loads(failure) if failure else None,
+        )
+
+    _INSTANCE_COLUMNS = (
+        "instance_id, execution_id, name, version, runtime_status, input, output, "
+        "custom_status, created_time, last_updated_time, parent, failure"
+    )
+
+    def _upsert_instance(
+        self, conn: sqlite3.Connection, inst: InstanceState, *, release: bool = False
+    ) -> None:
+        """Insert or update the status row; ``release`` also clears the claim."""
+        parent = None
+        if inst.parent is not None:
+            p = inst.parent
+            parent = json.dumps(
+                {
+                    "instance_id": p.instance_id,
+                    "execution_id": p.execution_id,
+                    "name": p.name,
+                    "version": p.version,
+                    "task_schedule_id": p.task_schedule_id,
+                }
+            )
+        conn.execute(
+            "INSERT INTO instances (hub, instance_id, execution_id, name, version, runtime_status,"
+            " input, output, custom_status, created_time, last_updated_time, parent, failure)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (hub, instance_id) DO UPDATE SET execution_id=excluded.execution_id,"
+            " name=excluded.name, version=excluded.version,"
+            " runtime_status=excluded.runtime_status, input=excluded.input,"
+            " output=excluded.output, custom_status=excluded.custom_status,"
+            " created_time=excluded.created_time, last_updated_time=excluded.last_updated_time,"
+            " parent=excluded.parent, failure=excluded.failure"
+            + (", locked_by=NULL" if release else ""),
+            (
+                self.hub,
+                inst.instance_id,
+                inst.execution_id,
+                inst.name,
+                inst.version,
+                inst.runtime_status.value,
+                inst.input,
+                inst.output,
+                inst.custom_status,
+                _ts(inst.created_time),
+                _ts(inst.last_updated_time),
+                parent,
+                json.dumps(inst.failure) if inst.failure is not None else None,
+            ),
+        )
+
+    def _update_instance(
+        self, conn: sqlite3.Connection, old: InstanceState, inst: InstanceState, updated: str
+    ) -> None:
+        """Write what changed in an existing status row, and release its claim.
+
+        Only the changed columns: an index whose columns are not set (status,
+        creation time) is left alone, so most episodes write fewer pages.
+        """
+        columns = ["last_updated_time=?", "locked_by=NULL"]
+        values: list[Any] = [updated]
+        for column, before, after in (
+            ("execution_id", old.execution_id, inst.execution_id),
+            ("name", old.name, inst.name),
+            ("version", old.version, inst.version),
+            ("runtime_status", old.runtime_status.value, inst.runtime_status.value),
+            ("input", old.input, inst.input),
+            ("output", old.output, inst.output),
+            ("custom_status", old.custom_status, inst.custom_status),
+        ):
+            if before != after:
+                columns.append(f"{column}=?")
+                values.append(after)
+        if old.created_time != inst.created_time:
+            columns.append("created_time=?")
+            values.append(_ts(inst.created_time))
+        if old.parent != inst.parent or old.failure != inst.failure:
+            # Rare (continue-as-new, failure): the full row.
+            self._upsert_instance(conn, inst, release=True)
+            return
+        conn.execute(
+            f"UPDATE instances SET {', '.join(columns)} WHERE hub=? AND instance_id=?",
+            (*values, self.hub, inst.instance_id),
+        )
+
+    def _enqueue(
+        self,
+        conn: sqlite3.Connection,
+        message: OrchestrationMessage,
+        *,
+        visible_at: datetime | None = None,
+        timer_id: int | None = None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO messages (hub, instance_id, execution_id, event_type, event, visible_at,"
+            " timer_id) VALUES (?,?,?,?,?,?,?)",
+            (
+                self.hub,
+                message.instance_id,
+                message.execution_id,
+                int(message.event.get("EventType", -1)),
+                _dumps(message.event),
+                _ts(visible_at) if visible_at is not None else "",
+                timer_id,
+            ),
+        )
+
+    def _enqueue_activity(self, conn: sqlite3.Connection, item: ActivityWorkItem) -> None:
+        conn.execute(
+            "INSERT INTO activities (hub, instance_id, execution_id, task_id, name, input)"
+            " VALUES (?,?,?,?,?,?)",
+            (self.hub, item.instance_id, item.execution_id, item.task_id, item.name, item.input),
+        )
+
+    def _enqueue_entity(self, conn: sqlite3.Connection, message: EntityMessage) -> None:
+        conn.execute(
+            "INSERT INTO entity_messages (hub, entity_id, request) VALUES (?,?,?)",
+            (self.hub, message.entity_id, json.dumps(message.request)),
+        )
+
+    def _create(
+        self, conn: sqlite3.Connection, new: NewInstance, *, replace_finished: bool
+    ) -> bool:
+        row = conn.execute(
+            "SELECT runtime_status FROM instances WHERE hub=? AND instance_id=?",
+            (self.hub, new.instance.instance_id),
+        ).fetchone()
+        if row is not None:
+            if not replace_finished or not RuntimeStatus(row[0]).is_terminal:
+                return False
+            self._delete_instance(conn, new.instance.instance_id)
+        self._upsert_instance(conn, new.instance)
+        self._enqueue(conn, new.message)
+        return True
+
+    def _delete_instance(self, conn: sqlite3.Connection, instance_id: str) -> None:
+        for table in ("instances", "history", "messages", "activities"):
+            conn.execute(
+                f"DELETE FROM {table} WHERE hub=? AND instance_id=?", (self.hub, instance_id)
+            )
+
+    def _enqueue_timer(self, conn: sqlite3.Connection, timer: TimerItem) -> None:
+        timer_id = None
+        if timer.message.event.get("EventType") == EventType.TimerFired:  # cancellable by id
+            raw = timer.message.event.get("TimerId")
+            timer_id = raw if isinstance(raw, int) else None
+        self._enqueue(conn, timer.message, visible_at=timer.fire_at, timer_id=timer_id)
+
+    def _append_history(
+        self, conn: sqlite3.Connection, inst: InstanceState, events: Sequence[Event], *, start: int
+    ) -> tuple[str, ...]:
+        """Append ``events`` from sequence number ``start``; returns their JSON text."""
+        texts = tuple(map(_dumps, events))
+        conn.executemany(
+            "INSERT INTO history (hub, instance_id, seq, execution_id, event) VALUES (?,?,?,?,?)",
+            [
+                (self.hub, inst.instance_id, start + i, inst.execution_id, text)
+                for i, text in enumerate(texts)
+            ],
+        )
+        return texts
