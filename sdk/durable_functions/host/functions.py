@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from durable_functions.errors import FunctionNotFoundError, HostError
+from durable_functions.host.sessions import SessionOpener
 
 log = logging.getLogger("durable_functions.host")
 
@@ -177,6 +178,18 @@ class LoadedApp:
     def known_entities(self) -> list[str]:
         """Durable names of the app's entities."""
         return sorted(self._by_kind.get(KIND_ENTITY, {}))
+
+    def session_opener(self, name: str) -> SessionOpener | None:
+        """How to run orchestrator ``name`` in a session, if it is one of this SDK's.
+
+        Orchestrators of ``azure-functions-durable`` (or any handler without this SDK's
+        ``open_session``) speak only the JSON protocol: they replay every episode.
+        """
+        fn = self._get(KIND_ORCHESTRATOR, name)
+        opener = getattr(fn.func, "open_session", None)
+        if not callable(opener) or fn.wants_context or fn.client_param is not None:
+            return None
+        return opener  # type: ignore[no-any-return]
 
     def http_functions(self) -> list[AppFunction]:
         """HTTP-triggered functions in index order."""

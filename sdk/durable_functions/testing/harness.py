@@ -52,6 +52,7 @@ from durable_functions.host.engine import (
 from durable_functions.host.functions import LoadedApp
 from durable_functions.host.memory import MemoryBackend
 from durable_functions.host.payloads import parse_json_text
+from durable_functions.host.sessions import SessionCache, SessionOpener, SessionSettings
 from durable_functions.serialization import df_dumps, df_loads
 from durable_functions.status import OrchestrationRuntimeStatus
 from durable_functions.testing._apps import load_app_object
@@ -185,6 +186,13 @@ class _EnvInvoker:
         with _platform_notices_silenced():
             return self.app.invoke_orchestrator(name, payload)
 
+    def session_opener(self, name: str) -> SessionOpener | None:
+        handle = self.adhoc.get(name)
+        opener = getattr(handle, "open_session", None) if handle is not None else None
+        if handle is None:
+            return self.app.session_opener(name)
+        return opener if callable(opener) else None
+
     def invoke_activity(self, name: str, input_json: str) -> str:
         stub = self.stubs.get(name, _MISSING)
         if stub is _MISSING:
@@ -268,6 +276,8 @@ class OrchestrationTestEnv:
             (instance or class) is raised, failing the activity.
         start: the virtual time the environment starts at (aware datetime).
         config: engine settings (timer limits, schema versions), as the host takes them.
+        sessions: keep each orchestration running between its episodes, so a long one
+            costs O(N), not O(N²); ``False`` replays the whole history every episode.
     """
 
     def __init__(
@@ -277,11 +287,16 @@ class OrchestrationTestEnv:
         stubs: Mapping[str, Any] | None = None,
         start: datetime = DEFAULT_START,
         config: EngineConfig | None = None,
+        sessions: bool = True,
     ) -> None:
         loaded = load_app_object(app) if app is not None else LoadedApp(Path.cwd(), [])
         self.app = loaded
         self.clock = VirtualClock(start)
         self.backend = MemoryBackend(self.clock)
+        self.sessions = SessionCache(
+            self.clock, SessionSettings(enabled=sessions, idle_timeout=None)
+        )
+        """Orchestrations kept alive between episodes (see ``durable_functions.host.sessions``)."""
         self.config = config or EngineConfig()
         self._invoker = _EnvInvoker(loaded)
         self._base_stubs: dict[str, Any] = dict(stubs or {})
@@ -463,6 +478,7 @@ class OrchestrationTestEnv:
             advance_time=False,
             max_steps=max_steps,
             episodes_per_round=1,
+            sessions=self.sessions,
         )
 
     def run_until_complete(

@@ -29,7 +29,7 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from durable_functions._protocol import HTTP_ACTIVITY_NAME
 from durable_functions.errors import FunctionNotFoundError, HostError
@@ -45,6 +45,10 @@ from durable_functions.host.engine import (
     OrchestrationMessage,
     OrchestrationWorkItem,
 )
+from durable_functions.host.sessions import SessionCache, SessionOpener
+
+if TYPE_CHECKING:
+    from durable_functions.replay import OrchestrationSession
 
 log = logging.getLogger("durable_functions.host")
 
@@ -183,14 +187,20 @@ def run_episode(
     *,
     config: EngineConfig | None = None,
     new_id: Callable[[], str] = _new_id,
-) -> EpisodeOutcome:
+    sessions: SessionCache | None = None,
+) -> tuple[EpisodeOutcome, OrchestrationSession | None]:
     """Prepare, invoke and complete one claimed episode (nothing is committed).
 
-    The orchestrator's failure, or its absence, is data for the engine; only a
-    failure of the host itself raises.
+    With ``sessions``, an orchestration kept alive since its last episode gets only the
+    events history gained since; otherwise the orchestrator replays the whole history
+    (and, when it is one of this SDK's, a new session starts). Returns the outcome and
+    the live session to keep once the outcome is committed. The orchestrator's failure,
+    or its absence, is data for the engine; only a failure of the host itself raises.
     """
+    session = sessions.take(item) if sessions is not None else None
     episode = engine.prepare_episode(item, now=clock.now(), config=config)
     result: str | InvocationError | None = None
+    live: OrchestrationSession | None = None
     if episode.payload is not None:
         try:
             name = resolve("orchestrator", episode.instance.name, invoker.known_orchestrators())
@@ -199,18 +209,36 @@ def run_episode(
         else:
             started = time.perf_counter()
             try:
-                result = invoker.invoke_orchestrator(name, payload_json(episode))
+                if session is not None:
+                    live = session.sdk
+                    events = [*item.history[live.history_length :], *episode.new_events]
+                    result = live.advance(events).host_response()
+                else:
+                    opener = _session_opener(invoker, name) if sessions is not None else None
+                    if opener is not None and sessions is not None and sessions.settings.enabled:
+                        live = opener(episode.payload)
+                        result = live.result.host_response()
+                    else:
+                        result = invoker.invoke_orchestrator(name, payload_json(episode))
             except Exception as exc:  # the orchestrator's failure is data for the engine
                 result = InvocationError.of(exc)
             if log.isEnabledFor(logging.DEBUG):
                 elapsed = (time.perf_counter() - started) * 1000
                 log.debug(
-                    "orchestrator %s (%s) ran in %.1f ms",
+                    "orchestrator %s (%s) ran in %.1f ms%s",
                     name,
                     item.instance.instance_id,
                     elapsed,
+                    " (session)" if session is not None else "",
                 )
-    return engine.complete_episode(episode, result, now=clock.now(), new_id=new_id)
+    outcome = engine.complete_episode(episode, result, now=clock.now(), new_id=new_id)
+    return outcome, live
+
+
+def _session_opener(invoker: Invoker, name: str) -> SessionOpener | None:
+    """How to open a session with the orchestrator ``name``, if it is one of this SDK's."""
+    find = getattr(invoker, "session_opener", None)
+    return None if find is None else find(name)  # type: ignore[no-any-return]
 
 
 def run_episodes(
@@ -224,6 +252,7 @@ def run_episodes(
     hooks: Hooks | None = None,
     slots: Slots | None = None,
     on_error: Callable[[OrchestrationWorkItem], None] | None = None,
+    sessions: SessionCache | None = None,
 ) -> list[Committed]:
     """Run claimed episodes, then commit them together (each atomically).
 
@@ -234,9 +263,13 @@ def run_episodes(
     commit on the ``slots`` free now, in episode order; the rest wait in the backend.
     """
     done: list[tuple[OrchestrationWorkItem, EpisodeOutcome]] = []
+    live: dict[int, OrchestrationSession | None] = {}
     for item in items:
         try:
-            done.append((item, run_episode(item, invoker, clock, config=config, new_id=new_id)))
+            outcome, live[len(done)] = run_episode(
+                item, invoker, clock, config=config, new_id=new_id, sessions=sessions
+            )
+            done.append((item, outcome))
         except Exception:
             backend.abandon_orchestration(item)
             if on_error is None:
@@ -272,6 +305,10 @@ def run_episodes(
                 assert slots is not None
                 slots.give_back(taken - started)
     committed = [Committed(item, outcome, result) for (item, outcome), result in zip(done, results)]
+    if sessions is not None:
+        for index, episode in enumerate(committed):
+            if not isinstance(episode.started, Exception):
+                sessions.keep(episode.item, episode.outcome, live.get(index))
     if hooks is not None and hooks.on_episode is not None:
         for episode in committed:
             if not isinstance(episode.started, Exception):
@@ -287,13 +324,21 @@ def step_orchestration(
     config: EngineConfig | None = None,
     new_id: Callable[[], str] = _new_id,
     hooks: Hooks | None = None,
+    sessions: SessionCache | None = None,
 ) -> bool:
     """Run one orchestration episode if an instance has work; False when none has."""
     item = backend.claim_orchestration(clock.now())
     if item is None:
         return False
     for episode in run_episodes(
-        backend, [item], invoker, clock, config=config, new_id=new_id, hooks=hooks
+        backend,
+        [item],
+        invoker,
+        clock,
+        config=config,
+        new_id=new_id,
+        hooks=hooks,
+        sessions=sessions,
     ):
         if isinstance(episode.started, Exception):
             raise episode.started
@@ -416,6 +461,7 @@ def run_until_idle(
     advance_time: bool = True,
     max_steps: int = 100_000,
     episodes_per_round: int | None = None,
+    sessions: SessionCache | None = None,
 ) -> int:
     """Run steps until nothing is runnable; returns how many steps ran.
 
@@ -445,7 +491,13 @@ def run_until_idle(
             steps + progressed < max_steps
             and (episodes_per_round is None or episodes < episodes_per_round)
             and step_orchestration(
-                backend, invoker, clock, config=config, new_id=new_id, hooks=hooks
+                backend,
+                invoker,
+                clock,
+                config=config,
+                new_id=new_id,
+                hooks=hooks,
+                sessions=sessions,
             )
         ):
             progressed += 1
