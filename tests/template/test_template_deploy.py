@@ -38,7 +38,8 @@ import durable_functions
 assert durable_functions.__file__.startswith(os.getcwd()), durable_functions.__file__
 names = sorted(f.get_function_name() for f in app.get_functions())
 local = {"host", "testing", "cli", "scaffold", "__main__"}
-print(len(names), sorted(m for m in sys.modules if m.split(".")[:2][-1] in local))
+loaded = [m.split(".") for m in sys.modules if m.startswith("durable_functions.")]
+print(len(names), sorted(".".join(parts) for parts in loaded if parts[1] in local))
 """
 
 
