@@ -96,7 +96,7 @@ def write_state(root: str, answers: dict[str, object]) -> None:
 def next_steps(root: str) -> str:
     return (
         f"Created {os.path.basename(root)} in {root}\n"
-        f"Next: cd {os.path.basename(root)}, then `python -m venv .venv`, "
+        f"Next: cd {root}, then `python -m venv .venv`, "
         "`.venv/bin/pip install -r requirements-dev.txt`, `.venv/bin/pytest` and\n"
         "`.venv/bin/python -m durable_functions start` (README.md has the rest, including "
         "`azd up` and updates)."
