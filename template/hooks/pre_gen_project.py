@@ -1,9 +1,11 @@
 """Reject invalid template answers before any file is written.
 
-Cookiecutter has no per-question validator, so this hook checks every answer
-and stops generation with one line that says what is wrong and what is
-accepted. ``durable new`` imports :func:`validate` from this file, so both
-share one set of rules; ``copier.yml`` states the same rules as validators.
+Cookiecutter has no per-question validator, so every answer is checked here
+and each invalid one is reported on its own line, saying what is wrong and
+what is accepted. ``durable new`` imports :func:`problems` from this file and
+the template's Cookiecutter extension (``durable_template_checks.py``) runs
+it before Cookiecutter's own hook machinery, so all share one set of rules;
+``copier.yml`` states the same rules as validators, with the same messages.
 Standard library only: it runs in whatever Python runs the generator.
 """
 
@@ -15,6 +17,8 @@ import re
 import sys
 
 PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+# Python versions the azd infra may deploy: those Azure Functions Flex Consumption runs.
+FLEX_PYTHON_VERSIONS = ("3.10", "3.11", "3.12")
 BACKENDS = ("azure_storage", "durable_task_scheduler", "mssql")
 AUTH_LEVELS = ("function", "anonymous")
 FLAGS = ("include_entity", "include_azd_infra", "include_ci")
@@ -34,21 +38,22 @@ ANSWERS_JSON = r"""{{ {
 } | tojson }}"""
 
 
-def validate(answers: dict[str, object]) -> str | None:
-    """Return the first problem with the answers as one line, or None when all are valid.
+def problems(answers: dict[str, object]) -> list[str]:
+    """Every problem with the answers, one line each, in question order (empty when valid).
 
     The slug names the app folder and, with ``-`` for ``_``, the Function app
     and azd resources, so it must be a Python identifier and a valid app name.
     """
+    found = []
     name = str(answers.get("project_name", ""))
     if not NAME_RE.fullmatch(name):
-        return (
+        found.append(
             f"project_name {name!r} is invalid: use 1-80 characters (letters, digits, "
             "spaces, '.', '-', '_'), starting with a letter or digit."
         )
     slug = str(answers.get("project_slug", ""))
     if not SLUG_RE.fullmatch(slug) or keyword.iskeyword(slug):
-        return (
+        found.append(
             f"project_slug {slug!r} is invalid: use 2-40 lowercase letters, digits or "
             "underscores, starting with a letter and not ending with '_' (it must be a Python "
             "identifier and, with '-' for '_', a valid Function app name)."
@@ -61,16 +66,34 @@ def validate(answers: dict[str, object]) -> str | None:
     for key, accepted in choices:
         value = str(answers.get(key, ""))
         if value not in accepted:
-            return f"{key} {value!r} is not supported: choose one of {', '.join(accepted)}."
+            found.append(f"{key} {value!r} is not supported: choose one of {', '.join(accepted)}.")
     for key in FLAGS:
         flag = answers.get(key)
         if not isinstance(flag, bool):
-            return f"{key} {flag!r} is invalid: answer yes or no (true or false)."
-    return None
+            found.append(f"{key} {flag!r} is invalid: answer yes or no (true or false).")
+    version = str(answers.get("python_version", ""))
+    if (
+        answers.get("include_azd_infra") is True
+        and version in PYTHON_VERSIONS
+        and version not in FLEX_PYTHON_VERSIONS
+    ):
+        found.append(
+            f"include_azd_infra is not available with python_version {version!r}: Flex "
+            f"Consumption runs Python {', '.join(FLEX_PYTHON_VERSIONS)}; choose one of those "
+            "or answer no (the app itself runs locally on any supported version)."
+        )
+    return found
+
+
+def validate(answers: dict[str, object]) -> str | None:
+    """The first problem with the answers, or None when they are all valid."""
+    found = problems(answers)
+    return found[0] if found else None
 
 
 if __name__ == "__main__":
-    problem = validate(json.loads(ANSWERS_JSON))
-    if problem:
+    found = problems(json.loads(ANSWERS_JSON))
+    for problem in found:
         print(f"error: {problem}", file=sys.stderr)
+    if found:
         sys.exit(1)

@@ -1,7 +1,8 @@
 """HTTP API: start orchestrations and return the check-status response.
 
 ``POST /api/orchestrators/{name}`` starts one of ``STARTABLE`` with the JSON
-body (if any) as input and answers 202 with the status URLs.
+body (if any) as input and answers 202 with the status URLs, or 400 when the
+body is not the input that orchestration takes (see ``INPUTS``).
 {%- if cookiecutter.include_entity %}
 ``GET /api/counters/{key}`` reads a counter; ``POST /api/counters/{key}/add``
 signals it.
@@ -9,6 +10,7 @@ signals it.
 """
 
 import json
+from collections.abc import Callable
 
 import azure.functions as func
 import durable_functions as df
@@ -17,18 +19,68 @@ bp = df.Blueprint()
 
 AUTH_LEVEL = func.AuthLevel.{{ cookiecutter.http_auth_level.upper() }}
 
-# Only these orchestrations can be started over HTTP.
-STARTABLE = frozenset(
-    {
-        "hello_chain",
-        "fan_out_fan_in",
-        "approval_workflow",
-        "job_monitor",
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _list_of(check: Callable[[object], bool]) -> Callable[[object], bool]:
+    return lambda value: isinstance(value, list) and all(check(item) for item in value)
+
+
+def _object_of(**fields: Callable[[object], bool]) -> Callable[[object], bool]:
+    """A JSON object holding only these keys (each optional), each value passing its check."""
+    return lambda value: (
+        isinstance(value, dict)
+        and all(key in fields and fields[key](item) for key, item in value.items())
+    )
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _positive_int(value: object) -> bool:
+    return _is_int(value) and value > 0
+
+
+def _count(value: object) -> bool:
+    return _is_int(value) and value >= 0
+
+
+# The orchestrations that can be started over HTTP, with the input each accepts (an empty body
+# or null starts it with its defaults) and how to say so when a request sends something else.
+INPUTS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "hello_chain": (_list_of(_text), 'a JSON list of city names, e.g. ["Tokyo", "Seattle"]'),
+    "fan_out_fan_in": (_list_of(_is_number), "a JSON list of numbers, e.g. [1, 2, 3]"),
+    "approval_workflow": (
+        _object_of(timeout_seconds=_positive_int),
+        'a JSON object like {"timeout_seconds": 300}',
+    ),
+    "job_monitor": (
+        _object_of(job_id=_text, interval_seconds=_positive_int, ready_after=_count, checks=_count),
+        'a JSON object like {"job_id": "job-1", "interval_seconds": 60, "ready_after": 3}',
+    ),
 {%- if cookiecutter.include_entity %}
-        "counter_workflow",
+    "counter_workflow": (
+        _object_of(key=_text, amount=_is_int),
+        'a JSON object like {"key": "demo", "amount": 5}',
+    ),
 {%- endif %}
-    }
-)
+}
+STARTABLE = frozenset(INPUTS)
+
+
+def input_problem(name: str, payload: object) -> str | None:
+    """Why ``payload`` is not a valid input for ``name``, or None when it is."""
+    check, shape = INPUTS[name]
+    if payload is None or check(payload):
+        return None
+    return f"{name} takes {shape}; got {json.dumps(payload)[:200]}"
 
 
 def _error(status: int, message: str) -> func.HttpResponse:
@@ -56,6 +108,9 @@ async def start_orchestration(
         payload = _json_body(req)
     except ValueError:
         return _error(400, "the request body must be JSON")
+    problem = input_problem(name, payload)
+    if problem:
+        return _error(400, problem)
     instance_id = await client.start_new(name, client_input=payload)
     return client.create_check_status_response(req, instance_id)
 {%- if cookiecutter.include_entity %}

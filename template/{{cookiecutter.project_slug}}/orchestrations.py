@@ -39,7 +39,8 @@ def approval_workflow(context: df.DurableOrchestrationContext):
     """Human interaction: wait for an "Approval" event, or give up when a durable timer fires.
 
     Input: ``{"timeout_seconds": <int>}`` (default 24 hours). Raise the event
-    with ``true`` to approve or ``false`` to reject.
+    with ``true`` to approve or ``false`` to reject. The custom status says
+    "Waiting for approval" until then, and the outcome afterwards.
     """
     settings = context.get_input() or {}
     deadline = context.current_utc_datetime + timedelta(
@@ -51,8 +52,11 @@ def approval_workflow(context: df.DurableOrchestrationContext):
     winner = yield context.task_any([approval, timeout])
     if winner == approval:
         timeout.cancel()
-        return "approved" if approval.result else "rejected"
-    return "timed out"
+        outcome = "approved" if approval.result else "rejected"
+    else:
+        outcome = "timed out"
+    context.set_custom_status(outcome.capitalize())
+    return outcome
 
 
 @bp.orchestration_trigger(context_name="context")

@@ -21,6 +21,9 @@ APP_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
 SDK = ROOT / "sdk" / "durable_functions"
 BIN = Path(sys.executable).parent
 ANSWERS_FILE = ".copier-answers.yml"
+STATE_FILE = ".durable-template.json"
+"""What Cookiecutter and ``durable new`` record for ``durable update`` (Copier: ANSWERS_FILE)."""
+RECORDS = (ANSWERS_FILE, STATE_FILE)
 # Generated-app virtual environments, reused across runs (git-ignored through `.venv*/`).
 APP_VENVS = ROOT / ".venv-apps"
 
@@ -98,10 +101,15 @@ def copier_cli(
 
 def durable_new(target: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``durable new`` from this checkout."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "sdk")}
-    command = [sys.executable, "-m", "durable_functions", "new", str(target), *args]
+    return durable("new", str(target), *args)
+
+
+def durable(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the ``durable`` command line from this checkout."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "sdk"), "PYTHONDONTWRITEBYTECODE": "1"}
+    command = [sys.executable, "-m", "durable_functions", *args]
     return subprocess.run(
-        command, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL
+        command, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, cwd=cwd
     )
 
 
@@ -136,7 +144,7 @@ def render_copier(repo: Path, dst: Path, answers: Mapping[str, Any]) -> Path:
     return dst
 
 
-def tree(root: Path, *, ignore: tuple[str, ...] = (ANSWERS_FILE,)) -> dict[str, bytes]:
+def tree(root: Path, *, ignore: tuple[str, ...] = RECORDS) -> dict[str, bytes]:
     """Relative path -> bytes of every file under ``root`` (caches and ``ignore`` left out)."""
     files: dict[str, bytes] = {}
     for path in sorted(root.rglob("*")):

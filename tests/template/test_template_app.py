@@ -31,11 +31,17 @@ APPS = [
     ),
     pytest.param(
         "3.13",
-        {"durable_backend": "durable_task_scheduler", "http_auth_level": "anonymous"},
+        {
+            "durable_backend": "durable_task_scheduler",
+            "http_auth_level": "anonymous",
+            "include_azd_infra": False,
+        },
         id="py3.13-dts-anonymous",
     ),
     pytest.param(
-        "3.13", {"durable_backend": "azure_storage", "include_entity": False}, id="py3.13-no_entity"
+        "3.13",
+        {"durable_backend": "azure_storage", "include_entity": False, "include_azd_infra": False},
+        id="py3.13-no_entity",
     ),
 ]
 INDEX = """

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 PARAM = re.compile(r"^param (\w+) \w+( = .+)?$", re.MULTILINE)
 OUTPUT = re.compile(r"^output (\w+) ", re.MULTILINE)
-MODULE = re.compile(r"^module (\w+) '([^']+)' = \{$", re.MULTILINE)
+MODULE = re.compile(r"^module (\w+) '([^']+)' = (?:if \((\w+)\) )?\{$", re.MULTILINE)
 
 
 def params(bicep: str) -> dict[str, bool]:
@@ -41,6 +41,18 @@ def modules(main: str) -> dict[str, tuple[str, set[str]]]:
         passed = block(body, body.index("params:"))
         found[match.group(1)] = (match.group(2), set(re.findall(r"^\s{4}(\w+):", passed, re.M)))
     return found
+
+
+def conditions(main: str) -> dict[str, str]:
+    """Module symbol -> the parameter its deployment depends on (conditional modules only)."""
+    return {m.group(1): m.group(3) for m in MODULE.finditer(main) if m.group(3)}
+
+
+def allowed(bicep: str, name: str) -> list[str]:
+    """The values of the @allowed list decorating ``param name``."""
+    head = bicep[: bicep.index(f"\nparam {name} ")]
+    listed = head[head.rindex("@allowed([") :]
+    return re.findall(r"'([^']+)'", listed[: listed.index("])")])
 
 
 def infra(render: Render, backend: str) -> Path:
@@ -151,3 +163,103 @@ def test_every_template_file_is_tracked_by_git() -> None:
         if p.is_file() and "__pycache__" not in p.parts
     }
     assert on_disk - tracked == set()
+
+
+# The regions listed for Flex Consumption by Microsoft's azd quickstart for Durable Functions in
+# Python (Azure-Samples/durable-functions-quickstart-python-azd, infra/main.bicep), without its
+# canary region; see docs/template.md.
+FLEX_REGIONS = {
+    "australiaeast", "australiasoutheast", "brazilsouth", "canadacentral", "centralindia",
+    "centralus", "eastasia", "eastus", "eastus2", "francecentral", "germanywestcentral",
+    "italynorth", "japaneast", "koreacentral", "northcentralus", "northeurope", "norwayeast",
+    "southafricanorth", "southcentralus", "southeastasia", "southindia", "spaincentral",
+    "swedencentral", "uaenorth", "uksouth", "ukwest", "westcentralus", "westeurope", "westus",
+    "westus2", "westus3",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_location_is_limited_to_flex_consumption_regions(render: Render, backend: str) -> None:
+    main = (infra(render, backend) / "main.bicep").read_text()
+    assert set(allowed(main, "location")) == FLEX_REGIONS
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_vnet_is_optional_and_off_by_default(render: Render, backend: str) -> None:
+    root = infra(render, backend)
+    main = (root / "main.bicep").read_text()
+    assert "param vnetEnabled bool = false" in main
+    assert conditions(main) == {"vnet": "vnetEnabled", "storagePrivateEndpoints": "vnetEnabled"}
+    given = json.loads((root / "main.parameters.json").read_text())["parameters"]
+    assert given["vnetEnabled"] == {"value": "${VNET_ENABLED=false}"}
+    assert "virtualNetworkSubnetId: vnetEnabled ? vnet.outputs.appSubnetId : ''" in main
+    assert "publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'" in main
+
+
+def test_the_vnet_reaches_storage_through_private_endpoints(render: Render) -> None:
+    app_infra = infra(render, "azure_storage") / "app"
+    endpoints = (app_infra / "storage-private-endpoints.bicep").read_text()
+    assert "var services = ['blob', 'queue', 'table']" in endpoints
+    assert "privatelink.${service}.${environment().suffixes.storage}" in endpoints
+    vnet = (app_infra / "vnet.bicep").read_text()
+    assert "serviceName: 'Microsoft.App/environments'" in vnet
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_role_assignments_default_to_the_deployer_with_its_principal_type(
+    render: Render, backend: str
+) -> None:
+    root = infra(render, backend)
+    main = (root / "main.bicep").read_text()
+    assert "param principalId string = deployer().objectId" in main
+    assert allowed(main, "principalType") == ["User", "ServicePrincipal", "Group"]
+    assert "userPrincipalType: principalType" in main
+    given = json.loads((root / "main.parameters.json").read_text())["parameters"]
+    assert given["principalType"] == {"value": "${AZURE_PRINCIPAL_TYPE=User}"}
+    rbac = (root / "app" / "rbac.bicep").read_text()
+    assert "principalType: 'User'" not in rbac
+    user_roles = re.findall(r"principalId: userPrincipalId\n\s+principalType: (\w+)", rbac)
+    assert user_roles and set(user_roles) == {"userPrincipalType"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_azd_infra_offers_the_pythons_flex_consumption_runs(render: Render, backend: str) -> None:
+    main = (infra(render, backend) / "main.bicep").read_text()
+    assert allowed(main, "pythonVersion") == ["3.10", "3.11", "3.12"]
+
+
+def test_mssql_uses_sql_authentication_with_the_password_in_key_vault(render: Render) -> None:
+    root = infra(render, "mssql")
+    main = (root / "main.bicep").read_text()
+    sql = (root / "app" / "sql.bicep").read_text()
+    vault = (root / "app" / "keyvault.bicep").read_text()
+    api = (root / "app" / "api.bicep").read_text()
+    everything = "\n".join(p.read_text() for p in root.rglob("*.bicep"))
+    assert "@secure()\n@description" in main and "param sqlAdminPassword string\n" in main
+    assert "administratorLoginPassword: adminPassword" in sql
+    assert "Active Directory" not in everything and "azureADOnlyAuthentication" not in everything
+    assert "Password=${sqlAdminPassword}" in vault and "enableRbacAuthorization: true" in vault
+    assert "SQLDB_Connection: '@Microsoft.KeyVault(SecretUri=${sqlConnectionSecretUri})'" in api
+    assert "keyVaultReferenceIdentity: identityId" in api
+    assert "Password" not in api.replace("sqlConnectionSecretUri", "")
+    given = json.loads((root / "main.parameters.json").read_text())["parameters"]
+    assert given["sqlAdminPassword"]["value"].startswith("$(secretOrRandomPassword ")
+    assert "output AZURE_KEY_VAULT_NAME string" in main
+
+
+def test_mssql_database_has_the_providers_collation(render: Render) -> None:
+    root = render("cookiecutter", durable_backend="mssql")
+    assert "collation: 'Latin1_General_100_BIN2_UTF8'" in (root / "infra/app/sql.bicep").read_text()
+    assert 'MSSQL_COLLATION: "Latin1_General_100_BIN2_UTF8"' in (root / "compose.yaml").read_text()
+
+
+def test_the_app_can_read_its_sql_secret(render: Render) -> None:
+    rbac = (infra(render, "mssql") / "app" / "rbac.bicep").read_text()
+    assert "4633458b-17de-408a-b874-0445c86b69e6" in rbac  # Key Vault Secrets User
+
+
+@pytest.mark.parametrize("backend", ["azure_storage", "durable_task_scheduler"])
+def test_other_back_ends_get_no_key_vault(render: Render, backend: str) -> None:
+    root = infra(render, backend)
+    assert not (root / "app" / "keyvault.bicep").exists()
+    assert "sqlAdminPassword" not in (root / "main.parameters.json").read_text()

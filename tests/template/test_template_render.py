@@ -16,6 +16,7 @@ from template_kit import (
     AUTH_LEVELS,
     BACKENDS,
     ROOT,
+    STATE_FILE,
     Render,
     empty_dirs,
     render_cookiecutter,
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.e2e
 
 # Every back end x entity x auth level. Python 3.11/3.13 is spread over them so that every back
 # end, entity choice and auth level is rendered with both (the version changes only a few lines).
+# Python 3.13 is for local use only (Flex Consumption runs 3.10-3.12), so it comes without azd.
 MATRIX = [
     pytest.param(
         {
@@ -35,6 +37,7 @@ MATRIX = [
             "include_entity": entity,
             "http_auth_level": auth,
             "python_version": python,
+            "include_azd_infra": python != "3.13",
         },
         id=f"{backend}-{'entity' if entity else 'no_entity'}-{auth}-py{python}",
     )
@@ -71,6 +74,31 @@ def test_copier_records_the_answers_for_updates(render: Render) -> None:
 
 def test_cookiecutter_writes_no_copier_answers_file(render: Render) -> None:
     assert not (render("cookiecutter") / ANSWERS_FILE).exists()
+
+
+def test_cookiecutter_records_the_answers_and_files_for_durable_update(render: Render) -> None:
+    app = render("cookiecutter", durable_backend="mssql")
+    state = json.loads((app / STATE_FILE).read_text())
+    assert state["answers"]["durable_backend"] == "mssql"
+    assert state["files"]["host.json"] == (app / "host.json").read_text()
+    assert not any(rel.startswith("durable_functions/") for rel in state["files"])
+    assert "local.settings.json" not in state["files"]
+
+
+def test_copier_writes_no_durable_update_record(render: Render) -> None:
+    assert not (render("copier") / STATE_FILE).exists()
+
+
+@pytest.mark.parametrize("question", ["python_version", "durable_backend", "http_auth_level"])
+def test_choice_questions_are_choices_in_both_tools(question: str) -> None:
+    import yaml
+
+    cookiecutter_json = json.loads((ROOT / "template" / "cookiecutter.json").read_text())
+    copier_yml = yaml.safe_load((ROOT / "copier.yml").read_text())
+    listed = cookiecutter_json[question]
+    assert isinstance(listed, list)
+    assert sorted(copier_yml[question]["choices"].values()) == sorted(listed)
+    assert copier_yml[question]["default"] == listed[0]
 
 
 def test_cookiecutter_app_folder_is_named_after_the_slug(render: Render) -> None:
@@ -155,8 +183,10 @@ def test_host_json_configures_the_chosen_back_end(render: Render, backend: str) 
     provider, bundle = HOST_PROVIDERS[backend]
     assert host["extensions"]["durableTask"] == {
         "hubName": "%TASKHUB_NAME%",
+        "tracing": {"distributedTracingEnabled": True, "version": "V2"},
         "storageProvider": provider,
     }
+    assert host["logging"]["applicationInsights"]["enableLiveMetricsFilters"] is True
     assert host["extensionBundle"] == {
         "id": "Microsoft.Azure.Functions.ExtensionBundle",
         "version": bundle,
@@ -211,13 +241,8 @@ def test_funcignore_keeps_dev_files_out_of_the_package(render: Render, ignored: 
     assert ignored in (render("cookiecutter") / ".funcignore").read_text().splitlines()
 
 
-def test_funcignore_keeps_the_vendored_sdk_in_the_package(render: Render) -> None:
-    lines = (render("cookiecutter") / ".funcignore").read_text().splitlines()
-    assert not any(line.startswith("durable_functions") for line in lines)
-
-
 def test_ci_workflow_uses_the_chosen_python(render: Render) -> None:
-    app = render("cookiecutter", python_version="3.13")
+    app = render("cookiecutter", python_version="3.13", include_azd_infra=False)
     assert 'python-version: "3.13"' in (app / ".github/workflows/ci.yml").read_text()
 
 

@@ -14,6 +14,7 @@ SLUG_RULE = (
     "not ending with '_' (it must be a Python identifier and, with '-' for '_', a valid Function "
     "app name)."
 )
+# Free-text answers: every generator checks them with the template's rules and messages.
 INVALID = [
     pytest.param(
         "project_slug", "9lives", f"project_slug '9lives' {SLUG_RULE}", id="slug-starts-with-digit"
@@ -22,25 +23,6 @@ INVALID = [
     pytest.param("project_slug", "class", f"project_slug 'class' {SLUG_RULE}", id="slug-keyword"),
     pytest.param("project_slug", "app_", f"project_slug 'app_' {SLUG_RULE}", id="slug-trailing-_"),
     pytest.param(
-        "python_version",
-        "3.9",
-        "python_version '3.9' is not supported: choose one of 3.10, 3.11, 3.12, 3.13.",
-        id="python-3.9",
-    ),
-    pytest.param(
-        "durable_backend",
-        "netherite",
-        "durable_backend 'netherite' is not supported: choose one of azure_storage, "
-        "durable_task_scheduler, mssql.",
-        id="backend-netherite",
-    ),
-    pytest.param(
-        "http_auth_level",
-        "admin",
-        "http_auth_level 'admin' is not supported: choose one of function, anonymous.",
-        id="auth-admin",
-    ),
-    pytest.param(
         "project_name",
         "!bang",
         "project_name '!bang' is invalid: use 1-80 characters (letters, digits, spaces, '.', "
@@ -48,6 +30,23 @@ INVALID = [
         id="name-punctuation",
     ),
 ]
+# Choice answers: offered as choices, so only a command line can give another value; each tool
+# rejects it with its own message naming the accepted values (durable new: the template's).
+CHOICES = [
+    pytest.param("python_version", "3.9", ["3.10", "3.11", "3.12", "3.13"], id="python-3.9"),
+    pytest.param(
+        "durable_backend",
+        "netherite",
+        ["azure_storage", "durable_task_scheduler", "mssql"],
+        id="backend-netherite",
+    ),
+    pytest.param("http_auth_level", "admin", ["function", "anonymous"], id="auth-admin"),
+]
+AZD_PY313 = (
+    "include_azd_infra is not available with python_version '3.13': Flex Consumption runs "
+    "Python 3.10, 3.11, 3.12; choose one of those or answer no (the app itself runs locally on "
+    "any supported version)."
+)
 NEW_FLAGS = {
     "project_name": "--name",
     "project_slug": "--slug",
@@ -62,13 +61,42 @@ def lines(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("key", "value", "message"), INVALID)
-def test_cookiecutter_rejects_the_answer_and_writes_nothing(
+def test_cookiecutter_rejects_the_answer_in_one_line_and_writes_nothing(
     template_repo: Path, tmp_path: Path, key: str, value: str, message: str
+) -> None:
+    out = tmp_path / "out"
+    # A valid slug, so that an invalid name is the only problem (the slug derives from it).
+    done = cookiecutter_cli(template_repo, out, {"project_slug": "my_app", key: value})
+    assert done.returncode != 0
+    assert lines(done.stderr + done.stdout) == [f"error: {message}"]
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_cookiecutter_reports_every_invalid_answer_at_once(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    done = cookiecutter_cli(
+        template_repo,
+        tmp_path / "out",
+        {"project_name": "!bang", "project_slug": "class", "python_version": "3.13"},
+    )
+    reported = lines(done.stderr + done.stdout)
+    assert [line.split(" ", 2)[1] for line in reported] == [
+        "project_name",
+        "project_slug",
+        "include_azd_infra",
+    ]
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(("key", "value", "accepted"), CHOICES)
+def test_cookiecutter_refuses_a_value_outside_the_choices(
+    template_repo: Path, tmp_path: Path, key: str, value: str, accepted: list[str]
 ) -> None:
     out = tmp_path / "out"
     done = cookiecutter_cli(template_repo, out, {key: value})
     assert done.returncode != 0
-    assert f"error: {message}" in lines(done.stderr + done.stdout)
+    assert f"{value} provided for choice variable {key}, but the choices are" in done.stderr
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -83,14 +111,68 @@ def test_copier_rejects_the_answer_and_writes_nothing(
     assert not dst.exists()
 
 
+@pytest.mark.parametrize(("key", "value", "accepted"), CHOICES)
+def test_copier_refuses_a_value_outside_the_choices(
+    template_repo: Path, tmp_path: Path, key: str, value: str, accepted: list[str]
+) -> None:
+    dst = tmp_path / "app"
+    done = copier_cli(template_repo, dst, {key: value})
+    assert done.returncode != 0
+    assert f"Invalid choice for '{key}': '{value}' is not in [" in done.stderr
+    assert not dst.exists()
+
+
 @pytest.mark.parametrize(("key", "value", "message"), INVALID)
 def test_durable_new_rejects_the_answer_in_one_line_and_writes_nothing(
     tmp_path: Path, key: str, value: str, message: str
 ) -> None:
     target = tmp_path / "app"
     done = durable_new(target, "--no-input", NEW_FLAGS[key], value)
-    assert (done.returncode, done.stderr.strip()) == (2, f"durable new: error: {message}")
+    expected = f"durable new: error: {message} (option: {NEW_FLAGS[key]})"
+    assert (done.returncode, done.stderr.strip()) == (2, expected)
     assert not target.exists()
+
+
+@pytest.mark.parametrize(("key", "value", "accepted"), CHOICES)
+def test_durable_new_names_the_accepted_choices(
+    tmp_path: Path, key: str, value: str, accepted: list[str]
+) -> None:
+    target = tmp_path / "app"
+    done = durable_new(target, "--no-input", NEW_FLAGS[key], value)
+    expected = (
+        f"durable new: error: {key} {value!r} is not supported: choose one of "
+        f"{', '.join(accepted)}. (option: {NEW_FLAGS[key]})"
+    )
+    assert (done.returncode, done.stderr.strip()) == (2, expected)
+    assert not target.exists()
+
+
+def test_durable_new_reports_every_invalid_answer_on_its_own_line(tmp_path: Path) -> None:
+    done = durable_new(
+        tmp_path / "app", "--no-input", "--slug", "class", "--backend", "x", "--auth", "y"
+    )
+    reported = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(reported) == 3
+    assert all(line.startswith("durable new: error: ") for line in reported)
+
+
+def test_azd_infra_needs_a_python_that_flex_consumption_runs(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    answers = {"python_version": "3.13"}
+    cookiecutter_done = cookiecutter_cli(template_repo, tmp_path / "out", answers)
+    copier_done = copier_cli(template_repo, tmp_path / "app", answers)
+    new_done = durable_new(tmp_path / "new", "--no-input", "--python", "3.13")
+    assert lines(cookiecutter_done.stdout + cookiecutter_done.stderr) == [f"error: {AZD_PY313}"]
+    assert any(line.endswith(AZD_PY313) for line in lines(copier_done.stderr))
+    assert new_done.stderr.strip().startswith(f"durable new: error: {AZD_PY313}")
+    assert "--no-azd" in new_done.stderr
+
+
+def test_python_3_13_without_azd_is_fine_for_local_use(tmp_path: Path) -> None:
+    done = durable_new(tmp_path / "app", "--no-input", "--python", "3.13", "--no-azd")
+    assert done.returncode == 0, done.stderr
+    assert "Flex Consumption" in (tmp_path / "app" / "README.md").read_text()
 
 
 def test_durable_new_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:

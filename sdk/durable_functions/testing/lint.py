@@ -489,6 +489,7 @@ def run(args: argparse.Namespace) -> int:
     if findings:
         print(f"{len(findings)} finding(s)", file=sys.stderr)
         return 1
+    print("No findings: the orchestrators look deterministic.", file=sys.stderr)
     return 0
 
 

@@ -4,6 +4,7 @@ import asyncio
 import json
 
 import azure.functions as func
+import pytest
 
 import http_api
 
@@ -42,6 +43,50 @@ def test_an_unknown_orchestration_is_refused_with_404(durable_env, durable_clien
 def test_a_body_that_is_not_json_is_refused_with_400(durable_env, durable_client) -> None:
     response = start(durable_client, "hello_chain", b"{not json")
     assert (response.status_code, durable_env.instance_ids()) == (400, [])
+
+
+# Valid JSON of the wrong shape is refused before anything starts, saying what is expected.
+BAD_INPUTS = [
+    pytest.param("hello_chain", b"42", "a JSON list of city names", id="hello_chain-number"),
+    pytest.param("hello_chain", b'["Paris", 7]', "list of city names", id="hello_chain-mixed"),
+    pytest.param("fan_out_fan_in", b'"abc"', "a JSON list of numbers", id="fan_out-string"),
+    pytest.param("fan_out_fan_in", b"[1, true]", "a JSON list of numbers", id="fan_out-bool"),
+    pytest.param(
+        "approval_workflow", b'{"timeout_seconds": "soon"}', "timeout_seconds", id="approval-text"
+    ),
+    pytest.param("approval_workflow", b"[300]", "a JSON object", id="approval-list"),
+    pytest.param("job_monitor", b'{"interval_seconds": 0}', "interval_seconds", id="monitor-zero"),
+    pytest.param("job_monitor", b'{"job": "x"}', "job_id", id="monitor-unknown-key"),
+{%- if cookiecutter.include_entity %}
+    pytest.param("counter_workflow", b'{"amount": "5"}', "amount", id="counter-text"),
+{%- endif %}
+]
+
+
+@pytest.mark.parametrize(("name", "body", "expected"), BAD_INPUTS)
+def test_an_input_of_the_wrong_shape_is_refused_with_400(
+    durable_env, durable_client, name: str, body: bytes, expected: str
+) -> None:
+    response = start(durable_client, name, body)
+    assert (response.status_code, durable_env.instance_ids()) == (400, [])
+    assert expected in json.loads(response.get_body())["error"]
+
+
+GOOD_INPUTS = [
+    pytest.param("hello_chain", b'["Paris"]', id="hello_chain"),
+    pytest.param("fan_out_fan_in", b"[1, 2.5]", id="fan_out_fan_in"),
+    pytest.param("approval_workflow", b'{"timeout_seconds": 300}', id="approval_workflow"),
+    pytest.param("job_monitor", b'{"job_id": "j", "ready_after": 1}', id="job_monitor"),
+{%- if cookiecutter.include_entity %}
+    pytest.param("counter_workflow", b'{"key": "k", "amount": 2}', id="counter_workflow"),
+{%- endif %}
+    pytest.param("hello_chain", b"null", id="null-uses-the-defaults"),
+]
+
+
+@pytest.mark.parametrize(("name", "body"), GOOD_INPUTS)
+def test_every_documented_input_shape_is_accepted(durable_client, name: str, body: bytes) -> None:
+    assert start(durable_client, name, body).status_code == 202
 {%- if cookiecutter.include_entity %}
 
 

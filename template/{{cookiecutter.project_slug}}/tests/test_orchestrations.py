@@ -60,6 +60,26 @@ def test_approval_workflow_times_out_without_an_event(durable_env) -> None:
     assert result.output == "timed out"
 
 
+@pytest.mark.parametrize(
+    ("events", "status"),
+    [
+        pytest.param([("Approval", True)], "Approved", id="approved"),
+        pytest.param([("Approval", False)], "Rejected", id="rejected"),
+        pytest.param([], "Timed out", id="timed-out"),
+    ],
+)
+def test_approval_workflow_leaves_its_outcome_as_custom_status(
+    durable_env, events: list, status: str
+) -> None:
+    result = durable_env.run("approval_workflow", input={"timeout_seconds": 60}, events=events)
+    assert result.custom_statuses[-1] == status
+
+
+def test_approval_workflow_says_it_is_waiting_until_the_event(durable_env) -> None:
+    instance_id = durable_env.start("approval_workflow", input={"timeout_seconds": 3600}, run=True)
+    assert durable_env.result(instance_id).custom_statuses[-1] == "Waiting for approval"
+
+
 def test_job_monitor_checks_until_the_job_is_done(durable_env) -> None:
     result = durable_env.run(
         "job_monitor", input={"job_id": "j1", "interval_seconds": 60, "ready_after": 3}
