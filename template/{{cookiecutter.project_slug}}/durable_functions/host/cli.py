@@ -112,6 +112,7 @@ async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
         store,
         max_orchestrations=settings.max_concurrent_orchestrations,
         max_activities=settings.max_concurrent_activities,
+        sessions=settings.sessions,
     )
     server = HostServer(app, store, settings, wake=dispatcher.wake, keys=keys)
     # Waiting management requests answer the moment their instance finishes.

@@ -41,6 +41,7 @@ from durable_functions.host.engine import (
     OrchestrationWorkItem,
 )
 from durable_functions.host.functions import LoadedApp
+from durable_functions.host.sessions import SessionCache, SessionSettings
 from durable_functions.host.store import SqliteStore
 
 log = logging.getLogger("durable_functions.host")
@@ -91,6 +92,7 @@ class Dispatcher:
         orchestrator_threads: int = ORCHESTRATOR_THREADS,
         on_finished: Callable[[str], None] | None = None,
         clock: Clock | None = None,
+        sessions: SessionSettings | None = None,
     ) -> None:
         self.app = app
         self.store = store
@@ -98,6 +100,8 @@ class Dispatcher:
         self.backend: Backend = store
         self.clock: Clock = clock or store.clock
         self.config = config or EngineConfig()
+        self.sessions = SessionCache(self.clock, sessions)
+        """Running orchestrations kept alive between episodes (memory only, never state)."""
         self.max_orchestrations = max_orchestrations
         self.orchestrator_threads = max(1, min(orchestrator_threads, max_orchestrations))
         self.max_activities = max_activities
@@ -304,6 +308,7 @@ class Dispatcher:
         transaction; the rest wait for the activity claimer.
         """
         consumed = consumed or {}
+        hits = self.sessions.hits
         committed = driver.run_episodes(
             self.backend,
             items,
@@ -312,7 +317,11 @@ class Dispatcher:
             config=self.config,
             slots=self._slot_pool,
             on_error=self._episode_failed,
+            sessions=self.sessions,
         )
+        self._count("episodes", len(committed))
+        if self.sessions.hits > hits:
+            self._count("in a session", self.sessions.hits - hits)
         for episode in committed:
             item, outcome, started = episode.item, episode.outcome, episode.started
             if isinstance(started, Exception):

@@ -12,10 +12,12 @@ import os
 import re
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from durable_functions.errors import HostError
+from durable_functions.host.sessions import SessionSettings
 
 log = logging.getLogger("durable_functions.host")
 
@@ -43,6 +45,8 @@ class HostSettings:
     """``extensions.http.routePrefix`` (empty string = routes at the root)."""
     values: Mapping[str, str] = field(default_factory=dict)
     """``local.settings.json`` ``Values``."""
+    sessions: SessionSettings = field(default_factory=SessionSettings)
+    """``extendedSessionsEnabled`` / ``extendedSessionIdleTimeoutInSeconds`` (on locally)."""
     notes: tuple[str, ...] = ()
     """Things configured but deliberately ignored locally, shown at start-up."""
 
@@ -109,8 +113,15 @@ def load_settings(
     prefix = http.get("routePrefix", "api")
     if not isinstance(prefix, str):
         raise HostError("host.json extensions.http.routePrefix must be a string")
+    enabled = durable.get("extendedSessionsEnabled", True)
+    if not isinstance(enabled, bool):
+        raise HostError(
+            "host.json extensions.durableTask.extendedSessionsEnabled must be true or false"
+        )
+    idle = _int_setting(durable, "extendedSessionIdleTimeoutInSeconds", 30)
     return HostSettings(
         app_dir=app_dir,
+        sessions=SessionSettings(enabled=enabled, idle_timeout=timedelta(seconds=idle)),
         hub_name=hub,
         default_version=str(durable.get("defaultVersion") or ""),
         max_concurrent_activities=_int_setting(durable, "maxConcurrentActivityFunctions", 10),
