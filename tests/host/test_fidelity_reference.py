@@ -10,6 +10,12 @@ actions that are new in an episode must be exactly the scheduling events the hos
 after it, in sequence-id order. A few orchestrators also run behind a trigger that keeps
 the payloads the host really sent, to show the rebuilt payloads are those, text for text.
 
+The host replays every episode here (``extendedSessionsEnabled: false`` in the app's
+host.json): that is what the reference does, and ``introspect`` returns its
+``is_replaying`` flags, which in a session are those of the live run (all false).
+Sessions are checked against full replay by tests/differential/test_sessions.py and by
+the suite's ``DURABLE_SESSION_CHECK=1`` run.
+
 Where docs/compatibility.md lists a deliberate difference that a run shows, the reference's
 decision is normalised before the comparison (``DOCUMENTED_DIFFERENCES``).
 

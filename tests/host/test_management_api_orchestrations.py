@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -87,9 +88,30 @@ def test_an_orchestrator_that_raises_ends_failed_with_its_error(host: Host) -> N
     assert status["output"].startswith("Orchestrator function 'failing' failed:")
 
 
-def test_a_non_deterministic_replay_ends_failed_with_the_nondeterminism_text(host: Host) -> None:
-    instance_id = host.start("nondeterministic")
-    status = host.wait(instance_id)
+@pytest.fixture(scope="module", params=["sdk_app", "ref_app"])
+def replaying_host(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Host]:
+    """A host that replays every episode (``extendedSessionsEnabled: false``).
+
+    Apps on the reference SDK always replay; an app on this SDK runs in sessions by
+    default, where code that changes its decisions between runs is never re-run.
+    """
+    tmp = tmp_path_factory.mktemp(f"replaying-{request.param}")
+    app_dir = copy_app(request.param, tmp)
+    settings = json.loads((app_dir / "host.json").read_text())
+    settings["extensions"]["durableTask"]["extendedSessionsEnabled"] = False
+    (app_dir / "host.json").write_text(json.dumps(settings))
+    started = launch(app_dir, tmp / "hub.sqlite3", env={"MARKER_DIR": str(tmp)})
+    yield started
+    started.stop()
+
+
+def test_a_non_deterministic_replay_ends_failed_with_the_nondeterminism_text(
+    replaying_host: Host,
+) -> None:
+    instance_id = replaying_host.start("nondeterministic")
+    status = replaying_host.wait(instance_id)
     assert status["runtimeStatus"] == "Failed"
     assert "Non-deterministic" in status["output"]
 
