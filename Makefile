@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # Two workers: the suite is mostly I/O-bound (subprocess hosts, template renders).
 XDIST ?= -n 2
 
-.PHONY: venv demo test lint typecheck pytest test-py313 bench clean
+.PHONY: venv demo test lint typecheck pytest test-sessions test-py313 bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -46,7 +46,12 @@ test-py313:
 	$(VENV313)/bin/python -c "import azure.functions as f; print('azure-functions', f.__version__)"
 	$(VENV313)/bin/pytest tests/sdk tests/host/test_server_shutdown.py -m "not reference" $(PYTEST_ARGS)
 
-test: lint typecheck pytest test-py313
+# The host and harness suites again in the differential session mode: every episode that runs
+# in a session is also computed by a full replay of the whole history, and must be identical.
+test-sessions: $(STAMP)
+	DURABLE_SESSION_CHECK=1 $(BIN)/pytest $(XDIST) tests/host tests/testing tests/client tests/differential/test_sessions.py -m "not slow" $(PYTEST_ARGS)
+
+test: lint typecheck pytest test-sessions test-py313
 
 bench: $(STAMP)
 	$(BIN)/python bench/replay.py

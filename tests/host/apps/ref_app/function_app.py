@@ -204,6 +204,24 @@ def nondeterministic(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def logged_long_chain(context: df.DurableOrchestrationContext):
+    """``"key:n"``: n logged activities one after another (the session crash test)."""
+    key, _, count = context.get_input().rpartition(":")
+    results = []
+    for i in range(int(count)):
+        results.append((yield context.call_activity("logged", f"{key}:{i}")))
+    return results
+
+
+@app.orchestration_trigger(context_name="context")
+def step_then_wait(context: df.DurableOrchestrationContext):
+    """One activity, then an event. STEP_ACTIVITY changes the activity: a code change."""
+    first = yield context.call_activity(os.environ.get("STEP_ACTIVITY", "add_one"), 1)
+    go = yield context.wait_for_external_event("go")
+    return [first, go]
+
+
+@app.orchestration_trigger(context_name="context")
 def logged_chain(context: df.DurableOrchestrationContext):
     key = context.get_input()
     first = yield context.call_activity("logged", f"{key}:a")

@@ -1,0 +1,117 @@
+"""Sessions on the host: long chains run in them, a crash loses nothing, and a restart with
+changed code replays the history (and so finds the non-determinism a session cannot see)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from apps.harness import Host, copy_app, launch
+from test_crash_e2e import _commits_by_process
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHAINS = 8
+STEPS = 60
+KILLS = 3
+_IN_SESSION = re.compile(r"orchestrator logged_long_chain \(long-\d+\) .* \(session\)$", re.M)
+
+
+def _sessions_used(log_text: str) -> int:
+    """Episodes the hosts ran in a session (``--verbose`` logs one line per episode)."""
+    return len(_IN_SESSION.findall(log_text))
+
+
+def test_sigkill_in_the_middle_of_long_chains_in_sessions_loses_nothing(tmp_path: Path) -> None:
+    seed = int(os.environ.get("CRASH_SEED", str(random.randrange(1 << 30))))
+    rng = random.Random(seed)
+    activity_log = tmp_path / "activities.jsonl"
+    app_dir = copy_app("sdk_app", tmp_path)
+    db = tmp_path / "hub.sqlite3"
+    # 480 activities of 10 ms one after another per chain: ~0.6 s per chain of work at least.
+    env = {"ACTIVITY_LOG": str(activity_log), "ACTIVITY_DELAY": "0.01"}
+
+    def start() -> Host:
+        return launch(app_dir, db, args=("--verbose",), env=env)
+
+    host = start()
+    pids = [host.process.pid]
+    ids = [f"long-{i}" for i in range(CHAINS)]
+    for instance_id in ids:
+        host.start("logged_long_chain", f"{instance_id}:{STEPS}", instance_id=instance_id)
+    for _ in range(KILLS):
+        time.sleep(rng.uniform(0.3, 0.8))
+        host.kill()
+        host = start()
+        pids.append(host.process.pid)
+    try:
+        for instance_id in ids:
+            status = host.wait(instance_id, timeout=120)
+            assert status["runtimeStatus"] == "Completed", (seed, status)
+            expected = [f"{instance_id}:{i}".upper() for i in range(STEPS)]
+            assert status["output"] == expected, (seed, status)
+    finally:
+        host.stop()
+
+    log_text = host.log.read_text()
+    runs: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for line in activity_log.read_text().splitlines():
+        _name, value, pid, _started = json.loads(line)
+        key, _, step = value.rpartition(":")
+        runs[(key, int(step))].append(pids.index(pid))
+    committed = _commits_by_process(log_text, pids)
+    assert len(runs) == CHAINS * STEPS
+    for task, processes in runs.items():
+        assert len(processes) == len(set(processes)), (seed, task, processes)
+        if task in committed:
+            assert max(processes) <= committed[task], (seed, task, processes, committed[task])
+    assert "internal error" not in log_text
+    # The kills landed while the chains ran, and the chains really ran in sessions.
+    assert len(set(committed.values())) >= 2, (seed, sorted(set(committed.values())))
+    assert _sessions_used(log_text) > CHAINS * STEPS // 2, seed
+
+
+def _raise(host: Host, instance_id: str, name: str, value: object) -> None:
+    reply = host.request(
+        "POST",
+        f"/runtime/webhooks/durabletask/instances/{instance_id}/raiseEvent/{name}",
+        json_body=value,
+    )
+    assert reply.status == 202, reply.body
+
+
+def test_a_restart_replays_the_history_and_finds_changed_code(
+    tmp_path: Path,
+) -> None:
+    app_dir = copy_app("sdk_app", tmp_path)
+    db = tmp_path / "hub.sqlite3"
+    host = launch(app_dir, db)
+    try:
+        kept, restarted = host.start("step_then_wait"), host.start("step_then_wait")
+        for instance_id in (kept, restarted):
+            host.wait(instance_id, until={"Running"})
+            deadline = time.monotonic() + 30
+            while b"TaskCompleted" not in host.status(instance_id, "?showHistory=true").body:
+                assert time.monotonic() < deadline, host.tail()
+                time.sleep(0.05)
+        _raise(host, kept, "go", "same host")
+        assert host.wait(kept)["output"] == [2, "same host"]
+    finally:
+        assert host.stop() == 0
+    # The code now calls another activity where history recorded add_one.
+    host = launch(app_dir, db, env={"STEP_ACTIVITY": "add_one_async"})
+    try:
+        _raise(host, restarted, "go", "after a restart")
+        status = host.wait(restarted)
+    finally:
+        host.stop()
+    assert status["runtimeStatus"] == "Failed", status
+    assert "Non-deterministic" in status["output"]
+    assert "activity 'add_one'" in status["output"]
+    assert "activity 'add_one_async'" in status["output"]
