@@ -70,6 +70,8 @@ def run_both(ours: ModuleType, program: Program, profile: HostProfile, seed: int
         assert (mine.kind, mine.state, mine.message) == (full.kind, full.state, full.message), (
             f"episode {episodes}: session {mine} != full replay {full}"
         )
+        if full.kind == "state":  # what the engine reads from a session: no JSON text
+            assert session.state_dict() == json.loads(full.state), episodes
         episodes += 1
         sim.apply(full)
         if sim.continued_as_new:
