@@ -40,6 +40,19 @@ Path = tuple[int, ...]
 """Where an action sits in the top-level action list: top index, then compound indices."""
 
 
+_COMPLETIONS: dict[int, bool] = {
+    int(EventType.TaskCompleted): False,
+    int(EventType.SubOrchestrationInstanceCompleted): False,
+    int(EventType.TaskFailed): True,
+    int(EventType.SubOrchestrationInstanceFailed): True,
+}
+"""Events that complete a task by ``TaskScheduledId``, and whether they fail it."""
+_ORCHESTRATOR_STARTED = int(EventType.OrchestratorStarted)
+_TIMER_FIRED = int(EventType.TimerFired)
+_EXECUTION_STARTED = int(EventType.ExecutionStarted)
+_EVENT_RAISED = int(EventType.EventRaised)
+
+
 class _Node:
     """A task as the host sees it while replaying the action list."""
 
@@ -322,18 +335,20 @@ class _Replay:
     def _apply(self, index: int, event: Event) -> None:
         self.touched += 1
         kind = event.get("EventType")
-        if kind == EventType.OrchestratorStarted:
+        try:
+            failed = _COMPLETIONS.get(kind)
+        except TypeError:  # not even hashable: no event the replay reacts to
+            return
+        if failed is not None:
+            self._complete(event.get("TaskScheduledId"), failed=failed)
+        elif kind == _ORCHESTRATOR_STARTED:
             stamp = parse_timestamp(event["Timestamp"])
             self.clock = max(self.clock, stamp)
-        elif kind == EventType.ExecutionStarted:
-            self._advance()
-        elif kind in (EventType.TaskCompleted, EventType.SubOrchestrationInstanceCompleted):
-            self._complete(event.get("TaskScheduledId"), failed=False)
-        elif kind in (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed):
-            self._complete(event.get("TaskScheduledId"), failed=True)
-        elif kind == EventType.TimerFired:
+        elif kind == _TIMER_FIRED:
             self._complete(event.get("TimerId"), failed=False)
-        elif kind == EventType.EventRaised:
+        elif kind == _EXECUTION_STARTED:
+            self._advance()
+        elif kind == _EVENT_RAISED:
             self._raise(index, event)
 
     def _advance(self, *, force: bool = False) -> None:

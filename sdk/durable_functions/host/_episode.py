@@ -330,8 +330,11 @@ def _complete(
         custom_status = None if custom is None else json.dumps(custom, separators=(",", ":"))
     sim: _Replay | None = None
     keys: set[tuple[str, int]] | None = None
-    if state is not None and session is not None:
-        sim, keys = _resume(session, episode, state, now=now, new_id=new_id)
+    if session is not None:
+        if state is None:
+            session.take()  # used up: the execution fails
+        else:
+            sim, keys = _resume(session, episode, state, now=now, new_id=new_id)
     if sim is None:
         history = episode.history + episode.new_events
         sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
