@@ -40,7 +40,7 @@ Path = tuple[int, ...]
 """Where an action sits in the top-level action list: top index, then compound indices."""
 
 
-_COMPLETIONS: dict[int, bool] = {
+_COMPLETIONS: dict[Any, bool] = {
     int(EventType.TaskCompleted): False,
     int(EventType.SubOrchestrationInstanceCompleted): False,
     int(EventType.TaskFailed): True,
