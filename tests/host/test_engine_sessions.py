@@ -474,3 +474,43 @@ def test_the_check_mode_compares_with_a_full_check(monkeypatch: pytest.MonkeyPat
         engine.complete_episode(
             episode, state, now=driver.now, new_id=driver.new_id, session=broken
         )
+
+
+# --------------------------------------------------------------------------- kept or not
+
+
+def test_no_session_when_the_model_ran_out_of_actions_with_the_last_one_done() -> None:
+    """The SDK waits on something it sent no action for: a longer action list later would
+    have started its next action earlier in history than a resumed check could."""
+    driver = Driver()
+    outcome = driver.episode(v3(activity("a")))
+    done(driver, outcome)
+    outcome = driver.episode(v3(activity("a")))  # nothing new: waits on what it has
+    assert outcome.instance.runtime_status is RuntimeStatus.Running
+    assert outcome.session is None
+    driver.inbox.append(engine.raise_event_message("abc", "poke", "1", now=driver.now))
+    outcome = driver.episode(v3(activity("a"), activity("b")))
+    assert [work.task_id for work in outcome.activities] == [1]
+    assert outcome.session is not None
+
+
+def test_no_session_when_a_new_event_would_not_match_its_own_action() -> None:
+    """A name that is no text is recorded as text: the next full check flags it."""
+    driver = Driver()
+    nameless = {"actionType": 0, "functionName": None, "input": None}
+    outcome = driver.episode(v3(nameless))
+    assert outcome.session is None
+    done(driver, outcome)
+    outcome = driver.episode(v3(nameless, activity("b")))
+    assert outcome.instance.failure is not None
+    assert outcome.instance.failure["ErrorType"] == "NonDeterminismError"
+
+
+def test_v1_action_lists_work_with_a_session() -> None:
+    driver = Driver()
+    groups: list[list[dict[str, Any]]] = []
+    for step in range(5):
+        groups.append([activity("a", step)] if step % 2 else [activity("x"), activity("y")])
+        outcome = driver.episode({"isDone": False, "actions": groups})
+        done(driver, outcome)
+    assert driver.sessions_used == 4 and max(driver.touched[1:]) <= 8
