@@ -236,9 +236,10 @@ def complete_episode(
 
     ``session`` is the previous episode's ``outcome.session``: when it matches the
     episode's history, only the new events and actions are checked; the outcome is
-    the same as without it. It is used up either way; ``outcome.session`` is the one
-    for the next episode, or ``None`` when that one needs a full check (the execution
-    ended or continued as new, or the check could not be kept).
+    the same as without it. Once the orchestrator ran, the session is used up and
+    ``outcome.session`` is the one for the next episode, or ``None`` when that one
+    needs a full check (the execution ended, failed or continued as new, or the check
+    could not be kept); an episode with no invocation hands the session back as is.
     """
     if session is not None and not session.matches(episode.item):
         session = None
