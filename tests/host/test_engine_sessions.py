@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import durable_functions
 from durable_functions.host import _episode, engine
 from durable_functions.host.engine import (
     EngineSession,
@@ -514,3 +519,17 @@ def test_v1_action_lists_work_with_a_session() -> None:
         outcome = driver.episode({"isDone": False, "actions": groups})
         done(driver, outcome)
     assert driver.sessions_used == 4 and max(driver.touched[1:]) <= 8
+
+
+def test_the_check_mode_is_switched_on_by_the_environment() -> None:
+    code = "from durable_functions.host import _episode; print(_episode.SESSION_CHECK)"
+    answers = []
+    here = str(Path(durable_functions.__file__).resolve().parents[1])  # this very SDK
+    path = os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])
+    for value in ("1", "0", ""):
+        env = {**os.environ, "DURABLE_SESSION_CHECK": value, "PYTHONPATH": path}
+        run = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        answers.append(run.stdout.strip())
+    assert answers == ["True", "False", "False"]
