@@ -533,3 +533,32 @@ def test_the_check_mode_is_switched_on_by_the_environment() -> None:
         )
         answers.append(run.stdout.strip())
     assert answers == ["True", "False", "False"]
+
+
+def test_nested_timers_canceled_as_they_fire_with_a_session() -> None:
+    driver = Driver()
+    late, later = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    nested = [
+        all_of(activity("a"), any_of(wait("x"), timer(late), all_of(timer(later), wait("y"))))
+    ]
+    outcome = driver.episode(v3(*nested))
+    first, second = outcome.timers
+    done(driver, outcome)
+    driver.inbox.append(first.message)  # fires while the code cancels both timers
+    canceled = [
+        all_of(
+            activity("a"),
+            any_of(
+                wait("x"),
+                timer(late, canceled=True),
+                all_of(timer(later, canceled=True), wait("y")),
+            ),
+        ),
+        activity("b"),
+    ]
+    outcome = driver.episode(v3(*canceled))
+    assert outcome.cancel_timers == (second.message.event["TimerId"],)
+    assert driver.sessions_used == 1 and outcome.session is not None
+    done(driver, outcome)
+    outcome = driver.episode(v3(*canceled, done=True, output=None))
+    assert outcome.instance.runtime_status is RuntimeStatus.Completed
