@@ -318,6 +318,7 @@ class _Replay:
                 self.watched.pop(key, None)
         self._undo = None
         self.cursor, self.current, self.counter = self._saved
+        self.history = ()  # a kept replay holds no copy of the history
 
     def new_events(self) -> list[Event]:
         """Scheduling events of this episode, ordered by sequence id like DTFx's decisions."""
