@@ -6,7 +6,7 @@ A session keeps the replay as it stood after the previous episode's last history
 event; the next episode only feeds it the new events and the actions beyond the ones
 it consumed. It is sound only while the caller hands it exactly the history it saw
 plus what its outcome added (``matches``) and while the SDK re-sends the consumed
-actions unchanged (checked here, see ``resume_replay``).
+actions unchanged (checked here, see ``resumable_actions``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ class EngineSession:
     ``complete_episode`` for the next episode of the same instance, but only when that
     episode's history is exactly the committed one (``matches`` checks cheaply and the
     engine falls back to a full check when it does not). A session is used up by
-    ``complete_episode``: the outcome carries its successor.
+    ``complete_episode``: the outcome carries its successor. It holds references to
+    the recorded scheduling events and the last action list (memory, not state: drop
+    it at will, the next episode then runs a full check).
     """
 
     __slots__ = ("_replay", "_instance_id", "_execution_id", "_length", "_last", "_keys", "touched")

@@ -250,7 +250,6 @@ class _Replay:
         self.instance, self.now, self.new_id = instance, now, new_id
         self.actions = actions
         self.history = ()
-        self.touched = 0
         self._new, self.activities, self.timers, self.cancel_timers = [], [], [], []
         self.new_instances, self.entity_messages = [], []
         for event in events:  # what the constructor reads from the whole history
@@ -319,6 +318,7 @@ class _Replay:
                 self.watched.pop(key, None)
         self._undo = None
         self.cursor, self.current, self.counter = self._saved
+        self.history = ()  # a kept replay holds no copy of the history
 
     def new_events(self) -> list[Event]:
         """Scheduling events of this episode, ordered by sequence id like DTFx's decisions."""

@@ -433,6 +433,7 @@ def _resume(
 ) -> tuple[_Replay | None, set[tuple[str, int]] | None]:
     """The session's replay continued by this episode, or ``None`` for a full check."""
     replay, keys = session.take()
+    replay.touched = 0
     actions = flat_actions(state, replay.cursor)
     if actions is None:
         actions = _top_level_actions(state)
