@@ -36,6 +36,22 @@ from durable_functions.host._types import (
     TimerItem,
 )
 
+Path = tuple[int, ...]
+"""Where an action sits in the top-level action list: top index, then compound indices."""
+
+
+_COMPLETIONS: dict[Any, bool] = {
+    int(EventType.TaskCompleted): False,
+    int(EventType.SubOrchestrationInstanceCompleted): False,
+    int(EventType.TaskFailed): True,
+    int(EventType.SubOrchestrationInstanceFailed): True,
+}
+"""Events that complete a task by ``TaskScheduledId``, and whether they fail it."""
+_ORCHESTRATOR_STARTED = int(EventType.OrchestratorStarted)
+_TIMER_FIRED = int(EventType.TimerFired)
+_EXECUTION_STARTED = int(EventType.ExecutionStarted)
+_EVENT_RAISED = int(EventType.EventRaised)
+
 
 class _Node:
     """A task as the host sees it while replaying the action list."""
@@ -159,6 +175,7 @@ class _Replay:
         self.now = now
         self.new_id = new_id
         self.counter = 0
+        """Next sequence id; ids 0..counter-1 are exactly the ones the code reached."""
         self.scheduled: dict[int, Event] = {}
         self.completed: set[int] = set()
         for event in history:
@@ -167,7 +184,9 @@ class _Replay:
                 self.scheduled[event["EventId"]] = event
             elif kind == EventType.TimerFired:
                 self.completed.add(event.get("TimerId", -1))
-        self.allocated: set[int] = set()
+        self.lowest = min(self.scheduled, default=0)
+        self.highest = max(self.scheduled, default=-1)
+        """Bounds of ``scheduled``: no id outside 0..counter-1 means nothing was forgotten."""
         self.pending: dict[int, _Leaf] = {}
         self.early: dict[int, bool] = {}
         self.waiters: dict[str, list[_Leaf]] = {}
@@ -181,7 +200,17 @@ class _Replay:
         self.actions: list[dict[str, Any]] = []
         self.cursor = 0
         self.current: _Node | None = None
-        self.canceled: list[_Leaf] = []
+        self.canceled: dict[int, None] = {}
+        """Ids of canceled timers that have not fired (in start order = id order)."""
+        self.watched: dict[int, tuple[Path, _Leaf]] = {}
+        """Timers started from an action, not canceled and not fired: the SDK may cancel
+        them in a later episode by flipping ``isCanceled`` in the action it re-sends."""
+        self.unstable = False
+        """A new scheduling event would not match its own action on the next replay."""
+        self.touched = 0
+        """Events and tasks this replay handled (what a session keeps O(new))."""
+        self._undo: list[tuple[str, Any, Any]] | None = None
+        self._saved: tuple[int, _Node | None, int] = (0, None, 0)
         self._new: list[tuple[int, Event]] = []
         self.activities: list[ActivityWorkItem] = []
         self.timers: list[TimerItem] = []
@@ -201,41 +230,125 @@ class _Replay:
             if self.nondeterminism is not None:
                 return
             self._apply(index, event)
+        self._settle()
+
+    def resume(
+        self,
+        actions: list[dict[str, Any]],
+        events: Sequence[Event],
+        base: int,
+        *,
+        instance: InstanceState,
+        now: datetime,
+        new_id: Callable[[], str],
+    ) -> None:
+        """Continue a kept replay with the episode's ``events`` (history index ``base`` on).
+
+        The replay must have been rolled back (``rollback``) after the episode that
+        produced it, and ``actions`` must start with the actions it consumed.
+        """
+        self.instance, self.now, self.new_id = instance, now, new_id
+        self.actions = actions
+        self.history = ()
+        self._new, self.activities, self.timers, self.cancel_timers = [], [], [], []
+        self.new_instances, self.entity_messages = [], []
+        for event in events:  # what the constructor reads from the whole history
+            kind = event.get("EventType")
+            task_id = event.get("EventId")
+            if kind in _SCHEDULING and isinstance(task_id, int):
+                self.scheduled[task_id] = event
+                self.lowest, self.highest = min(self.lowest, task_id), max(self.highest, task_id)
+            elif kind == EventType.TimerFired:
+                fired = event.get("TimerId", -1)
+                self.completed.add(fired)
+                self.canceled.pop(fired, None)
+                self.watched.pop(fired, None)
+        for offset, event in enumerate(events):
+            if self.nondeterminism is not None:
+                return
+            self._apply(base + offset, event)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Start what the SDK sent beyond the sequential model, check, list canceled timers.
+
+        Everything this changes in the kept state is logged, so ``rollback`` can return
+        to the state right after the last history event, where the next replay resumes.
+        """
+        self._saved = (self.cursor, self.current, self.counter)
+        self._undo = []
         # The SDK may be ahead of the strictly sequential model (e.g. it reused a
         # buffered event); whatever it still sent is started now, in order.
         self._advance(force=True)
         if self.nondeterminism is None and self.continue_as_new is None:
             self._check_forgotten()
-        for leaf in self.canceled:
-            if leaf.task_id is not None and leaf.task_id not in self.completed:
-                self.cancel_timers.append(leaf.task_id)
+        self.cancel_timers = sorted(self.canceled)
+
+    def resumable(self) -> bool:
+        """Whether a later replay may resume from this one instead of starting over.
+
+        Not after non-determinism or continue-as-new, nor when a new scheduling event
+        would not match its own action, nor when the sequential model ran out of
+        actions with the last one done: a longer action list would then have started
+        its next action earlier in history than a resumed replay can.
+        """
+        cursor, current, _ = self._saved
+        return (
+            self.nondeterminism is None
+            and self.continue_as_new is None
+            and not self.unstable
+            and (cursor < len(self.actions) or (current is not None and not current.done))
+        )
+
+    def rollback(self) -> None:
+        """Undo ``_settle``'s forced starts: back to the state after the last event."""
+        undo = self._undo or []
+        for what, key, value in reversed(undo):
+            if what == "pending":
+                del self.pending[key]
+            elif what == "early":
+                self.early[key] = value
+            elif what == "waiter":
+                self.waiters[key].pop()
+            elif what == "consumed":
+                self.consumed.discard(key)
+            elif what == "canceled":
+                self.canceled.pop(key, None)
+            else:  # watched
+                self.watched.pop(key, None)
+        self._undo = None
+        self.cursor, self.current, self.counter = self._saved
+        self.history = ()  # a kept replay holds no copy of the history
 
     def new_events(self) -> list[Event]:
         """Scheduling events of this episode, ordered by sequence id like DTFx's decisions."""
         return [event for _, event in sorted(self._new, key=lambda pair: pair[0])]
 
-    def unprocessed_events(self) -> list[Event]:
+    def unprocessed_events(self, history: Sequence[Event]) -> list[Event]:
         """EventRaised events no waiter took (kept across continue-as-new)."""
         return [
             event
-            for index, event in enumerate(self.history)
+            for index, event in enumerate(history)
             if event.get("EventType") == EventType.EventRaised and index not in self.consumed
         ]
 
     def _apply(self, index: int, event: Event) -> None:
+        self.touched += 1
         kind = event.get("EventType")
-        if kind == EventType.OrchestratorStarted:
+        try:
+            failed = _COMPLETIONS.get(kind)
+        except TypeError:  # not even hashable: no event the replay reacts to
+            return
+        if failed is not None:
+            self._complete(event.get("TaskScheduledId"), failed=failed)
+        elif kind == _ORCHESTRATOR_STARTED:
             stamp = parse_timestamp(event["Timestamp"])
             self.clock = max(self.clock, stamp)
-        elif kind == EventType.ExecutionStarted:
-            self._advance()
-        elif kind in (EventType.TaskCompleted, EventType.SubOrchestrationInstanceCompleted):
-            self._complete(event.get("TaskScheduledId"), failed=False)
-        elif kind in (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed):
-            self._complete(event.get("TaskScheduledId"), failed=True)
-        elif kind == EventType.TimerFired:
+        elif kind == _TIMER_FIRED:
             self._complete(event.get("TimerId"), failed=False)
-        elif kind == EventType.EventRaised:
+        elif kind == _EXECUTION_STARTED:
+            self._advance()
+        elif kind == _EVENT_RAISED:
             self._raise(index, event)
 
     def _advance(self, *, force: bool = False) -> None:
@@ -248,7 +361,7 @@ class _Replay:
                 return
             action = self.actions[self.cursor]
             self.cursor += 1
-            self.current = self._start(action, None)
+            self.current = self._start(action, None, (self.cursor - 1,))
 
     def finish(self, node: _Node, *, failed: bool) -> None:
         """Mark ``node`` finished and tell its parent."""
@@ -276,19 +389,25 @@ class _Replay:
             self.deferred[name] = (index, event)
             return
         leaf = waiting.pop()  # the most recently registered waiter, like the SDK
-        self.consumed.add(index)
+        self._consume(index)
         self.finish(leaf, failed=leaf.kind == "entity" and _is_entity_error(event))
         self._advance()
 
     # -- starting tasks
 
-    def _start(self, action: Mapping[str, Any], parent: _Node | None) -> _Node:
+    def _consume(self, index: int) -> None:
+        if self._undo is not None and index not in self.consumed:
+            self._undo.append(("consumed", index, None))
+        self.consumed.add(index)
+
+    def _start(self, action: Mapping[str, Any], parent: _Node | None, path: Path) -> _Node:
+        self.touched += 1
         kind = action.get("actionType")
         if kind in (ActionType.WhenAll, ActionType.WhenAny):
             group = _Group(parent, any_=kind == ActionType.WhenAny)
-            for child in action.get("compoundActions") or []:
+            for position, child in enumerate(action.get("compoundActions") or []):
                 if isinstance(child, Mapping):
-                    group.children.append(self._start(child, group))
+                    group.children.append(self._start(child, group, (*path, position)))
             group.building = False
             group.evaluate(self)
             return group
@@ -315,6 +434,17 @@ class _Replay:
             parent, simple.get(kind, "unknown") if isinstance(kind, int) else "unknown", action
         )
         self._start_leaf(leaf)
+        task_id = leaf.task_id
+        if (
+            leaf.kind == "timer"
+            and not leaf.canceled
+            and task_id is not None
+            and task_id not in self.completed
+            and self.nondeterminism is None
+        ):
+            self.watched[task_id] = (path, leaf)
+            if self._undo is not None:
+                self._undo.append(("watched", task_id, None))
         return leaf
 
     def _start_leaf(self, leaf: _Leaf) -> None:
@@ -328,7 +458,6 @@ class _Replay:
         task_id = self.counter
         self.counter += 1
         leaf.task_id = task_id
-        self.allocated.add(task_id)
         if leaf.kind == "continue":
             self.continue_as_new = dict(action)
             self.continue_as_new_id = task_id
@@ -344,24 +473,38 @@ class _Replay:
             self._schedule(leaf, task_id)
         if leaf.kind == "timer" and action.get("isCanceled"):
             leaf.canceled = True
-            self.canceled.append(leaf)
+            self.cancel(task_id)
         if leaf.kind == "signal":
             self.finish(leaf, failed=False)
         elif leaf.kind == "entity":
             self._wait(leaf, _request_id(self.scheduled.get(task_id), self.instance, task_id))
         elif task_id in self.early:
-            self.finish(leaf, failed=self.early.pop(task_id))
+            failed = self.early.pop(task_id)
+            if self._undo is not None:
+                self._undo.append(("early", task_id, failed))
+            self.finish(leaf, failed=failed)
         else:
             self.pending[task_id] = leaf
+            if self._undo is not None:
+                self._undo.append(("pending", task_id, None))
+
+    def cancel(self, task_id: int) -> None:
+        """A canceled timer: listed in ``cancel_timers`` until it fires."""
+        if task_id not in self.completed and task_id not in self.canceled:
+            self.canceled[task_id] = None
+            if self._undo is not None:
+                self._undo.append(("canceled", task_id, None))
 
     def _wait(self, leaf: _Leaf, name: str) -> None:
         buffered = self.deferred.get(name)
         if buffered is not None:
             index, event = buffered
-            self.consumed.add(index)
+            self._consume(index)
             self.finish(leaf, failed=leaf.kind == "entity" and _is_entity_error(event))
             return
         self.waiters.setdefault(name, []).append(leaf)
+        if self._undo is not None:
+            self._undo.append(("waiter", name, None))
 
     # -- retries (DTFx RetryInterceptor)
 
@@ -504,11 +647,16 @@ class _Replay:
             self.entity_messages.append(EntityMessage(entity_id=entity_id, request=request))
         self._new.append((task_id, event))
         self.scheduled[task_id] = event
+        self.lowest, self.highest = min(self.lowest, task_id), max(self.highest, task_id)
+        if _mismatch(event, leaf) is not None:
+            self.unstable = True  # e.g. a non-text name: the next replay would flag it
 
     def _check_forgotten(self) -> None:
         """History scheduled work at an id the code no longer reaches: non-determinism."""
+        if self.lowest >= 0 and self.highest < self.counter:
+            return  # every recorded id is one of 0..counter-1
         for task_id in sorted(self.scheduled):
-            if task_id not in self.allocated:
+            if not 0 <= task_id < self.counter:
                 error = nondeterminism_error(task_id, self.scheduled[task_id], None)
                 self.nondeterminism = str(error)
                 return

@@ -9,8 +9,9 @@ failed or terminated, and continue-as-new.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,13 @@ from durable_functions.host._events import (
     orchestrator_started_event,
 )
 from durable_functions.host._messages import new_instance
+from durable_functions.host._session import (
+    EngineSession,
+    apply_flips,
+    completion_key,
+    flat_actions,
+    resumable_actions,
+)
 from durable_functions.host._types import (
     EngineConfig,
     Episode,
@@ -34,15 +42,24 @@ from durable_functions.host._types import (
     OrchestrationWorkItem,
 )
 
+SESSION_CHECK = os.environ.get("DURABLE_SESSION_CHECK", "") not in ("", "0")
+"""Also run the full check whenever a session is used, and fail if the outcomes differ."""
+
 
 def prepare_episode(
-    item: OrchestrationWorkItem, *, now: datetime, config: EngineConfig | None = None
+    item: OrchestrationWorkItem,
+    *,
+    now: datetime,
+    config: EngineConfig | None = None,
+    session: EngineSession | None = None,
 ) -> Episode:
     """Sort the claimed messages and build the orchestration trigger payload (§2).
 
     Messages for another execution are dropped (DTFx does the same with stale
     work); ExecutionStarted always comes first; while suspended, events other than
     resume/terminate stay queued; a terminate ends the instance without an invocation.
+    With a ``session`` that ``matches`` the item, duplicate completions are found
+    from its key set instead of a scan of the whole history.
     """
     config = config or EngineConfig()
     instance = item.instance
@@ -71,7 +88,10 @@ def prepare_episode(
         current = starts[:1] + others
     else:
         current = [m for m in current if m.event.get("EventType") != started_type]
-    current = _without_duplicate_completions(history, current)
+    if session is not None and session.matches(item):
+        current = _drop_seen(session.completion_keys(history), current)
+    else:
+        current = _without_duplicate_completions(history, current)
 
     suspended = instance.runtime_status is RuntimeStatus.Suspended
     consumed: list[Event] = []
@@ -130,32 +150,24 @@ def prepare_episode(
     )
 
 
-def _completion_key(event: Event) -> tuple[str, int] | None:
-    kind = event.get("EventType")
-    if kind == EventType.TimerFired:
-        task_id = event.get("TimerId")
-        return ("timer", task_id) if isinstance(task_id, int) else None
-    if kind in (
-        EventType.TaskCompleted,
-        EventType.TaskFailed,
-        EventType.SubOrchestrationInstanceCompleted,
-        EventType.SubOrchestrationInstanceFailed,
-    ):
-        task_id = event.get("TaskScheduledId")
-        return ("task", task_id) if isinstance(task_id, int) else None
-    return None
-
-
 def _without_duplicate_completions(
     history: Sequence[Event], messages: list[OrchestrationMessage]
 ) -> list[OrchestrationMessage]:
     """Drop a second completion of the same task (at-least-once delivery after a crash)."""
-    seen = {key for key in map(_completion_key, history) if key is not None}
+    seen = {key for key in map(completion_key, history) if key is not None}
+    return _drop_seen(seen, messages)
+
+
+def _drop_seen(
+    history_keys: set[tuple[str, int]], messages: list[OrchestrationMessage]
+) -> list[OrchestrationMessage]:
+    """Keep the messages whose completion is neither in history nor earlier in the batch."""
+    seen: set[tuple[str, int]] = set()
     kept: list[OrchestrationMessage] = []
     for message in messages:
-        key = _completion_key(message.event)
+        key = completion_key(message.event)
         if key is not None:
-            if key in seen:
+            if key in history_keys or key in seen:
                 continue
             seen.add(key)
         kept.append(message)
@@ -214,20 +226,78 @@ def complete_episode(
     *,
     now: datetime,
     new_id: Callable[[], str],
+    session: EngineSession | None = None,
 ) -> EpisodeOutcome:
     """Turn the orchestrator's answer into history, status and outgoing work.
 
     ``result`` is the OrchestratorState JSON text the orchestrator returned, an
     ``InvocationError`` when it raised, or ``None`` when the episode needed no
     invocation (``episode.payload is None``).
+
+    ``session`` is the previous episode's ``outcome.session``: when it matches the
+    episode's history, only the new events and actions are checked; the outcome is
+    the same as without it. Once the orchestrator ran, the session is used up and
+    ``outcome.session`` is the one for the next episode, or ``None`` when that one
+    needs a full check (the execution ended, failed or continued as new, or the check
+    could not be kept); an episode with no invocation hands the session back as is.
     """
+    if session is not None and not session.matches(episode.item):
+        session = None
+    if session is None or not SESSION_CHECK:
+        return _complete(episode, result, now=now, new_id=new_id, session=session)
+    given: list[str] = []
+
+    def recording() -> str:
+        value = new_id()
+        given.append(value)
+        return value
+
+    outcome = _complete(episode, result, now=now, new_id=recording, session=session)
+    full = _complete(episode, result, now=now, new_id=_again(given, new_id), session=None)
+    differences = [
+        f"{field.name}:\n  with the session:    {getattr(outcome, field.name)!r}"
+        f"\n  with a full check:   {getattr(full, field.name)!r}"
+        for field in fields(EpisodeOutcome)
+        if field.name != "session" and getattr(outcome, field.name) != getattr(full, field.name)
+    ]
+    if differences:
+        raise AssertionError(
+            f"DURABLE_SESSION_CHECK: instance {episode.instance.instance_id!r}, history of "
+            f"{len(episode.history)} events: the session's outcome differs from a full "
+            "check's\n" + "\n".join(differences)
+        )
+    return outcome
+
+
+def _again(given: list[str], new_id: Callable[[], str]) -> Callable[[], str]:
+    """Hand out the ids the first run got again, then fresh ones."""
+    replayed: Iterator[str] = iter(given)
+
+    def next_id() -> str:
+        for value in replayed:
+            return value
+        return new_id()
+
+    return next_id
+
+
+def _complete(
+    episode: Episode,
+    result: str | InvocationError | None,
+    *,
+    now: datetime,
+    new_id: Callable[[], str],
+    session: EngineSession | None,
+) -> EpisodeOutcome:
     instance = episode.instance
     if episode.discard:
         return EpisodeOutcome(instance=instance, history_added=())
     if episode.terminated is not None:
         return _terminate(episode, episode.terminated, now=now)
-    if episode.payload is None:
-        return EpisodeOutcome(instance=instance, history_added=(), messages=episode.requeue)
+    if episode.payload is None:  # nothing consumed: the history, and so the session, stay
+        return EpisodeOutcome(
+            instance=instance, history_added=(), messages=episode.requeue, session=session
+        )
 
     state: dict[str, Any] | None
     error: str | None = None
@@ -255,20 +325,29 @@ def complete_episode(
         elif state is not None and state.get("error"):
             error = str(state["error"])
 
-    history = episode.history + episode.new_events
     custom_status = instance.custom_status
     if state is not None:
         custom = state.get("customStatus")
         custom_status = None if custom is None else json.dumps(custom, separators=(",", ":"))
-    sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
-    if state is not None:
-        try:
-            sim.run(_top_level_actions(state))
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-            # A malformed action must fail its instance, not the host that runs it.
-            sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
-            if error is None:
-                error, error_type = f"the orchestrator sent an invalid action: {exc}", "ValueError"
+    sim: _Replay | None = None
+    keys: set[tuple[str, int]] | None = None
+    if session is not None:
+        if state is None:
+            session.take()  # used up: the execution fails
+        else:
+            sim, keys = _resume(session, episode, state, now=now, new_id=new_id)
+    if sim is None:
+        history = episode.history + episode.new_events
+        sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
+        if state is not None:
+            try:
+                sim.run(_top_level_actions(state))
+            except _MALFORMED as exc:
+                # A malformed action must fail its instance, not the host that runs it.
+                sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
+                if error is None:
+                    error = f"the orchestrator sent an invalid action: {exc}"
+                    error_type = "ValueError"
     replay_failed = error is None and sim.nondeterminism is not None
     if replay_failed:
         error, error_type = sim.nondeterminism, "NonDeterminismError"
@@ -335,7 +414,63 @@ def complete_episode(
         activities=tuple(sim.activities),
         timers=tuple(sim.timers),
         cancel_timers=tuple(sim.cancel_timers),
+        session=_next_session(sim, episode, added, keys),
         **common,
+    )
+
+
+_MALFORMED = (ValueError, TypeError, KeyError, AttributeError, OverflowError)
+"""What a malformed action raises in the check."""
+
+
+def _resume(
+    session: EngineSession,
+    episode: Episode,
+    state: Mapping[str, Any],
+    *,
+    now: datetime,
+    new_id: Callable[[], str],
+) -> tuple[_Replay | None, set[tuple[str, int]] | None]:
+    """The session's replay continued by this episode, or ``None`` for a full check."""
+    replay, keys = session.take()
+    replay.touched = 0
+    actions = flat_actions(state, replay.cursor)
+    if actions is None:
+        actions = _top_level_actions(state)
+    flips = resumable_actions(replay, actions)
+    if flips is None:
+        return None, None  # the consumed actions changed: the full check says how
+    apply_flips(replay, flips)
+    try:
+        replay.resume(
+            actions,
+            episode.new_events,
+            len(episode.history),
+            instance=episode.instance,
+            now=now,
+            new_id=new_id,
+        )
+    except _MALFORMED:
+        return None, None  # the full check meets the same action and reports it
+    if keys is not None:
+        keys.update(key for key in map(completion_key, episode.new_events) if key is not None)
+    return replay, keys
+
+
+def _next_session(
+    sim: _Replay, episode: Episode, added: list[Event], keys: set[tuple[str, int]] | None
+) -> EngineSession | None:
+    """The session for the next episode, whose history is this one's plus ``added``."""
+    if not sim.resumable():
+        return None
+    sim.rollback()
+    return EngineSession(
+        sim,
+        instance_id=episode.instance.instance_id,
+        execution_id=episode.instance.execution_id,
+        history_length=len(episode.history) + len(added),
+        last_event=added[-1],
+        keys=keys,
     )
 
 
@@ -445,7 +580,11 @@ def _continue_as_new(
         OrchestrationMessage(
             instance_id=instance.instance_id, execution_id=execution_id, event=event
         )
-        for event in (sim.unprocessed_events() if episode.preserve_unprocessed_events else [])
+        for event in (
+            sim.unprocessed_events(episode.history + episode.new_events)
+            if episode.preserve_unprocessed_events
+            else []
+        )
     ]
     requeued = [replace(m, execution_id=None) for m in episode.requeue]
     next_instance = replace(

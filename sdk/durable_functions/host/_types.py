@@ -7,12 +7,15 @@ or compare; the functions that build and consume them live in the sibling module
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durable_functions._protocol import RuntimeStatus
 from durable_functions.host._ids import parse_entity_id
+
+if TYPE_CHECKING:
+    from durable_functions.host._session import EngineSession
 
 Event = dict[str, Any]
 """A history event as DurableTask.Core serializes it (``EventType``, ``EventId``, …)."""
@@ -224,6 +227,9 @@ class EpisodeOutcome:
     entity_messages: tuple[EntityMessage, ...] = ()
     state: dict[str, Any] | None = None
     """The OrchestratorState the orchestrator returned, when it returned one."""
+    session: EngineSession | None = field(default=None, compare=False, repr=False)
+    """Pass to the next episode of this execution for an O(new) check (``_session``);
+    ``None`` when that episode needs a full check. Not part of the outcome's value."""
 
     @property
     def finished(self) -> bool:

@@ -26,7 +26,7 @@ from typing import Any
 from durable_functions._decoding import decode_entity_response, decode_result
 from durable_functions._protocol import OUT_OF_PROC_MARKER
 from durable_functions._readonly import ReadOnly
-from durable_functions.actions import Action, ReplaySchema
+from durable_functions.actions import Action, CreateTimerAction, ReplaySchema
 from durable_functions.context import DurableOrchestrationContext
 from durable_functions.errors import (
     NonDeterminismError,
@@ -114,8 +114,6 @@ class ReplayResult:
 
     state: OrchestratorState
     """The reply for the host."""
-    state_json: str
-    """``state`` as the JSON text the host receives."""
     error: str | None
     """The failure text (``state.error``), or ``None``."""
     exception: BaseException | None
@@ -126,6 +124,16 @@ class ReplayResult:
     """The context the code ran with (clock, custom status, tasks)."""
     labelled: bool
     """Whether a failure is reported in the host's ``$OutOfProcData$`` format."""
+    encoded: str | None = None
+    """``state`` as JSON text, once built (a session's episode builds it only on demand)."""
+
+    @property
+    def state_json(self) -> str:
+        """``state`` as the JSON text the host receives."""
+        if self.encoded is None:
+            object.__setattr__(self, "encoded", self.state.to_json_string())
+        assert self.encoded is not None
+        return self.encoded
 
     @property
     def is_done(self) -> bool:
@@ -287,6 +295,7 @@ class _Replayer:
         context = self.context
         context._history.extend(events)
         context._histories = None  # rebuilt from the longer history on the next read
+        new_actions = _ActionMark(context._actions)
         try:
             self._play(events, 0)
         except PayloadError:
@@ -294,7 +303,7 @@ class _Replayer:
         except Exception as exc:  # an internal inconsistency: fail, never crash silently
             if self.exception is None:
                 self.exception = exc
-        return self._result()
+        return self._result(new_actions)
 
     @property
     def can_continue(self) -> bool:
@@ -490,11 +499,26 @@ class _Replayer:
 
     # ------------------------------------------------------------------ result
 
-    def _result(self) -> ReplayResult:
+    def _result(self, new_actions: _ActionMark | None = None) -> ReplayResult:
+        """The episode's outcome, its state checked for JSON as the host will encode it.
+
+        After a session's episode (``new_actions``) only what may have changed is
+        encoded to check it (the new actions, the output, the custom status): the whole
+        state, and so the text, is built only if asked for or if that check fails.
+        """
         context = self.context
         is_done = self.returned or context._continue_as_new_flag
         output = self.output
         state = self._state(is_done, output)
+        if new_actions is not None and new_actions.encodable(state):
+            return ReplayResult(
+                state=state,
+                error=state.error,
+                exception=self.exception,
+                non_determinism=context._nd_error,
+                context=context,
+                labelled=self.labelled,
+            )
         try:
             state_json = state.to_json_string()
         except (TypeError, ValueError):
@@ -516,7 +540,7 @@ class _Replayer:
             state_json = state.to_json_string()
         return ReplayResult(
             state=state,
-            state_json=state_json,
+            encoded=state_json,
             error=state.error,
             exception=self.exception,
             non_determinism=context._nd_error,
@@ -561,6 +585,98 @@ def _mark_as_scheduled(task: TaskBase) -> None:
         task._is_scheduled_flag = True
 
 
+class _ActionMark:
+    """Where the action lists stood before an episode, to check only what it added."""
+
+    __slots__ = ("_groups", "_sizes")
+
+    def __init__(self, groups: list[list[Action]]) -> None:
+        self._groups = len(groups)
+        self._sizes = len(groups[-1]) if groups else 0
+
+    def added(self, groups: list[list[Action]]) -> list[Action]:
+        """The actions appended to ``groups`` since the mark."""
+        if not groups:
+            return []
+        start = max(self._groups - 1, 0)
+        first = groups[start][self._sizes :] if start < len(groups) and self._groups else []
+        rest = groups[start + 1 :] if self._groups else groups
+        return [*first, *(action for group in rest for action in group)]
+
+    def encodable(self, state: OrchestratorState) -> bool:
+        """Whether what the episode added encodes as ``to_json_string`` would encode it."""
+        parts = (
+            [action.to_json() for action in self.added(state.actions)],
+            state.output,
+            state.custom_status,
+        )
+        try:
+            json.dumps(parts)
+        except (TypeError, ValueError):
+            return False  # custom objects: the full state takes ``df_dumps``'s slow path
+        return True
+
+
+_Watched = tuple[list[dict[str, Any]], int, Action, list[Any], tuple[bool, ...]]
+"""Where a dict holding timers sits, its action, the timers and their last flags."""
+
+
+class _ActionJson:
+    """The actions' wire dicts across a session's episodes, each built once.
+
+    The dict of an action is kept; only timers (and groups holding one) are built
+    again, when their ``isCanceled`` flag changed, the one thing an action can change
+    after it was sent. So the state the engine reads costs O(new actions) per episode.
+    """
+
+    __slots__ = ("groups", "_watched")
+
+    def __init__(self) -> None:
+        self.groups: list[list[dict[str, Any]]] = []
+        self._watched: list[
+            tuple[list[dict[str, Any]], int, Action, list[Any], tuple[bool, ...]]
+        ] = []
+
+    def sync(self, groups: list[list[Action]]) -> list[list[dict[str, Any]]]:
+        cached = self.groups
+        for index, group in enumerate(groups):
+            if index == len(cached):
+                cached.append([])
+            target = cached[index]
+            for position in range(len(target), len(group)):
+                action = group[position]
+                target.append(action.to_json())
+                timers = _timers_in(action)
+                if timers:
+                    flags = tuple(timer.is_cancelled for timer in timers)
+                    self._watched.append((target, position, action, timers, flags))
+        for slot, (target, position, action, timers, flags) in enumerate(self._watched):
+            now = tuple(timer.is_cancelled for timer in timers)
+            if now != flags:
+                target[position] = action.to_json()
+                self._watched[slot] = (target, position, action, timers, now)
+        return cached
+
+
+def _timers_in(action: Action) -> list[Any]:
+    """The timer actions in ``action`` (itself, or inside a group)."""
+    if isinstance(action, CreateTimerAction):
+        return [action]
+    children = getattr(action, "compound_tasks", None)
+    if not children:
+        return []
+    return [timer for child in children for timer in _timers_in(child)]
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as it reads back from the host's JSON (tuples become lists, …)."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = df_dumps(value)
+    return json.loads(text)
+
+
 class OrchestrationSession:
     """One orchestration kept running in memory between its episodes.
 
@@ -574,7 +690,7 @@ class OrchestrationSession:
     exactly as in a full replay.
     """
 
-    __slots__ = ("_fn", "_input_type", "_payload", "_replayer", "history_length", "result")
+    __slots__ = ("_fn", "_input_type", "_json", "_payload", "_replayer", "history_length", "result")
 
     def __init__(
         self, fn: OrchestratorFunction, payload: dict[str, Any], *, input_type: Any = None
@@ -585,6 +701,7 @@ class OrchestrationSession:
         context = DurableOrchestrationContext.from_dict(payload)
         context._input_expected_type = input_type
         self._replayer = _Replayer(context, fn)
+        self._json = _ActionJson()
         self.result: ReplayResult = self._replayer.run()
         """The last episode's outcome."""
         self.history_length = len(context._history)
@@ -611,6 +728,25 @@ class OrchestrationSession:
         self.result = result
         return result
 
+    def state_dict(self) -> dict[str, Any]:
+        """The last episode's OrchestratorState as the host parses it, without the text.
+
+        Equal to ``json.loads(self.result.state_json)``; the action dicts are kept from
+        episode to episode, so this costs O(new actions) (see ``_ActionJson``).
+        """
+        state = self.result.state
+        json_dict: dict[str, Any] = {"isDone": state.is_done}
+        if state.schema_version != ReplaySchema.V1.value:
+            json_dict["schemaVersion"] = state.schema_version
+        json_dict["actions"] = self._json.sync(state.actions)
+        if state.output is not None:
+            json_dict["output"] = _plain(state.output)
+        if state.error:
+            json_dict["error"] = state.error
+        if state.custom_status:
+            json_dict["customStatus"] = _plain(state.custom_status)
+        return json_dict
+
     def _check(self, result: ReplayResult) -> None:
         """Compare with a full replay of the whole history (the differential test mode)."""
         context = DurableOrchestrationContext.from_dict(
@@ -620,6 +756,10 @@ class OrchestrationSession:
         full = _Replayer(context, self._fn).run()
         ours = (result.state_json, str(result.exception), result.labelled)
         theirs = (full.state_json, str(full.exception), full.labelled)
+        if ours == theirs and result.exception is None:
+            self.result = result
+            ours = (json.dumps(self.state_dict()), "None", result.labelled)
+            theirs = (json.dumps(json.loads(full.state_json)), "None", full.labelled)
         if ours != theirs:
             raise AssertionError(
                 f"an orchestration session diverged from a full replay at history length "

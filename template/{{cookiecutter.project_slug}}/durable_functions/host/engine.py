@@ -79,6 +79,7 @@ from durable_functions.host._rewind import (
     restart,
     rewind,
 )
+from durable_functions.host._session import EngineSession
 from durable_functions.host._types import (
     ActivityWorkItem,
     EngineConfig,
@@ -103,6 +104,7 @@ __all__ = [
     "ActionType",
     "ActivityWorkItem",
     "EngineConfig",
+    "EngineSession",
     "EntityMessage",
     "EntityOutcome",
     "EntityState",
