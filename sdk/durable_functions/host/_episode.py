@@ -52,6 +52,7 @@ def prepare_episode(
     now: datetime,
     config: EngineConfig | None = None,
     session: EngineSession | None = None,
+    payload: bool = True,
 ) -> Episode:
     """Sort the claimed messages and build the orchestration trigger payload (§2).
 
@@ -59,7 +60,9 @@ def prepare_episode(
     work); ExecutionStarted always comes first; while suspended, events other than
     resume/terminate stay queued; a terminate ends the instance without an invocation.
     With a ``session`` that ``matches`` the item, duplicate completions are found
-    from its key set instead of a scan of the whole history.
+    from its key set instead of a scan of the whole history. ``payload=False`` leaves
+    the payload empty (``{}``: the orchestrator runs in a session and gets only the
+    new events), which spares copying the whole history.
     """
     config = config or EngineConfig()
     instance = item.instance
@@ -138,14 +141,18 @@ def prepare_episode(
             requeue=tuple(buffered),
         )
     new_events = (orchestrator_started_event(now), *consumed)
-    payload = build_orchestrator_payload(episode_instance, history + new_events, config=config)
+    built = (
+        build_orchestrator_payload(episode_instance, history + new_events, config=config)
+        if payload
+        else {}
+    )
     return Episode(
         item=item,
         instance=episode_instance,
         history=history,
         new_events=new_events,
         requeue=tuple(buffered),
-        payload=payload,
+        payload=built,
         preserve_unprocessed_events=config.preserve_unprocessed_events,
     )
 
@@ -222,7 +229,7 @@ def parse_orchestrator_error(text: str) -> tuple[str, dict[str, Any] | None]:
 
 def complete_episode(
     episode: Episode,
-    result: str | InvocationError | None,
+    result: str | Mapping[str, Any] | InvocationError | None,
     *,
     now: datetime,
     new_id: Callable[[], str],
@@ -230,9 +237,9 @@ def complete_episode(
 ) -> EpisodeOutcome:
     """Turn the orchestrator's answer into history, status and outgoing work.
 
-    ``result`` is the OrchestratorState JSON text the orchestrator returned, an
-    ``InvocationError`` when it raised, or ``None`` when the episode needed no
-    invocation (``episode.payload is None``).
+    ``result`` is the OrchestratorState JSON text the orchestrator returned (or the
+    state already parsed, from an in-process session), an ``InvocationError`` when it
+    raised, or ``None`` when the episode needed no invocation (``episode.payload is None``).
 
     ``session`` is the previous episode's ``outcome.session``: when it matches the
     episode's history, only the new events and actions are checked; the outcome is
@@ -283,7 +290,7 @@ def _again(given: list[str], new_id: Callable[[], str]) -> Callable[[], str]:
 
 def _complete(
     episode: Episode,
-    result: str | InvocationError | None,
+    result: str | Mapping[str, Any] | InvocationError | None,
     *,
     now: datetime,
     new_id: Callable[[], str],
@@ -308,6 +315,10 @@ def _complete(
         error_type, details = result.error_type, result.details
     elif result is None:
         state, error = None, "the orchestrator function returned nothing"
+    elif isinstance(result, Mapping):  # parsed already: an in-process session's state
+        state = dict(result)
+        if state.get("error"):
+            error = str(state["error"])
     else:
         try:
             parsed = json.loads(result)

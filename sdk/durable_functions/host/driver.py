@@ -25,11 +25,11 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from durable_functions._protocol import HTTP_ACTIVITY_NAME
 from durable_functions.errors import FunctionNotFoundError, HostError
@@ -198,8 +198,12 @@ def run_episode(
     or its absence, is data for the engine; only a failure of the host itself raises.
     """
     session = sessions.take(item) if sessions is not None else None
-    episode = engine.prepare_episode(item, now=clock.now(), config=config)
-    result: str | InvocationError | None = None
+    checked = session.engine if session is not None else None
+    in_session = session is not None and session.sdk is not None
+    episode = engine.prepare_episode(
+        item, now=clock.now(), config=config, session=checked, payload=not in_session
+    )
+    result: str | Mapping[str, Any] | InvocationError | None = None
     live: OrchestrationSession | None = None
     if episode.payload is not None:
         try:
@@ -209,15 +213,16 @@ def run_episode(
         else:
             started = time.perf_counter()
             try:
-                if session is not None:
+                if in_session:
+                    assert session is not None and session.sdk is not None
                     live = session.sdk
-                    events = [*item.history[live.history_length :], *episode.new_events]
-                    result = live.advance(events).host_response()
+                    live.advance([*item.history[live.history_length :], *episode.new_events])
+                    result = _session_answer(live)
                 else:
                     opener = _session_opener(invoker, name) if sessions is not None else None
                     if opener is not None and sessions is not None and sessions.settings.enabled:
                         live = opener(episode.payload)
-                        result = live.result.host_response()
+                        result = _session_answer(live)
                     else:
                         result = invoker.invoke_orchestrator(name, payload_json(episode))
             except Exception as exc:  # the orchestrator's failure is data for the engine
@@ -229,10 +234,19 @@ def run_episode(
                     name,
                     item.instance.instance_id,
                     elapsed,
-                    " (session)" if session is not None else "",
+                    " (session)" if in_session else "",
                 )
-    outcome = engine.complete_episode(episode, result, now=clock.now(), new_id=new_id)
+    outcome = engine.complete_episode(
+        episode, result, now=clock.now(), new_id=new_id, session=checked
+    )
     return outcome, live
+
+
+def _session_answer(live: OrchestrationSession) -> str | dict[str, Any]:
+    """The episode's state, parsed (no JSON text in process), or what the handler raises."""
+    if live.result.exception is None:
+        return live.state_dict()
+    return live.result.host_response()  # raises the failure, as the Functions handler would
 
 
 def _session_opener(invoker: Invoker, name: str) -> SessionOpener | None:

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from durable_functions.host.clock import Clock
-from durable_functions.host.engine import EpisodeOutcome, OrchestrationWorkItem
+from durable_functions.host.engine import EngineSession, EpisodeOutcome, OrchestrationWorkItem
 
 if TYPE_CHECKING:
     from durable_functions.replay import OrchestrationSession
@@ -53,7 +53,10 @@ class SessionSettings:
 class Session:
     """A live orchestrator and what its last committed episode left in the store."""
 
-    sdk: OrchestrationSession
+    sdk: OrchestrationSession | None
+    """The running orchestrator (None for orchestrators that only speak JSON)."""
+    engine: EngineSession | None
+    """The host-side check as the last episode left it."""
     execution_id: str
     history_length: int
     last_updated: datetime
@@ -79,7 +82,7 @@ class SessionCache:
         self._events = 0
         self._lock = threading.Lock()
         self.hits = 0
-        """Episodes that ran in a session (the others replayed the whole history)."""
+        """Episodes whose orchestrator ran in a session (the others replayed the history)."""
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -91,21 +94,27 @@ class SessionCache:
             if session is None:
                 return None
             self._events -= session.history_length
-        if not session.matches(item) or not session.sdk.alive:
+        if not session.matches(item):
             return None
-        self.hits += 1
+        if session.sdk is not None and not session.sdk.alive:
+            session.sdk = None
+        if session.sdk is not None:
+            self.hits += 1
         return session
 
     def keep(self, item: OrchestrationWorkItem, outcome: EpisodeOutcome, sdk: Any) -> None:
         """Keep ``sdk`` for the instance's next episode, after ``outcome`` was committed."""
         settings = self.settings
-        if not settings.enabled or sdk is None or not sdk.alive or outcome.finished:
+        if not settings.enabled or outcome.finished or outcome.new_execution:
             return
-        if outcome.new_execution:
+        if sdk is not None and not sdk.alive:
+            sdk = None
+        if sdk is None and outcome.session is None:
             return
         now = self.clock.now()
         session = Session(
             sdk=sdk,
+            engine=outcome.session,
             execution_id=outcome.instance.execution_id,
             history_length=len(item.history) + len(outcome.history_added),
             last_updated=outcome.instance.last_updated_time,
