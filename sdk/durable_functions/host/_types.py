@@ -9,13 +9,10 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from durable_functions._protocol import RuntimeStatus
 from durable_functions.host._ids import parse_entity_id
-
-if TYPE_CHECKING:
-    from durable_functions.host._session import EngineSession
 
 Event = dict[str, Any]
 """A history event as DurableTask.Core serializes it (``EventType``, ``EventId``, …)."""
@@ -227,8 +224,9 @@ class EpisodeOutcome:
     entity_messages: tuple[EntityMessage, ...] = ()
     state: dict[str, Any] | None = None
     """The OrchestratorState the orchestrator returned, when it returned one."""
-    session: EngineSession | None = field(default=None, compare=False, repr=False)
-    """Pass to the next episode of this execution for an O(new) check (``_session``);
+    session: Any = field(default=None, compare=False, repr=False)
+    """An ``EngineSession``: pass it to the next episode of this execution for an O(new)
+    check; typed loosely so the types do not import the check (``_session`` imports them);
     ``None`` when that episode needs a full check. Not part of the outcome's value."""
 
     @property
