@@ -53,6 +53,14 @@ class _QueuedRequest:
     claimed: bool = False
 
 
+def _unclaim(queue: Iterable[_Queued | _QueuedRequest], seqs: Iterable[int]) -> None:
+    """Make the queued entries with these sequence numbers claimable again."""
+    released = set(seqs)
+    for q in queue:
+        if q.seq in released:
+            q.claimed = False
+
+
 class MemoryBackend:
     """A ``Backend`` in dicts and lists, safe to share between threads (one lock).
 
@@ -238,11 +246,8 @@ class MemoryBackend:
 
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
         """See ``Backend.abandon_orchestration``; activity results it held are stored."""
-        claimed = set(_lease(item))
         with self._lock:
-            for q in self._messages:
-                if q.seq in claimed:
-                    q.claimed = False
+            _unclaim(self._messages, _lease(item))
             self._locked.discard(item.instance.instance_id)
             self.complete_activities(_held(item))
 
@@ -351,11 +356,8 @@ class MemoryBackend:
 
     def abandon_entity(self, item: EntityWorkItem) -> None:
         """See ``Backend.abandon_entity``."""
-        claimed = set(_entity_lease(item))
         with self._lock:
-            for q in self._requests:
-                if q.seq in claimed:
-                    q.claimed = False
+            _unclaim(self._requests, _entity_lease(item))
             self._locked_entities.discard(item.entity.entity_id)
 
     # -- queries and management

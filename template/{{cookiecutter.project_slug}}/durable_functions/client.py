@@ -18,7 +18,7 @@ import json
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
@@ -711,16 +711,24 @@ class DurableOrchestrationClient:
         both with the status as JSON.
         """
         self._check_wait_intervals(timeout_in_milliseconds, retry_interval_in_milliseconds)
-        started = time.monotonic()
+        deadline = self._wait_clock() + timedelta(milliseconds=timeout_in_milliseconds)
+        interval = timedelta(milliseconds=retry_interval_in_milliseconds)
         while True:
             ended = self._ended_response(await self.get_status(instance_id))
             if ended is not None:
                 return ended
-            elapsed_ms = (time.monotonic() - started) * 1000
-            if elapsed_ms >= timeout_in_milliseconds:
+            now = self._wait_clock()
+            if now >= deadline:
                 return self.create_check_status_response(request, instance_id)
-            remaining = timeout_in_milliseconds - elapsed_ms
-            await asyncio.sleep(min(retry_interval_in_milliseconds, remaining) / 1000)
+            await self._wait_pause(min(interval, deadline - now))
+
+    def _wait_clock(self) -> timedelta:
+        """The clock of ``wait_for_completion_or_create_check_status_response`` (monotonic)."""
+        return timedelta(seconds=time.monotonic())
+
+    async def _wait_pause(self, delay: timedelta) -> None:
+        """Let ``delay`` pass between two status checks of that wait."""
+        await asyncio.sleep(delay.total_seconds())
 
     @staticmethod
     def _check_wait_intervals(

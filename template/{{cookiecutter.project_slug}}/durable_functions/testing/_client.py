@@ -10,8 +10,8 @@ Nothing touches the network.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from durable_functions._http import HttpResponse, requote
@@ -23,9 +23,7 @@ from durable_functions.client import (
 from durable_functions.host.api import ApiRequest, ManagementApi, error_answer, management_rest
 from durable_functions.host.payloads import client_binding_payload
 
-if TYPE_CHECKING:
-    import azure.functions as func
-
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 BASE_URL = "http://localhost:7071"
 TASK_HUB = "TestHub"
 
@@ -128,23 +126,10 @@ class TestDurableClient(DurableOrchestrationClient):
         )
         return HttpResult(response.status, response.json(), response.headers)
 
-    # -- waiting happens in virtual time ---------------------------------------------------
+    # -- waiting happens in virtual time (timers fire meanwhile) ---------------------------
 
-    async def wait_for_completion_or_create_check_status_response(
-        self,
-        request: func.HttpRequest,
-        instance_id: str,
-        timeout_in_milliseconds: int = 10000,
-        retry_interval_in_milliseconds: int = 1000,
-    ) -> func.HttpResponse:
-        """As the SDK's, but the timeout passes in virtual time (timers fire meanwhile)."""
-        self._check_wait_intervals(timeout_in_milliseconds, retry_interval_in_milliseconds)
-        deadline = self.env.now + timedelta(milliseconds=timeout_in_milliseconds)
-        interval = timedelta(milliseconds=retry_interval_in_milliseconds)
-        while True:
-            ended = self._ended_response(await self.get_status(instance_id))
-            if ended is not None:
-                return ended
-            if self.env.now >= deadline:
-                return self.create_check_status_response(request, instance_id)
-            self.env.advance(min(interval, deadline - self.env.now))
+    def _wait_clock(self) -> timedelta:
+        return self.env.now - _EPOCH
+
+    async def _wait_pause(self, delay: timedelta) -> None:
+        self.env.advance(delay)
