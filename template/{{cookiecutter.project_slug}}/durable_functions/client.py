@@ -23,7 +23,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
-from durable_functions._http import shared_client
+from durable_functions._http import HttpResponse, shared_client
 from durable_functions._readonly import ReadOnly
 from durable_functions.errors import HostError, OrchestrationNotFoundError
 from durable_functions.serialization import df_dumps
@@ -95,14 +95,24 @@ def _encode_body(data: Any) -> bytes | None:
     return json.dumps(data).encode("utf-8")
 
 
+_Send = Callable[..., Awaitable[HttpResponse]]
+"""Sends a request as ``HttpClient.request(method, url, *, body=, headers=)`` does."""
+
+
 async def post_async_request(
     url: str,
     data: Any = None,
     trace_parent: str | None = None,
     trace_state: str | None = None,
     function_invocation_id: str | None = None,
+    *,
+    send: _Send | None = None,
 ) -> HttpResult:
-    """POST ``data`` (JSON-encoded; :class:`RawJson` as is; nothing for ``None``)."""
+    """POST ``data`` (JSON-encoded; :class:`RawJson` as is; nothing for ``None``).
+
+    ``send`` puts the request on the wire (default: the shared HTTP client); the
+    testing toolkit answers it in process instead.
+    """
     headers: dict[str, str] = {}
     body = _encode_body(data)
     if body is not None:
@@ -113,7 +123,7 @@ async def post_async_request(
         headers["tracestate"] = trace_state
     if function_invocation_id:
         headers[INVOCATION_ID_HEADER] = function_invocation_id
-    response = await shared_client().request("POST", url, body=body, headers=headers)
+    response = await (send or shared_client().request)("POST", url, body=body, headers=headers)
     return HttpResult(response.status, response.json(), response.headers)
 
 
@@ -122,20 +132,23 @@ async def get_async_request(
     function_invocation_id: str | None = None,
     *,
     headers: Mapping[str, str] | None = None,
+    send: _Send | None = None,
 ) -> HttpResult:
     """GET ``url``; an empty body reads as ``""`` (as in the reference)."""
     sent = dict(headers or {})
     if function_invocation_id:
         sent[INVOCATION_ID_HEADER] = function_invocation_id
-    response = await shared_client().request("GET", url, headers=sent)
+    response = await (send or shared_client().request)("GET", url, body=None, headers=sent)
     body = response.json()
     return HttpResult(response.status, "" if body is None else body, response.headers)
 
 
-async def delete_async_request(url: str, function_invocation_id: str | None = None) -> HttpResult:
+async def delete_async_request(
+    url: str, function_invocation_id: str | None = None, *, send: _Send | None = None
+) -> HttpResult:
     """DELETE ``url``."""
     sent = {INVOCATION_ID_HEADER: function_invocation_id} if function_invocation_id else {}
-    response = await shared_client().request("DELETE", url, headers=sent)
+    response = await (send or shared_client().request)("DELETE", url, body=None, headers=sent)
     return HttpResult(response.status, response.json(), response.headers)
 
 
