@@ -96,7 +96,7 @@ def _encode_body(data: Any) -> bytes | None:
 
 
 _Send = Callable[..., Awaitable[HttpResponse]]
-"""Sends a request as ``HttpClient.request(method, url, *, body=, headers=)`` does."""
+"""Sends as ``HttpClient.request(method, url, *, body=, headers=)``; default: the shared client."""
 
 
 async def post_async_request(
@@ -108,11 +108,7 @@ async def post_async_request(
     *,
     send: _Send | None = None,
 ) -> HttpResult:
-    """POST ``data`` (JSON-encoded; :class:`RawJson` as is; nothing for ``None``).
-
-    ``send`` puts the request on the wire (default: the shared HTTP client); the
-    testing toolkit answers it in process instead.
-    """
+    """POST ``data`` (JSON-encoded; :class:`RawJson` as is; nothing for ``None``)."""
     headers: dict[str, str] = {}
     body = _encode_body(data)
     if body is not None:

@@ -198,7 +198,7 @@ def _wake_nobody(**_: bool) -> None:
     pass
 
 
-@dataclass(kw_only=True, eq=False)
+@dataclass(kw_only=True, eq=False, repr=False)
 class ManagementApi:
     """The management routes over one or more task hubs.
 

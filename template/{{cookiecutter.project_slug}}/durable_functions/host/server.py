@@ -79,7 +79,7 @@ class _Route:
     rank: tuple[int, ...] = field(default_factory=tuple)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class HostServer:
     """Serves one loaded app and one task hub over HTTP."""
 
