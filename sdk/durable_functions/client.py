@@ -18,12 +18,12 @@ import json
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
-from durable_functions._http import shared_client
+from durable_functions._http import HttpResponse, shared_client
 from durable_functions._readonly import ReadOnly
 from durable_functions.errors import HostError, OrchestrationNotFoundError
 from durable_functions.serialization import df_dumps
@@ -95,12 +95,18 @@ def _encode_body(data: Any) -> bytes | None:
     return json.dumps(data).encode("utf-8")
 
 
+_Send = Callable[..., Awaitable[HttpResponse]]
+"""Sends as ``HttpClient.request(method, url, *, body=, headers=)``; default: the shared client."""
+
+
 async def post_async_request(
     url: str,
     data: Any = None,
     trace_parent: str | None = None,
     trace_state: str | None = None,
     function_invocation_id: str | None = None,
+    *,
+    send: _Send | None = None,
 ) -> HttpResult:
     """POST ``data`` (JSON-encoded; :class:`RawJson` as is; nothing for ``None``)."""
     headers: dict[str, str] = {}
@@ -113,7 +119,7 @@ async def post_async_request(
         headers["tracestate"] = trace_state
     if function_invocation_id:
         headers[INVOCATION_ID_HEADER] = function_invocation_id
-    response = await shared_client().request("POST", url, body=body, headers=headers)
+    response = await (send or shared_client().request)("POST", url, body=body, headers=headers)
     return HttpResult(response.status, response.json(), response.headers)
 
 
@@ -122,20 +128,23 @@ async def get_async_request(
     function_invocation_id: str | None = None,
     *,
     headers: Mapping[str, str] | None = None,
+    send: _Send | None = None,
 ) -> HttpResult:
     """GET ``url``; an empty body reads as ``""`` (as in the reference)."""
     sent = dict(headers or {})
     if function_invocation_id:
         sent[INVOCATION_ID_HEADER] = function_invocation_id
-    response = await shared_client().request("GET", url, headers=sent)
+    response = await (send or shared_client().request)("GET", url, body=None, headers=sent)
     body = response.json()
     return HttpResult(response.status, "" if body is None else body, response.headers)
 
 
-async def delete_async_request(url: str, function_invocation_id: str | None = None) -> HttpResult:
+async def delete_async_request(
+    url: str, function_invocation_id: str | None = None, *, send: _Send | None = None
+) -> HttpResult:
     """DELETE ``url``."""
     sent = {INVOCATION_ID_HEADER: function_invocation_id} if function_invocation_id else {}
-    response = await shared_client().request("DELETE", url, headers=sent)
+    response = await (send or shared_client().request)("DELETE", url, body=None, headers=sent)
     return HttpResult(response.status, response.json(), response.headers)
 
 
@@ -711,16 +720,24 @@ class DurableOrchestrationClient:
         both with the status as JSON.
         """
         self._check_wait_intervals(timeout_in_milliseconds, retry_interval_in_milliseconds)
-        started = time.monotonic()
+        deadline = self._wait_clock() + timedelta(milliseconds=timeout_in_milliseconds)
+        interval = timedelta(milliseconds=retry_interval_in_milliseconds)
         while True:
             ended = self._ended_response(await self.get_status(instance_id))
             if ended is not None:
                 return ended
-            elapsed_ms = (time.monotonic() - started) * 1000
-            if elapsed_ms >= timeout_in_milliseconds:
+            now = self._wait_clock()
+            if now >= deadline:
                 return self.create_check_status_response(request, instance_id)
-            remaining = timeout_in_milliseconds - elapsed_ms
-            await asyncio.sleep(min(retry_interval_in_milliseconds, remaining) / 1000)
+            await self._wait_pause(min(interval, deadline - now))
+
+    def _wait_clock(self) -> timedelta:
+        """The clock of ``wait_for_completion_or_create_check_status_response`` (monotonic)."""
+        return timedelta(seconds=time.monotonic())
+
+    async def _wait_pause(self, delay: timedelta) -> None:
+        """Let ``delay`` pass between two status checks of that wait."""
+        await asyncio.sleep(delay.total_seconds())
 
     @staticmethod
     def _check_wait_intervals(

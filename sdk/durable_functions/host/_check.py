@@ -24,7 +24,7 @@ from durable_functions._protocol import parse_utc_timestamp as parse_timestamp
 from durable_functions.host._events import SCHEDULING as _SCHEDULING
 from durable_functions.host._events import history_event, timer_fired_event
 from durable_functions.host._ids import derived_id, parse_entity_id, sub_orchestration_instance_id
-from durable_functions.host._messages import new_instance
+from durable_functions.host._messages import sub_orchestration_instance
 from durable_functions.host._types import (
     ActivityWorkItem,
     EntityMessage,
@@ -32,7 +32,6 @@ from durable_functions.host._types import (
     InstanceState,
     NewInstance,
     OrchestrationMessage,
-    ParentInstance,
     TimerItem,
 )
 
@@ -585,22 +584,16 @@ class _Replay:
                 InstanceId=child_id,
                 Input=child_input,
             )
-            parent = ParentInstance(
-                instance_id=instance.instance_id,
-                execution_id=instance.execution_id,
-                name=instance.name,
-                version=instance.version,
-                task_schedule_id=task_id,
-            )
             self.new_instances.append(
-                new_instance(
+                sub_orchestration_instance(
+                    instance,
+                    task_id,
                     name,
                     str(child_id),
-                    None if child_input is None else json.dumps(child_input),
+                    child_input,
                     now=now,
                     execution_id=self.new_id(),
                     version=version if version is not None else "",
-                    parent=parent,
                 )
             )
         elif leaf.kind == "timer":

@@ -198,6 +198,7 @@ def _wake_nobody(**_: bool) -> None:
     pass
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class ManagementApi:
     """The management routes over one or more task hubs.
 
@@ -215,26 +216,14 @@ class ManagementApi:
             (``orchestrations=``, ``activities=``, ``entities=``; all when omitted).
     """
 
-    def __init__(
-        self,
-        *,
-        backends: Callable[[str | None], tuple[Backend, str]],
-        clock: Clock,
-        resolve_orchestrator: Callable[[str], str],
-        known_orchestrators: Callable[[], Collection[str]],
-        new_id: Callable[[], str] = management.random_id,
-        new_instance_id: Callable[[], str] | None = None,
-        default_version: str | None = "",
-        wake: Callable[..., None] = _wake_nobody,
-    ) -> None:
-        self.backends = backends
-        self.clock = clock
-        self.resolve_orchestrator = resolve_orchestrator
-        self.known_orchestrators = known_orchestrators
-        self.new_id = new_id
-        self.new_instance_id = new_instance_id or new_id
-        self.default_version = default_version
-        self.wake = wake
+    backends: Callable[[str | None], tuple[Backend, str]]
+    clock: Clock
+    resolve_orchestrator: Callable[[str], str]
+    known_orchestrators: Callable[[], Collection[str]]
+    new_id: Callable[[], str] = management.random_id
+    new_instance_id: Callable[[], str] | None = None
+    default_version: str | None = ""
+    wake: Callable[..., None] = _wake_nobody
 
     def handle(self, request: ApiRequest) -> ApiResponse:
         """Answer one request; refusals become error answers, never exceptions."""
@@ -292,7 +281,7 @@ class ManagementApi:
             call.backend,
             durable_name,
             now=self.clock.now(),
-            instance_id=call.params.get("id") or self.new_instance_id(),
+            instance_id=call.params.get("id") or (self.new_instance_id or self.new_id)(),
             input_json=json.dumps(value) if has_body else None,
             version=call.query.get("version") or self.default_version,
             new_id=self.new_id,

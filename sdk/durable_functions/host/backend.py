@@ -45,6 +45,40 @@ class InstancePage:
     continuation: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class InstanceQuery:
+    """The arguments of ``Backend.list_instances`` (in its order): its filters and page."""
+
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    statuses: Sequence[str] = ()
+    prefix: str | None = None
+    top: int = 100
+    continuation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntityQuery:
+    """The arguments of ``Backend.list_entities`` (in its order): its filters and page."""
+
+    name: str | None = None
+    modified_from: datetime | None = None
+    modified_to: datetime | None = None
+    top: int = 100
+    continuation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRewrite:
+    """The arguments of ``Backend.replace_history`` (in its order)."""
+
+    instance: InstanceState
+    history: Sequence[Event]
+    messages: Iterable[OrchestrationMessage] = ()
+    activities: Iterable[ActivityWorkItem] = ()
+    new_instances: Iterable[NewInstance] = ()
+
+
 class Backend(Protocol):
     """What the episode driver (in the runner, the harness and the host's dispatcher)
     and the management API need from a store.
@@ -52,6 +86,9 @@ class Backend(Protocol):
     Ordering rules every implementation keeps: messages of one instance are handed
     out in the order they were sent; entity requests of one entity likewise; an
     instance (or entity) is claimed by at most one worker at a time.
+
+    Implementations subclass it: the list queries' keyword forms are written here
+    once, over ``query_instances``, ``query_entities`` and ``rewrite_history``.
     """
 
     # -- instances and messages
@@ -176,6 +213,11 @@ class Backend(Protocol):
         continuation: str | None = None,
     ) -> InstancePage:
         """Instances ordered by (created time, id), filtered, one page at a time."""
+        query = InstanceQuery(created_from, created_to, statuses, prefix, top, continuation)
+        return self.query_instances(query)
+
+    def query_instances(self, query: InstanceQuery) -> InstancePage:
+        """``list_instances`` with its arguments in one record."""
         ...
 
     def purge(self, instance_ids: Iterable[str]) -> int:
@@ -192,6 +234,10 @@ class Backend(Protocol):
         new_instances: Iterable[NewInstance] = (),
     ) -> None:
         """Rewind: swap the row and history, enqueue the work that restarts the instance."""
+        self.rewrite_history(HistoryRewrite(instance, history, messages, activities, new_instances))
+
+    def rewrite_history(self, rewrite: HistoryRewrite) -> None:
+        """``replace_history`` with its arguments in one record."""
         ...
 
     def get_entity(self, entity_id: str) -> EntityState | None:
@@ -208,7 +254,20 @@ class Backend(Protocol):
         continuation: str | None = None,
     ) -> tuple[list[EntityState], str | None]:
         """Existing entities (optionally of one name) ordered by id, one page at a time."""
+        query = EntityQuery(name, modified_from, modified_to, top, continuation)
+        return self.query_entities(query)
+
+    def query_entities(self, query: EntityQuery) -> tuple[list[EntityState], str | None]:
+        """``list_entities`` with its arguments in one record."""
         ...
 
 
-__all__ = ["ActivityResult", "Backend", "InstancePage", "RuntimeStatus"]
+__all__ = [
+    "ActivityResult",
+    "Backend",
+    "EntityQuery",
+    "HistoryRewrite",
+    "InstancePage",
+    "InstanceQuery",
+    "RuntimeStatus",
+]

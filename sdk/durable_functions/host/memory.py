@@ -15,7 +15,14 @@ from datetime import datetime, timezone
 
 from durable_functions._protocol import EventType
 from durable_functions.errors import HostError
-from durable_functions.host.backend import ActivityResult, InstancePage
+from durable_functions.host.backend import (
+    ActivityResult,
+    Backend,
+    EntityQuery,
+    HistoryRewrite,
+    InstancePage,
+    InstanceQuery,
+)
 from durable_functions.host.clock import Clock, SystemClock
 from durable_functions.host.engine import (
     ActivityWorkItem,
@@ -53,7 +60,15 @@ class _QueuedRequest:
     claimed: bool = False
 
 
-class MemoryBackend:
+def _unclaim(queue: Iterable[_Queued | _QueuedRequest], seqs: Iterable[int]) -> None:
+    """Make the queued entries with these sequence numbers claimable again."""
+    released = set(seqs)
+    for q in queue:
+        if q.seq in released:
+            q.claimed = False
+
+
+class MemoryBackend(Backend):
     """A ``Backend`` in dicts and lists, safe to share between threads (one lock).
 
     When a ``now`` argument is omitted, visibility is checked against ``clock`` (the
@@ -238,11 +253,8 @@ class MemoryBackend:
 
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
         """See ``Backend.abandon_orchestration``; activity results it held are stored."""
-        claimed = set(_lease(item))
         with self._lock:
-            for q in self._messages:
-                if q.seq in claimed:
-                    q.claimed = False
+            _unclaim(self._messages, _lease(item))
             self._locked.discard(item.instance.instance_id)
             self.complete_activities(_held(item))
 
@@ -351,11 +363,8 @@ class MemoryBackend:
 
     def abandon_entity(self, item: EntityWorkItem) -> None:
         """See ``Backend.abandon_entity``."""
-        claimed = set(_entity_lease(item))
         with self._lock:
-            for q in self._requests:
-                if q.seq in claimed:
-                    q.claimed = False
+            _unclaim(self._requests, _entity_lease(item))
             self._locked_entities.discard(item.entity.entity_id)
 
     # -- queries and management
@@ -370,20 +379,13 @@ class MemoryBackend:
         with self._lock:
             return list(self._history.get(instance_id, ()))
 
-    def list_instances(
-        self,
-        *,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-        statuses: Sequence[str] = (),
-        prefix: str | None = None,
-        top: int = 100,
-        continuation: str | None = None,
-    ) -> InstancePage:
+    def query_instances(self, query: InstanceQuery) -> InstancePage:
         """See ``Backend.list_instances``; the token is the last (created time, id) seen."""
+        created_from, created_to, prefix = query.created_from, query.created_to, query.prefix
+        top, continuation = query.top, query.continuation
         with self._lock:
             rows = sorted(self._instances.values(), key=lambda i: (i.created_time, i.instance_id))
-        wanted = {str(s) for s in statuses}
+        wanted = {str(s) for s in query.statuses}
         picked = [
             i
             for i in rows
@@ -415,25 +417,17 @@ class MemoryBackend:
                 self._drop_instance(instance_id)
         return count
 
-    def replace_history(
-        self,
-        instance: InstanceState,
-        history: Sequence[Event],
-        *,
-        messages: Iterable[OrchestrationMessage] = (),
-        activities: Iterable[ActivityWorkItem] = (),
-        new_instances: Iterable[NewInstance] = (),
-    ) -> None:
+    def rewrite_history(self, rewrite: HistoryRewrite) -> None:
         """See ``Backend.replace_history``."""
         with self._lock:
-            self._instances[instance.instance_id] = instance
-            self._history[instance.instance_id] = list(history)
-            for message in messages:
+            self._instances[rewrite.instance.instance_id] = rewrite.instance
+            self._history[rewrite.instance.instance_id] = list(rewrite.history)
+            for message in rewrite.messages:
                 self._enqueue(message)
-            for activity in activities:
+            for activity in rewrite.activities:
                 seq = next(self._seq)
                 self._activities[seq] = replace(activity, lease=seq)
-            for new in new_instances:
+            for new in rewrite.new_instances:
                 self.create_instance(new)
 
     def get_entity(self, entity_id: str) -> EntityState | None:
@@ -441,21 +435,15 @@ class MemoryBackend:
         with self._lock:
             return self._entities.get(entity_id)
 
-    def list_entities(
-        self,
-        *,
-        name: str | None = None,
-        modified_from: datetime | None = None,
-        modified_to: datetime | None = None,
-        top: int = 100,
-        continuation: str | None = None,
-    ) -> tuple[list[EntityState], str | None]:
+    def query_entities(self, query: EntityQuery) -> tuple[list[EntityState], str | None]:
         """See ``Backend.list_entities``; the token is the last entity id of the page."""
+        modified_from, modified_to = query.modified_from, query.modified_to
+        top, continuation = query.top, query.continuation
         with self._lock:
             rows = sorted(
                 (e for e in self._entities.values() if e.exists), key=lambda e: e.entity_id
             )
-        prefix = f"@{name.lower()}@" if name else ""
+        prefix = f"@{query.name.lower()}@" if query.name else ""
         picked = [
             e
             for e in rows

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
 from typing import Any
 
+from durable_functions.host.backend import EntityQuery
 from durable_functions.host.engine import (
     EntityMessage,
     EntityOutcome,
@@ -143,21 +143,14 @@ class EntityStore(StoreBase):
 
         return self._read(run)
 
-    def list_entities(
-        self,
-        *,
-        name: str | None = None,
-        modified_from: datetime | None = None,
-        modified_to: datetime | None = None,
-        top: int = 100,
-        continuation: str | None = None,
-    ) -> tuple[list[EntityState], str | None]:
+    def query_entities(self, query: EntityQuery) -> tuple[list[EntityState], str | None]:
         """Existing entities (optionally of one name), ordered by id, one page at a time."""
+        top, continuation = query.top, query.continuation
         where = ["hub = ?", "entity_exists = 1"]
         args: list[Any] = [self.hub]
-        if name:
-            _where_prefix(where, args, "entity_id", f"@{name.lower()}@")
-        _where_between(where, args, "last_modified", modified_from, modified_to)
+        if query.name:
+            _where_prefix(where, args, "entity_id", f"@{query.name.lower()}@")
+        _where_between(where, args, "last_modified", query.modified_from, query.modified_to)
         if continuation:
             where.append("entity_id > ?")
             args.append(continuation)

@@ -12,6 +12,7 @@ from enum import IntEnum
 from typing import Any
 
 from durable_functions._protocol import EventType, parse_timestamp
+from durable_functions._readonly import ReadOnly
 from durable_functions.errors import PayloadError
 
 __all__ = ["HistoryEvent", "HistoryEventType", "parse_timestamp"]
@@ -85,20 +86,15 @@ class HistoryEvent:
         # Only reached for fields this event does not carry.
         raise AttributeError(f"{type(self).__name__} has no field {name!r}")
 
-    @property
-    def event_type(self) -> int:
-        """The raw ``EventType`` (compare with :class:`HistoryEventType`)."""
-        return self._event_type
-
-    @property
-    def event_id(self) -> int:
-        """The sequence number of scheduling events, ``-1`` for most others."""
-        return self._event_id
-
-    @property
-    def is_played(self) -> bool:
-        """Whether the backend marked the event as already processed."""
-        return self._is_played
+    event_type = ReadOnly[int](
+        "_event_type", "The raw ``EventType`` (compare with :class:`HistoryEventType`)."
+    )
+    event_id = ReadOnly[int](
+        "_event_id", "The sequence number of scheduling events, ``-1`` for most others."
+    )
+    is_played = ReadOnly[bool](
+        "_is_played", "Whether the backend marked the event as already processed."
+    )
 
     @property
     def is_processed(self) -> bool:
@@ -109,10 +105,9 @@ class HistoryEvent:
     def is_processed(self, value: bool) -> None:
         self._is_processed = value
 
-    @property
-    def timestamp(self) -> datetime:
-        """When the host recorded the event (aware, UTC offset)."""
-        return self._timestamp
+    timestamp = ReadOnly[datetime](
+        "_timestamp", "When the host recorded the event (aware, UTC offset)."
+    )
 
     def __repr__(self) -> str:
         try:

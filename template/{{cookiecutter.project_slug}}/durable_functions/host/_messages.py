@@ -6,8 +6,10 @@ reads a clock: the caller passes ``now``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from durable_functions._protocol import EventType, RuntimeStatus
 from durable_functions.host._events import (
@@ -70,6 +72,39 @@ def new_instance(
         instance_id=instance_id, execution_id=execution_id, event=started
     )
     return NewInstance(instance=instance, message=message)
+
+
+def sub_orchestration_instance(
+    parent: InstanceState,
+    task_id: int,
+    name: str,
+    instance_id: str,
+    input_value: Any,
+    *,
+    now: datetime,
+    execution_id: str,
+    version: str | None,
+) -> NewInstance:
+    """The child a sub-orchestration task (``task_id`` of ``parent``) starts.
+
+    ``input_value`` is the input as the SubOrchestrationInstanceCreated event holds it
+    (``None`` for none); the child stores its JSON text.
+    """
+    return new_instance(
+        name,
+        instance_id,
+        None if input_value is None else json.dumps(input_value),
+        now=now,
+        execution_id=execution_id,
+        version=version,
+        parent=ParentInstance(
+            instance_id=parent.instance_id,
+            execution_id=parent.execution_id,
+            name=parent.name,
+            version=parent.version,
+            task_schedule_id=task_id,
+        ),
+    )
 
 
 def raise_event_message(

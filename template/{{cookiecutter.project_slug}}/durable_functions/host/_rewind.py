@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -10,14 +9,13 @@ from datetime import datetime
 from durable_functions._protocol import EventType, RuntimeStatus
 from durable_functions.host._events import SCHEDULING as _SCHEDULING
 from durable_functions.host._events import history_event
-from durable_functions.host._messages import new_instance
+from durable_functions.host._messages import new_instance, sub_orchestration_instance
 from durable_functions.host._types import (
     ActivityWorkItem,
     Event,
     InstanceState,
     NewInstance,
     OrchestrationMessage,
-    ParentInstance,
     RewindResult,
 )
 
@@ -100,22 +98,16 @@ def rewind(
                     )
                 )
             elif origin.get("EventType") == EventType.SubOrchestrationInstanceCreated:
-                child_input = origin.get("Input")
                 children.append(
-                    new_instance(
+                    sub_orchestration_instance(
+                        instance,
+                        task_id,
                         str(origin.get("Name")),
                         str(origin.get("InstanceId")),
-                        None if child_input is None else json.dumps(child_input),
+                        origin.get("Input"),
                         now=now,
                         execution_id=new_id(),
                         version=origin.get("Version") or "",
-                        parent=ParentInstance(
-                            instance_id=instance.instance_id,
-                            execution_id=instance.execution_id,
-                            name=instance.name,
-                            version=instance.version,
-                            task_schedule_id=task_id,
-                        ),
                     )
                 )
     rewound = history_event(EventType.ExecutionRewound, timestamp=now, Reason=reason)

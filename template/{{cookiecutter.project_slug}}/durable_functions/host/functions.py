@@ -21,7 +21,7 @@ import logging
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,31 +227,15 @@ class LoadedApp:
     # -- the Invoker protocol ---------------------------------------------------------
     def invoke_orchestrator(self, name: str, payload: str) -> str:
         """Run one orchestrator episode; returns OrchestratorState JSON or raises."""
-        from azure.functions import meta
         from azure.functions.durable_functions import OrchestrationTriggerConverter
 
-        fn = self._get(KIND_ORCHESTRATOR, name)
-        context = OrchestrationTriggerConverter.decode(
-            meta.Datum(type="string", value=payload), trigger_metadata=None
-        )
-        kwargs = {fn.trigger_param: context, **self._extra_kwargs(fn)}
-        result = self._call(fn, kwargs)
-        datum = OrchestrationTriggerConverter.encode(result, expected_type=None)
-        return _as_text(datum.value)
+        return self._invoke(KIND_ORCHESTRATOR, name, OrchestrationTriggerConverter, payload)
 
     def invoke_activity(self, name: str, input_json: str) -> str:
         """Run an activity; returns the JSON text of its result or raises its exception."""
-        from azure.functions import meta
         from azure.functions.durable_functions import ActivityTriggerConverter
 
-        fn = self._get(KIND_ACTIVITY, name)
-        value = ActivityTriggerConverter.decode(
-            meta.Datum(type="string", value=input_json), trigger_metadata=None
-        )
-        kwargs = {fn.trigger_param: value, **self._extra_kwargs(fn)}
-        result = self._call(fn, kwargs)
-        datum = ActivityTriggerConverter.encode(result, expected_type=None)
-        return _as_text(datum.value)
+        return self._invoke(KIND_ACTIVITY, name, ActivityTriggerConverter, input_json)
 
     def start_activity(self, name: str, input_json: str, pool: Executor) -> Future[str]:
         """Start an activity without blocking: sync ones on ``pool``, async ones on the loop."""
@@ -276,17 +260,19 @@ class LoadedApp:
 
     def invoke_entity(self, name: str, batch_payload: str) -> str:
         """Run one entity batch; returns the batch result JSON."""
-        from azure.functions import meta
         from azure.functions.durable_functions import EnitityTriggerConverter
 
-        fn = self._get(KIND_ENTITY, name)
-        context = EnitityTriggerConverter.decode(
-            meta.Datum(type="string", value=batch_payload), trigger_metadata=None
-        )
-        kwargs = {fn.trigger_param: context, **self._extra_kwargs(fn)}
+        return self._invoke(KIND_ENTITY, name, EnitityTriggerConverter, batch_payload)
+
+    def _invoke(self, kind: str, name: str, converter: Any, payload: str) -> str:
+        """Decode ``payload`` with the trigger's converter, call the function, encode its result."""
+        from azure.functions import meta
+
+        fn = self._get(kind, name)
+        value = converter.decode(meta.Datum(type="string", value=payload), trigger_metadata=None)
+        kwargs = {fn.trigger_param: value, **self._extra_kwargs(fn)}
         result = self._call(fn, kwargs)
-        datum = EnitityTriggerConverter.encode(result, expected_type=None)
-        return _as_text(datum.value)
+        return _as_text(converter.encode(result, expected_type=None).value)
 
     async def invoke_http(
         self,
@@ -428,6 +414,18 @@ def load_app(app_dir: Path, *, module_name: str = "function_app") -> LoadedApp:
     registers = [v for v in vars(module).values() if isinstance(v, FunctionRegister)]
     if not registers:
         raise HostError(f"{script.name} defines no FunctionApp (e.g. app = df.DFApp())")
+    functions = describe_functions(app_dir, registers)
+    if not functions:
+        raise HostError(f"{script.name} registers no functions")
+    return LoadedApp(app_dir, functions)
+
+
+def describe_functions(app_dir: Path, registers: Iterable[Any]) -> list[AppFunction]:
+    """The functions the registers (``FunctionRegister``s) hold, in order.
+
+    Raises:
+        HostError: two functions share a name.
+    """
     functions: list[AppFunction] = []
     seen: set[str] = set()
     for register in registers:
@@ -437,6 +435,4 @@ def load_app(app_dir: Path, *, module_name: str = "function_app") -> LoadedApp:
                 raise HostError(f"function name {fn.name!r} is registered twice")
             seen.add(fn.name)
             functions.append(fn)
-    if not functions:
-        raise HostError(f"{script.name} registers no functions")
-    return LoadedApp(app_dir, functions)
+    return functions

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 from durable_functions.errors import HostError
 from durable_functions.host.api import (
@@ -79,45 +79,39 @@ class _Route:
     rank: tuple[int, ...] = field(default_factory=tuple)
 
 
+@dataclass(eq=False, repr=False)
 class HostServer:
     """Serves one loaded app and one task hub over HTTP."""
 
-    def __init__(
-        self,
-        app: LoadedApp,
-        store: SqliteStore,
-        settings: HostSettings,
-        *,
-        wake: Callable[..., None] = lambda **_: None,
-        keys: FunctionKeys | None = None,
-        clock: Clock | None = None,
-    ) -> None:
-        self.app = app
-        self.store = store
-        self.settings = settings
-        self.keys = keys
-        self._wake = wake
-        self.clock: Clock = clock or SystemClock()
+    app: LoadedApp
+    store: SqliteStore
+    settings: HostSettings
+    _: KW_ONLY
+    wake: Callable[..., None] = lambda **_: None
+    keys: FunctionKeys | None = None
+    clock: Clock = field(default_factory=SystemClock)
+
+    def __post_init__(self) -> None:
         self._http = HttpServer(self.handle)
-        self._stores: dict[str, SqliteStore] = {store.hub.lower(): store}
+        self._stores: dict[str, SqliteStore] = {self.store.hub.lower(): self.store}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: dict[str, set[asyncio.Event]] = {}
         """Requests waiting for an instance to finish, by instance id (loop thread only)."""
         self._routes = sorted(
             (
                 _Route(fn, RouteTemplate.compile(fn.route), route_rank(fn.route))
-                for fn in app.http_functions()
+                for fn in self.app.http_functions()
             ),
             key=lambda r: r.rank,
         )
-        app.client_payload = self.client_payload
+        self.app.client_payload = self.client_payload
         self.api = ManagementApi(
             backends=self._hub,
             clock=self.clock,
-            resolve_orchestrator=lambda name: app.find("orchestrator", name).durable_name,
-            known_orchestrators=app.known_orchestrators,
-            default_version=settings.default_version,
-            wake=lambda **kinds: self._wake(**kinds),
+            resolve_orchestrator=lambda name: self.app.find("orchestrator", name).durable_name,
+            known_orchestrators=self.app.known_orchestrators,
+            default_version=self.settings.default_version,
+            wake=lambda **kinds: self.wake(**kinds),
         )
 
     # -- lifecycle ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from durable_functions._protocol import EventType, RuntimeStatus
 from durable_functions.errors import HostError
+from durable_functions.host.backend import Backend
 from durable_functions.host.clock import Clock, SystemClock
 from durable_functions.host.engine import (
     ActivityWorkItem,
@@ -40,7 +41,7 @@ from durable_functions.host.store_schema import (
 )
 
 
-class StoreBase:
+class StoreBase(Backend):
     """The task hub store for one hub in one SQLite file: what every part of it shares.
 
     Safe to use from many threads: each thread gets its own connection.

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from durable_functions.errors import HostError
-from durable_functions.host.backend import InstancePage
+from durable_functions.host.backend import HistoryRewrite, InstancePage, InstanceQuery
 from durable_functions.host.engine import (
-    ActivityWorkItem,
     EntityMessage,
     Event,
     InstanceState,
@@ -91,28 +89,20 @@ class QueryStore(StoreBase):
 
         return self._read(run)
 
-    def list_instances(
-        self,
-        *,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-        statuses: Sequence[str] = (),
-        prefix: str | None = None,
-        top: int = 100,
-        continuation: str | None = None,
-    ) -> InstancePage:
+    def query_instances(self, query: InstanceQuery) -> InstancePage:
         """Instances ordered by creation time, filtered, one page at a time."""
+        statuses, prefix, top = query.statuses, query.prefix, query.top
         where = ["hub = ?"]
         args: list[Any] = [self.hub]
-        _where_between(where, args, "created_time", created_from, created_to)
+        _where_between(where, args, "created_time", query.created_from, query.created_to)
         if statuses:
             where.append(f"runtime_status IN ({','.join('?' * len(statuses))})")
             args.extend(statuses)
         if prefix:
             _where_prefix(where, args, "instance_id", prefix)
-        if continuation:
+        if query.continuation:
             try:
-                after_time, after_id = json.loads(continuation)
+                after_time, after_id = json.loads(query.continuation)
             except (ValueError, TypeError) as exc:
                 raise HostError("invalid continuation token") from exc
             where.append("(created_time > ? OR (created_time = ? AND instance_id > ?))")
@@ -149,16 +139,9 @@ class QueryStore(StoreBase):
 
         return self._write(run)
 
-    def replace_history(
-        self,
-        instance: InstanceState,
-        history: Sequence[Event],
-        *,
-        messages: Iterable[OrchestrationMessage] = (),
-        activities: Iterable[ActivityWorkItem] = (),
-        new_instances: Iterable[NewInstance] = (),
-    ) -> None:
+    def rewrite_history(self, rewrite: HistoryRewrite) -> None:
         """Rewind: swap the history and enqueue the work that restarts the instance."""
+        instance = rewrite.instance
 
         def run(conn: sqlite3.Connection) -> None:
             self._upsert_instance(conn, instance)
@@ -166,12 +149,12 @@ class QueryStore(StoreBase):
                 "DELETE FROM history WHERE hub=? AND instance_id=?",
                 (self.hub, instance.instance_id),
             )
-            self._append_history(conn, instance, history, start=0)
-            for message in messages:
+            self._append_history(conn, instance, rewrite.history, start=0)
+            for message in rewrite.messages:
                 self._enqueue(conn, message)
-            for activity in activities:
+            for activity in rewrite.activities:
                 self._enqueue_activity(conn, activity)
-            for new in new_instances:
+            for new in rewrite.new_instances:
                 self._create(conn, new, replace_finished=True)
 
         self._write(run)

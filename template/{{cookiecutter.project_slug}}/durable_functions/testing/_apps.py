@@ -14,8 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from durable_functions.errors import HostError
-from durable_functions.host.functions import LoadedApp
-from durable_functions.host.functions import _describe as describe_function
+from durable_functions.host.functions import LoadedApp, describe_functions
 
 
 def load_app_object(app: Any) -> LoadedApp:
@@ -29,19 +28,12 @@ def load_app_object(app: Any) -> LoadedApp:
     if isinstance(app, str | Path):
         app = import_app_file(Path(app))
     registers, app_dir = _registers(app)
-    functions = []
-    seen: set[str] = set()
     for register in registers:
         # get_functions() remembers the names it validated and refuses them the second
         # time; every test environment indexes the app afresh, as a new worker would.
         if getattr(register, "functions_bindings", None):
             register.functions_bindings = {}
-        for raw in register.get_functions():
-            fn = describe_function(app_dir, raw)
-            if fn.name in seen:
-                raise HostError(f"function name {fn.name!r} is registered twice")
-            seen.add(fn.name)
-            functions.append(fn)
+    functions = describe_functions(app_dir, registers)
     return LoadedApp(app_dir, functions)
 
 

@@ -1,31 +1,31 @@
 """A real ``DurableOrchestrationClient`` whose HTTP calls are answered in process.
 
-The client's own code runs unchanged (URLs, bodies, status-code handling); only
-its three transport functions are swapped for ones that hand the request, as the
-SDK's transport would put it on the wire, to the local host's management route
-table (``durable_functions.host.api``) over the test environment's backend. So
-the answers are the host's: same status codes, bodies, headers and refusal texts.
-Nothing touches the network.
-"""
+The client's own code runs unchanged (URLs, bodies, headers, status-code handling,
+its three transport functions); only the sending is swapped: the request, as the
+SDK's transport would put it on the wire, goes to the local host's management
+route table (``durable_functions.host.api``) over the test environment's backend.
+So the answers are the host's: same status codes, bodies, headers and refusal
+texts. Nothing touches the network."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from functools import partial
+from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from durable_functions._http import HttpResponse, requote
 from durable_functions.client import (
     DurableOrchestrationClient,
-    HttpResult,
-    _encode_body,
+    delete_async_request,
+    get_async_request,
+    post_async_request,
 )
 from durable_functions.host.api import ApiRequest, ManagementApi, error_answer, management_rest
 from durable_functions.host.payloads import client_binding_payload
 
-if TYPE_CHECKING:
-    import azure.functions as func
-
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 BASE_URL = "http://localhost:7071"
 TASK_HUB = "TestHub"
 
@@ -66,37 +66,18 @@ class TestDurableClient(DurableOrchestrationClient):
         self.env = env
         self.auto_run = auto_run
         self._api = env.management_api()
-        self._post_async_request = self._post
-        self._get_async_request = self._get
-        self._delete_async_request = self._delete
+        self._post_async_request = partial(post_async_request, send=self._send)
+        self._get_async_request = partial(get_async_request, send=self._send)
+        self._delete_async_request = partial(delete_async_request, send=self._send)
 
-    # -- transport replacements ------------------------------------------------------------
+    # -- the transport: requests go to the management routes, not the network --------------
 
-    async def _post(
-        self,
-        url: str,
-        data: Any = None,
-        trace_parent: str | None = None,
-        trace_state: str | None = None,
-        function_invocation_id: str | None = None,
-    ) -> HttpResult:
-        body = _encode_body(data)
-        headers = {"content-type": "application/json; charset=utf-8"} if body is not None else {}
-        return self._answer("POST", url, body or b"", headers)
-
-    async def _get(
-        self, url: str, function_invocation_id: str | None = None, **options: Any
-    ) -> HttpResult:
-        headers = {k.lower(): v for k, v in dict(options.get("headers") or {}).items()}
-        result = self._answer("GET", url, b"", headers)
-        if result[1] is None:
-            return HttpResult(result[0], "", result.headers)
-        return result
-
-    async def _delete(self, url: str, function_invocation_id: str | None = None) -> HttpResult:
-        return self._answer("DELETE", url, b"", {})
-
-    def _answer(self, method: str, url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
+    async def _send(
+        self, method: str, url: str, *, body: bytes | None, headers: Mapping[str, str]
+    ) -> HttpResponse:
+        """Answer a request as the host would (in place of the shared HTTP client's)."""
+        # Header names arrive lower-cased, as the host's HTTP server hands them on.
+        lowered = {name.lower(): value for name, value in headers.items()}
         if self.auto_run:
             self.env.run_until_idle()
         parts = urlsplit(url)
@@ -112,39 +93,25 @@ class TestDurableClient(DurableOrchestrationClient):
                     path=path,
                     rest=rest,
                     query=dict(parse_qsl(urlsplit(target).query, keep_blank_values=True)),
-                    headers=headers,
-                    body=body,
+                    headers=lowered,
+                    body=body or b"",
                     base_url=f"{parts.scheme}://{parts.netloc}",
                     url=f"{parts.scheme}://{parts.netloc}{target}",
                 )
             )
         if self.auto_run and method != "GET":
             self.env.run_until_idle()
-        # Read the answer as the SDK's transport reads one off the wire.
-        response = HttpResponse(
+        # The answer as the SDK's transport reads one off the wire.
+        return HttpResponse(
             status=answer.status,
             headers={name.lower(): value for name, value in answer.wire_headers()},
             body=answer.wire_body(),
         )
-        return HttpResult(response.status, response.json(), response.headers)
 
-    # -- waiting happens in virtual time ---------------------------------------------------
+    # -- waiting happens in virtual time (timers fire meanwhile) ---------------------------
 
-    async def wait_for_completion_or_create_check_status_response(
-        self,
-        request: func.HttpRequest,
-        instance_id: str,
-        timeout_in_milliseconds: int = 10000,
-        retry_interval_in_milliseconds: int = 1000,
-    ) -> func.HttpResponse:
-        """As the SDK's, but the timeout passes in virtual time (timers fire meanwhile)."""
-        self._check_wait_intervals(timeout_in_milliseconds, retry_interval_in_milliseconds)
-        deadline = self.env.now + timedelta(milliseconds=timeout_in_milliseconds)
-        interval = timedelta(milliseconds=retry_interval_in_milliseconds)
-        while True:
-            ended = self._ended_response(await self.get_status(instance_id))
-            if ended is not None:
-                return ended
-            if self.env.now >= deadline:
-                return self.create_check_status_response(request, instance_id)
-            self.env.advance(min(interval, deadline - self.env.now))
+    def _wait_clock(self) -> timedelta:
+        return self.env.now - _EPOCH
+
+    async def _wait_pause(self, delay: timedelta) -> None:
+        self.env.advance(delay)
