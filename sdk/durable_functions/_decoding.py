@@ -51,3 +51,9 @@ def decode_entity_response(text: Any, expected_type: Any) -> tuple[bool, Any]:
     if is_error:
         return True, TaskFailedError(str(value))
     return False, value
+
+
+def trigger_body(context: Any) -> Any:
+    """What a handler was given: the worker's trigger context carries it in ``.body``."""
+    body = getattr(context, "body", None)
+    return context if body is None else body

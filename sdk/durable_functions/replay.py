@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from types import GeneratorType
 from typing import Any
 
-from durable_functions._decoding import decode_entity_response, decode_result
+from durable_functions._decoding import decode_entity_response, decode_result, trigger_body
 from durable_functions._protocol import OUT_OF_PROC_MARKER
 from durable_functions._readonly import ReadOnly
 from durable_functions.actions import Action, CreateTimerAction, ReplaySchema
@@ -510,15 +510,25 @@ class _Replayer:
         is_done = self.returned or context._continue_as_new_flag
         output = self.output
         state = self._state(is_done, output)
-        if new_actions is not None and new_actions.encodable(state):
-            return ReplayResult(
-                state=state,
-                error=state.error,
-                exception=self.exception,
-                non_determinism=context._nd_error,
-                context=context,
-                labelled=self.labelled,
-            )
+        state_json: str | None = None
+        if new_actions is None or not new_actions.encodable(state):
+            state, state_json = self._encoded(state, is_done, output)
+        return ReplayResult(
+            state=state,
+            encoded=state_json,
+            error=state.error,
+            exception=self.exception,
+            non_determinism=context._nd_error,
+            context=context,
+            labelled=self.labelled,
+        )
+
+    def _encoded(
+        self, state: OrchestratorState, is_done: bool, output: Any
+    ) -> tuple[OrchestratorState, str]:
+        """The state as the host's JSON text; an output or custom status that cannot be
+        encoded fails the orchestrator (and the custom status is dropped)."""
+        context = self.context
         try:
             state_json = state.to_json_string()
         except (TypeError, ValueError):
@@ -538,15 +548,7 @@ class _Replayer:
                     )
             state = self._state(is_done, output, drop_custom_status=True)
             state_json = state.to_json_string()
-        return ReplayResult(
-            state=state,
-            encoded=state_json,
-            error=state.error,
-            exception=self.exception,
-            non_determinism=context._nd_error,
-            context=context,
-            labelled=self.labelled,
-        )
+        return state, state_json
 
     def _state(
         self, is_done: bool, output: Any, *, drop_custom_status: bool = False
@@ -795,9 +797,7 @@ class Orchestrator:
         """
 
         def handle(context: Any) -> str:
-            body = getattr(context, "body", None)
-            if body is None:
-                body = context
+            body = trigger_body(context)
             if isinstance(body, bytes):
                 body = body.decode("utf-8")
             if isinstance(body, dict):

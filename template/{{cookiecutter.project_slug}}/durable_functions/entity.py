@@ -34,6 +34,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from durable_functions._decoding import trigger_body
 from durable_functions._entity_classes import class_entity_function
 from durable_functions._entity_context import (
     DurableEntityContext,
@@ -148,10 +149,7 @@ class Entity:
         """
 
         def handle(context: Any) -> str:
-            body = getattr(context, "body", None)
-            if body is None:
-                body = context
-            entity_context, batch = DurableEntityContext.from_json(body)
+            entity_context, batch = DurableEntityContext.from_json(trigger_body(context))
             return cls(fn).handle(entity_context, batch)
 
         # The Functions worker reads these annotations when it indexes the app and
