@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from durable_functions.host.driver import Episodes
 from durable_functions.host.management import start as start_orchestration
 from durable_functions.host.memory import MemoryBackend
 from durable_functions.host.runner import VirtualClock, run_until_idle
@@ -114,8 +115,11 @@ class Harness:
             new_id=self.new_id,
         )
 
-    def run(self, **kwargs: Any) -> int:
-        return run_until_idle(self.backend, self.app, self.clock, new_id=self.new_id, **kwargs)
+    def run(
+        self, *, config: Any = None, hooks: Any = None, sessions: Any = None, **kwargs: Any
+    ) -> int:
+        episodes = Episodes(config=config, new_id=self.new_id, hooks=hooks, sessions=sessions)
+        return run_until_idle(self.backend, self.app, self.clock, episodes, **kwargs)
 
     def status(self, instance_id: str) -> str:
         instance = self.backend.get_instance(instance_id)

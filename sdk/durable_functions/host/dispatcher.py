@@ -102,6 +102,7 @@ class Dispatcher:
         self.config = config or EngineConfig()
         self.sessions = SessionCache(self.clock, sessions)
         """Running orchestrations kept alive between episodes (memory only, never state)."""
+        self._episodes = driver.Episodes(config=self.config, sessions=self.sessions)
         self.max_orchestrations = max_orchestrations
         self.orchestrator_threads = max(1, min(orchestrator_threads, max_orchestrations))
         self.max_activities = max_activities
@@ -314,10 +315,9 @@ class Dispatcher:
             items,
             self.app,
             self.clock,
-            config=self.config,
+            self._episodes,
             slots=self._slot_pool,
             on_error=self._episode_failed,
-            sessions=self.sessions,
         )
         self._count("episodes", len(committed))
         if self.sessions.hits > hits:

@@ -136,6 +136,28 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Episodes:
+    """How a driver runs episodes, besides where (backend), what (invoker) and when (clock).
+
+    The host and the test harness differ only here: the harness passes its virtual-time
+    ids and its observers; both keep sessions (``None``: every episode replays).
+    """
+
+    config: EngineConfig | None = None
+    """Engine settings (timer limits, schema versions)."""
+    new_id: Callable[[], str] = _new_id
+    """Fresh ids (execution ids, entity request ids)."""
+    hooks: Hooks | None = None
+    """Observers of each committed episode and finished activity."""
+    sessions: SessionCache | None = None
+    """Orchestrations kept alive between episodes."""
+
+
+ANY_EPISODES = Episodes()
+"""Defaults: engine defaults, random ids, no observers, no sessions."""
+
+
 def resolve(kind: str, name: str, known: Collection[str]) -> str:
     """The app's own spelling of function ``name`` (names match in any case, as on the
     Functions host).
@@ -184,10 +206,7 @@ def run_episode(
     item: OrchestrationWorkItem,
     invoker: Invoker,
     clock: Clock,
-    *,
-    config: EngineConfig | None = None,
-    new_id: Callable[[], str] = _new_id,
-    sessions: SessionCache | None = None,
+    episodes: Episodes = ANY_EPISODES,
 ) -> tuple[EpisodeOutcome, OrchestrationSession | None]:
     """Prepare, invoke and complete one claimed episode (nothing is committed).
 
@@ -197,6 +216,7 @@ def run_episode(
     the live session to keep once the outcome is committed. The orchestrator's failure,
     or its absence, is data for the engine; only a failure of the host itself raises.
     """
+    config, sessions = episodes.config, episodes.sessions
     session = sessions.take(item) if sessions is not None else None
     checked = session.engine if session is not None else None
     in_session = session is not None and session.sdk is not None
@@ -237,7 +257,7 @@ def run_episode(
                     " (session)" if in_session else "",
                 )
     outcome = engine.complete_episode(
-        episode, result, now=clock.now(), new_id=new_id, session=checked
+        episode, result, now=clock.now(), new_id=episodes.new_id, session=checked
     )
     return outcome, live
 
@@ -260,13 +280,10 @@ def run_episodes(
     items: Sequence[OrchestrationWorkItem],
     invoker: Invoker,
     clock: Clock,
+    episodes: Episodes = ANY_EPISODES,
     *,
-    config: EngineConfig | None = None,
-    new_id: Callable[[], str] = _new_id,
-    hooks: Hooks | None = None,
     slots: Slots | None = None,
     on_error: Callable[[OrchestrationWorkItem], None] | None = None,
-    sessions: SessionCache | None = None,
 ) -> list[Committed]:
     """Run claimed episodes, then commit them together (each atomically).
 
@@ -280,9 +297,7 @@ def run_episodes(
     live: dict[int, OrchestrationSession | None] = {}
     for item in items:
         try:
-            outcome, live[len(done)] = run_episode(
-                item, invoker, clock, config=config, new_id=new_id, sessions=sessions
-            )
+            outcome, live[len(done)] = run_episode(item, invoker, clock, episodes)
             done.append((item, outcome))
         except Exception:
             backend.abandon_orchestration(item)
@@ -319,6 +334,7 @@ def run_episodes(
                 assert slots is not None
                 slots.give_back(taken - started)
     committed = [Committed(item, outcome, result) for (item, outcome), result in zip(done, results)]
+    sessions, hooks = episodes.sessions, episodes.hooks
     if sessions is not None:
         for index, episode in enumerate(committed):
             if not isinstance(episode.started, Exception):
@@ -331,29 +347,13 @@ def run_episodes(
 
 
 def step_orchestration(
-    backend: Backend,
-    invoker: Invoker,
-    clock: Clock,
-    *,
-    config: EngineConfig | None = None,
-    new_id: Callable[[], str] = _new_id,
-    hooks: Hooks | None = None,
-    sessions: SessionCache | None = None,
+    backend: Backend, invoker: Invoker, clock: Clock, episodes: Episodes = ANY_EPISODES
 ) -> bool:
     """Run one orchestration episode if an instance has work; False when none has."""
     item = backend.claim_orchestration(clock.now())
     if item is None:
         return False
-    for episode in run_episodes(
-        backend,
-        [item],
-        invoker,
-        clock,
-        config=config,
-        new_id=new_id,
-        hooks=hooks,
-        sessions=sessions,
-    ):
+    for episode in run_episodes(backend, [item], invoker, clock, episodes):
         if isinstance(episode.started, Exception):
             raise episode.started
     return True
@@ -466,16 +466,13 @@ def run_until_idle(
     backend: Backend,
     invoker: Invoker,
     clock: Clock,
+    episodes: Episodes = ANY_EPISODES,
     *,
-    config: EngineConfig | None = None,
-    new_id: Callable[[], str] = _new_id,
-    hooks: Hooks | None = None,
     http: HttpCall | None = None,
     until: datetime | None = None,
     advance_time: bool = True,
     max_steps: int = 100_000,
     episodes_per_round: int | None = None,
-    sessions: SessionCache | None = None,
 ) -> int:
     """Run steps until nothing is runnable; returns how many steps ran.
 
@@ -495,27 +492,19 @@ def run_until_idle(
     while steps < max_steps:
         progressed = 0
         while steps + progressed < max_steps and step_activity(
-            backend, invoker, clock, hooks=hooks, http=http
+            backend, invoker, clock, hooks=episodes.hooks, http=http
         ):
             progressed += 1
         while steps + progressed < max_steps and step_entity(backend, invoker, clock):
             progressed += 1
-        episodes = 0
+        ran = 0
         while (
             steps + progressed < max_steps
-            and (episodes_per_round is None or episodes < episodes_per_round)
-            and step_orchestration(
-                backend,
-                invoker,
-                clock,
-                config=config,
-                new_id=new_id,
-                hooks=hooks,
-                sessions=sessions,
-            )
+            and (episodes_per_round is None or ran < episodes_per_round)
+            and step_orchestration(backend, invoker, clock, episodes)
         ):
             progressed += 1
-            episodes += 1
+            ran += 1
         steps += progressed
         if progressed:
             continue

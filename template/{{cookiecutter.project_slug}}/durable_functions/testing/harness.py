@@ -467,18 +467,18 @@ class OrchestrationTestEnv:
             HostError: ``max_steps`` steps without getting idle (an endless loop, e.g.
                 ``continue_as_new`` without a timer).
         """
+        episodes = driver.Episodes(
+            config=self.config, new_id=self._new_id, hooks=self._hooks, sessions=self.sessions
+        )
         return driver.run_until_idle(
             self.backend,
             self._invoker,
             self.clock,
-            config=self.config,
-            new_id=self._new_id,
-            hooks=self._hooks,
+            episodes,
             http=self._invoker.call_http,
             advance_time=False,
             max_steps=max_steps,
             episodes_per_round=1,
-            sessions=self.sessions,
         )
 
     def run_until_complete(
