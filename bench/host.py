@@ -151,7 +151,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     if ours and "host_cpu_user_s" in ours:
         print(
             f"\nour host process CPU over the whole run: user {ours['host_cpu_user_s']:.2f} s,"
-            f" sys {ours['host_cpu_sys_s']:.2f} s"
+            f" sys {ours['host_cpu_sys_s']:.2f} s; peak RSS {ours.get('host_peak_rss_mb', 0):.0f} MB"
         )
     if ours and dbos_rows:
         # Compare with DBOS's best style on each measure.
@@ -500,8 +500,10 @@ def run_ours(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     host = start_host(
         app_dir, port, workdir / "durable.sqlite", args.host_arg or [], profile_dir, clock
     )
+    peak_kb = 0
     try:
         row = asyncio.run(_drive_ours(args, port, workdir / "durable.sqlite"))
+        peak_kb = _peak_rss_kb(host.pid)
     finally:
         host.terminate()
         try:
@@ -514,9 +516,21 @@ def run_ours(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     # The whole host process (start-up, warm-up, burst and sequential phases): with the
     # GIL, one core's worth of this is the ceiling on what the host can do per second.
+    row["host_peak_rss_mb"] = peak_kb / 1024
     row["host_cpu_user_s"] = after.ru_utime - before.ru_utime
     row["host_cpu_sys_s"] = after.ru_stime - before.ru_stime
     return row
+
+
+def _peak_rss_kb(pid: int) -> int:
+    """The host process's peak resident memory so far (Linux ``VmHWM``), 0 if unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _finish_times_from_store(db: Path, prefix: str) -> dict[str, float]:
