@@ -151,7 +151,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     if ours and "host_cpu_user_s" in ours:
         print(
             f"\nour host process CPU over the whole run: user {ours['host_cpu_user_s']:.2f} s,"
-            f" sys {ours['host_cpu_sys_s']:.2f} s; peak RSS {ours.get('host_peak_rss_mb', 0):.0f} MB"
+            f" sys {ours['host_cpu_sys_s']:.2f} s;"
+            f" peak RSS {ours.get('host_peak_rss_mb', 0):.0f} MB"
         )
     if ours and dbos_rows:
         # Compare with DBOS's best style on each measure.
