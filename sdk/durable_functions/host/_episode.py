@@ -66,7 +66,7 @@ def prepare_episode(
     """
     config = config or EngineConfig()
     instance = item.instance
-    history = tuple(item.history)
+    history = item.history  # not copied: a store's HistoryLog is immutable per version
     current = [m for m in item.messages if m.execution_id in (None, instance.execution_id)]
     if instance.runtime_status.is_terminal:
         return Episode(
@@ -142,7 +142,7 @@ def prepare_episode(
         )
     new_events = (orchestrator_started_event(now), *consumed)
     built = (
-        build_orchestrator_payload(episode_instance, history + new_events, config=config)
+        build_orchestrator_payload(episode_instance, (*history, *new_events), config=config)
         if payload
         else {}
     )
@@ -348,7 +348,7 @@ def _complete(
         else:
             sim, keys = _resume(session, episode, state, now=now, new_id=new_id)
     if sim is None:
-        history = episode.history + episode.new_events
+        history = (*episode.history, *episode.new_events)
         sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
         if state is not None:
             try:
@@ -592,7 +592,7 @@ def _continue_as_new(
             instance_id=instance.instance_id, execution_id=execution_id, event=event
         )
         for event in (
-            sim.unprocessed_events(episode.history + episode.new_events)
+            sim.unprocessed_events((*episode.history, *episode.new_events))
             if episode.preserve_unprocessed_events
             else []
         )

@@ -15,6 +15,7 @@ from pathlib import Path
 from durable_functions.host.engine import (
     ActivityWorkItem,
     Event,
+    HistoryLog,
     InstanceState,
     OrchestrationMessage,
 )
@@ -29,8 +30,8 @@ class _Known:
     updated: str
     """The stored ``last_updated_time`` text: every commit of the row changes it."""
     instance: InstanceState
-    history: tuple[Event, ...]
-    history_json: tuple[str, ...]
+    history: HistoryLog[Event]
+    history_json: HistoryLog[str]
 
 
 KNOWN_INSTANCES = 4096
@@ -51,8 +52,8 @@ class _Claims:
         self,
         instance: InstanceState,
         updated: str,
-        history: tuple[Event, ...],
-        history_json: tuple[str, ...],
+        history: HistoryLog[Event],
+        history_json: HistoryLog[str],
     ) -> None:
         """Keep a committed episode's result (finished instances are let go);
         ``updated`` is the ``last_updated_time`` text its row was written with."""

@@ -12,12 +12,13 @@ import functools
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from durable_functions.errors import HostError
 from durable_functions.host.engine import (
     ActivityWorkItem,
     EpisodeOutcome,
+    HistoryLog,
     OrchestrationMessage,
     OrchestrationWorkItem,
     sub_orchestration_conflict,
@@ -218,8 +219,8 @@ class EpisodeStore(StoreBase):
                 continue
             entry = known.get(key)
             if entry is None:
-                past_json = tuple(texts[key])
-                instance, past = self._instance(row), tuple(_loads_all(past_json))
+                past_json = HistoryLog(texts[key])
+                instance, past = self._instance(row), HistoryLog(_loads_all(past_json))
             else:
                 instance, past, past_json = entry.instance, entry.history, entry.history_json
             items[key] = OrchestrationWorkItem(
@@ -326,7 +327,7 @@ class EpisodeStore(StoreBase):
         elif texts is None:
             texts = tuple(map(_dumps, history))
         self._claims.remember(
-            outcome.instance, updated, history + tuple(outcome.history_added), texts + added
+            outcome.instance, updated, _plus(history, outcome.history_added), _plus(texts, added)
         )
 
     def _give_back(self, lease: _Lease) -> None:
@@ -528,3 +529,13 @@ class EpisodeStore(StoreBase):
                 self._write(run)
             finally:
                 self._unclaim([item for item, _ in results])
+
+
+T = TypeVar("T")
+
+
+def _plus(past: Sequence[T], added: Sequence[T]) -> HistoryLog[T]:
+    """``past`` and then ``added``, without copying ``past`` when it is a store's log."""
+    if isinstance(past, HistoryLog):
+        return past.plus(added)
+    return HistoryLog((*past, *added))

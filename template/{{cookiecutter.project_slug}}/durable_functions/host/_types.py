@@ -7,15 +7,77 @@ or compare; the functions that build and consume them live in the sibling module
 from __future__ import annotations
 
 import traceback
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar, overload
 
 from durable_functions._protocol import RuntimeStatus
 from durable_functions.host._ids import parse_entity_id
 
 Event = dict[str, Any]
 """A history event as DurableTask.Core serializes it (``EventType``, ``EventId``, …)."""
+
+T = TypeVar("T")
+
+
+class HistoryLog(Sequence[T]):
+    """An append-only history whose versions share one list: each sees its first ``length``.
+
+    A store keeps an instance's history between episodes; with a tuple, every commit
+    would copy the whole past to append a few events, so a long orchestration would cost
+    O(N²). Extending the newest version appends in place (an older one branches off with
+    a copy), and a version never changes once made: safe to hand out in a work item.
+    """
+
+    __slots__ = ("_items", "_length")
+
+    def __init__(self, items: Iterable[T] = ()) -> None:
+        self._items: list[T] = list(items)
+        self._length = len(self._items)
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        if isinstance(index, slice):
+            return self._items[slice(*index.indices(self._length))]
+        if index < 0:
+            index += self._length
+        if not 0 <= index < self._length:
+            raise IndexError("history index out of range")
+        return self._items[index]
+
+    def __iter__(self) -> Iterator[T]:
+        return islice(self._items, self._length)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(other) == self._length and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"HistoryLog({list(self)!r})"
+
+    def plus(self, added: Iterable[T]) -> HistoryLog[T]:
+        """This history with ``added`` appended (O(len(added)) for the newest version)."""
+        grown = HistoryLog[T]()
+        if len(self._items) == self._length:
+            grown._items = self._items  # the newest version: share the list
+        else:
+            grown._items = self._items[: self._length]
+        grown._items.extend(added)
+        grown._length = len(grown._items)
+        return grown
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,12 +221,12 @@ class OrchestrationWorkItem:
     """What a backend hands out for one orchestration episode."""
 
     instance: InstanceState
-    history: tuple[Event, ...]
-    """The current execution's history so far."""
+    history: Sequence[Event]
+    """The current execution's history so far (a tuple, or a store's ``HistoryLog``)."""
     messages: tuple[OrchestrationMessage, ...]
     """New messages, in arrival order."""
     lease: object | None = None
-    history_json: tuple[str, ...] | None = None
+    history_json: Sequence[str] | None = None
     """The history's events as JSON text, when the backend stores them so: the
     payload then reuses them instead of encoding the whole history every episode."""
 
@@ -185,7 +247,7 @@ class Episode:
     item: OrchestrationWorkItem
     instance: InstanceState
     """The instance as the episode sees it (status after suspend/resume messages)."""
-    history: tuple[Event, ...]
+    history: Sequence[Event]
     new_events: tuple[Event, ...] = ()
     """OrchestratorStarted followed by the consumed messages' events."""
     requeue: tuple[OrchestrationMessage, ...] = ()

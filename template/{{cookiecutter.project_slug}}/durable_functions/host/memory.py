@@ -32,6 +32,7 @@ from durable_functions.host.engine import (
     EntityWorkItem,
     EpisodeOutcome,
     Event,
+    HistoryLog,
     InstanceState,
     NewInstance,
     OrchestrationMessage,
@@ -80,7 +81,7 @@ class MemoryBackend(Backend):
         self._lock = threading.RLock()
         self._seq = itertools.count()
         self._instances: dict[str, InstanceState] = {}
-        self._history: dict[str, list[Event]] = {}
+        self._history: dict[str, HistoryLog[Event]] = {}
         self._messages: list[_Queued] = []
         self._locked: set[str] = set()
         self._activities: dict[int, ActivityWorkItem] = {}
@@ -101,7 +102,7 @@ class MemoryBackend(Backend):
                 return False
             self._drop_instance(new.instance.instance_id)
             self._instances[new.instance.instance_id] = new.instance
-            self._history[new.instance.instance_id] = []
+            self._history[new.instance.instance_id] = HistoryLog()
             self._enqueue(new.message)
             return True
 
@@ -173,7 +174,7 @@ class MemoryBackend(Backend):
                 self._locked.add(instance_id)
                 return OrchestrationWorkItem(
                     instance=instance,
-                    history=tuple(self._history.get(instance_id, ())),
+                    history=self._history.get(instance_id, HistoryLog()),
                     messages=tuple(q.message for q in mine),
                     lease=tuple(q.seq for q in mine),
                 )
@@ -212,9 +213,10 @@ class MemoryBackend(Backend):
                 self._claimed_activities.discard(_activity_lease(result))
             if instance_id in self._instances:
                 if outcome.new_execution:
-                    self._history[instance_id] = list(outcome.history_added)
+                    self._history[instance_id] = HistoryLog(outcome.history_added)
                 else:
-                    self._history.setdefault(instance_id, []).extend(outcome.history_added)
+                    past = self._history.get(instance_id, HistoryLog())
+                    self._history[instance_id] = past.plus(outcome.history_added)
                 self._instances[instance_id] = instance
                 ended = outcome.new_execution or outcome.finished
                 cancel = set(outcome.cancel_timers)
@@ -284,7 +286,7 @@ class MemoryBackend(Backend):
                 self._locked.add(instance_id)
                 items[instance_id] = OrchestrationWorkItem(
                     instance=instance,
-                    history=tuple(self._history.get(instance_id, ())),
+                    history=self._history.get(instance_id, HistoryLog()),
                     messages=tuple(q.message for q in mine) + tuple(m for _, m in held),
                     lease=_Held(seqs=tuple(q.seq for q in mine), results=tuple(held)),
                 )
@@ -421,7 +423,7 @@ class MemoryBackend(Backend):
         """See ``Backend.replace_history``."""
         with self._lock:
             self._instances[rewrite.instance.instance_id] = rewrite.instance
-            self._history[rewrite.instance.instance_id] = list(rewrite.history)
+            self._history[rewrite.instance.instance_id] = HistoryLog(rewrite.history)
             for message in rewrite.messages:
                 self._enqueue(message)
             for activity in rewrite.activities:
