@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from types import GeneratorType
 from typing import Any
 
+from durable_functions._action_json import ActionJson, ActionMark, plain
 from durable_functions._decoding import decode_entity_response, decode_result, trigger_body
 from durable_functions._protocol import OUT_OF_PROC_MARKER
 from durable_functions._readonly import ReadOnly
-from durable_functions.actions import Action, CreateTimerAction, ReplaySchema
+from durable_functions.actions import Action, ReplaySchema
 from durable_functions.context import DurableOrchestrationContext
 from durable_functions.errors import (
     NonDeterminismError,
@@ -295,7 +296,7 @@ class _Replayer:
         context = self.context
         context._history.extend(events)
         context._histories = None  # rebuilt from the longer history on the next read
-        new_actions = _ActionMark(context._actions)
+        new_actions = ActionMark(context._actions)
         try:
             self._play(events, 0)
         except PayloadError:
@@ -499,7 +500,7 @@ class _Replayer:
 
     # ------------------------------------------------------------------ result
 
-    def _result(self, new_actions: _ActionMark | None = None) -> ReplayResult:
+    def _result(self, new_actions: ActionMark | None = None) -> ReplayResult:
         """The episode's outcome, its state checked for JSON as the host will encode it.
 
         After a session's episode (``new_actions``) only what may have changed is
@@ -511,7 +512,9 @@ class _Replayer:
         output = self.output
         state = self._state(is_done, output)
         state_json: str | None = None
-        if new_actions is None or not new_actions.encodable(state):
+        if new_actions is None or not new_actions.encodable(
+            state.actions, state.output, state.custom_status
+        ):
             state, state_json = self._encoded(state, is_done, output)
         return ReplayResult(
             state=state,
@@ -587,98 +590,6 @@ def _mark_as_scheduled(task: TaskBase) -> None:
         task._is_scheduled_flag = True
 
 
-class _ActionMark:
-    """Where the action lists stood before an episode, to check only what it added."""
-
-    __slots__ = ("_groups", "_sizes")
-
-    def __init__(self, groups: list[list[Action]]) -> None:
-        self._groups = len(groups)
-        self._sizes = len(groups[-1]) if groups else 0
-
-    def added(self, groups: list[list[Action]]) -> list[Action]:
-        """The actions appended to ``groups`` since the mark."""
-        if not groups:
-            return []
-        start = max(self._groups - 1, 0)
-        first = groups[start][self._sizes :] if start < len(groups) and self._groups else []
-        rest = groups[start + 1 :] if self._groups else groups
-        return [*first, *(action for group in rest for action in group)]
-
-    def encodable(self, state: OrchestratorState) -> bool:
-        """Whether what the episode added encodes as ``to_json_string`` would encode it."""
-        parts = (
-            [action.to_json() for action in self.added(state.actions)],
-            state.output,
-            state.custom_status,
-        )
-        try:
-            json.dumps(parts)
-        except (TypeError, ValueError):
-            return False  # custom objects: the full state takes ``df_dumps``'s slow path
-        return True
-
-
-_Watched = tuple[list[dict[str, Any]], int, Action, list[Any], tuple[bool, ...]]
-"""Where a dict holding timers sits, its action, the timers and their last flags."""
-
-
-class _ActionJson:
-    """The actions' wire dicts across a session's episodes, each built once.
-
-    The dict of an action is kept; only timers (and groups holding one) are built
-    again, when their ``isCanceled`` flag changed, the one thing an action can change
-    after it was sent. So the state the engine reads costs O(new actions) per episode.
-    """
-
-    __slots__ = ("groups", "_watched")
-
-    def __init__(self) -> None:
-        self.groups: list[list[dict[str, Any]]] = []
-        self._watched: list[
-            tuple[list[dict[str, Any]], int, Action, list[Any], tuple[bool, ...]]
-        ] = []
-
-    def sync(self, groups: list[list[Action]]) -> list[list[dict[str, Any]]]:
-        cached = self.groups
-        for index, group in enumerate(groups):
-            if index == len(cached):
-                cached.append([])
-            target = cached[index]
-            for position in range(len(target), len(group)):
-                action = group[position]
-                target.append(action.to_json())
-                timers = _timers_in(action)
-                if timers:
-                    flags = tuple(timer.is_cancelled for timer in timers)
-                    self._watched.append((target, position, action, timers, flags))
-        for slot, (target, position, action, timers, flags) in enumerate(self._watched):
-            now = tuple(timer.is_cancelled for timer in timers)
-            if now != flags:
-                target[position] = action.to_json()
-                self._watched[slot] = (target, position, action, timers, now)
-        return cached
-
-
-def _timers_in(action: Action) -> list[Any]:
-    """The timer actions in ``action`` (itself, or inside a group)."""
-    if isinstance(action, CreateTimerAction):
-        return [action]
-    children = getattr(action, "compound_tasks", None)
-    if not children:
-        return []
-    return [timer for child in children for timer in _timers_in(child)]
-
-
-def _plain(value: Any) -> Any:
-    """``value`` as it reads back from the host's JSON (tuples become lists, …)."""
-    try:
-        text = json.dumps(value)
-    except (TypeError, ValueError):
-        text = df_dumps(value)
-    return json.loads(text)
-
-
 class OrchestrationSession:
     """One orchestration kept running in memory between its episodes.
 
@@ -703,7 +614,7 @@ class OrchestrationSession:
         context = DurableOrchestrationContext.from_dict(payload)
         context._input_expected_type = input_type
         self._replayer = _Replayer(context, fn)
-        self._json = _ActionJson()
+        self._json = ActionJson()
         self.result: ReplayResult = self._replayer.run()
         """The last episode's outcome."""
         self.history_length = len(context._history)
@@ -734,7 +645,7 @@ class OrchestrationSession:
         """The last episode's OrchestratorState as the host parses it, without the text.
 
         Equal to ``json.loads(self.result.state_json)``; the action dicts are kept from
-        episode to episode, so this costs O(new actions) (see ``_ActionJson``).
+        episode to episode, so this costs O(new actions) (see ``ActionJson``).
         """
         state = self.result.state
         json_dict: dict[str, Any] = {"isDone": state.is_done}
@@ -742,11 +653,11 @@ class OrchestrationSession:
             json_dict["schemaVersion"] = state.schema_version
         json_dict["actions"] = self._json.sync(state.actions)
         if state.output is not None:
-            json_dict["output"] = _plain(state.output)
+            json_dict["output"] = plain(state.output)
         if state.error:
             json_dict["error"] = state.error
         if state.custom_status:
-            json_dict["customStatus"] = _plain(state.custom_status)
+            json_dict["customStatus"] = plain(state.custom_status)
         return json_dict
 
     def _check(self, result: ReplayResult) -> None:
