@@ -164,3 +164,59 @@ def test_management_refusals_carry_their_http_status() -> None:
         "The rewind operation is only supported on failed orchestration instances.",
     )
     assert unknown.value.status == 400  # as the extension answers a restart of an unknown id
+
+
+def _raw(api: ManagementApi, target: str, raw: bytes) -> ApiResponse:
+    path, _, query = target.partition("?")
+    rest = management_rest(path)
+    assert rest is not None
+    return api.handle(
+        ApiRequest(
+            method="POST",
+            path=path,
+            rest=rest,
+            query=dict(p.split("=", 1) for p in query.split("&") if p),
+            headers={"content-type": "application/json"},
+            body=raw,
+            base_url=BASE,
+            url=BASE + target,
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"NaN", "NaN"),
+        (b'{"x": Infinity}', "Infinity"),
+        (b"[-Infinity]", "-Infinity"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_bodies_that_are_not_json_by_the_rfc_are_400s(
+    api: ManagementApi, raw: bytes, reason: str
+) -> None:
+    answer = _raw(api, "/durabletask/orchestrators/hello/n", raw)
+
+    assert answer.status == 400
+    assert "not valid JSON" in answer.body["Message"] and reason in answer.body["Message"]
+    assert call(api, "GET", "/durabletask/instances/n").status == 404  # nothing was stored
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "timeout=nan",
+        "timeout=inf",
+        "timeout=-1",
+        "timeout=100000",
+        "timeout=5&pollingInterval=1e-300",
+        "timeout=5&pollingInterval=nan",
+        "timeout=5&pollingInterval=6",
+    ],
+)
+def test_waits_are_bounded(api: ManagementApi, query: str) -> None:
+    answer = call(api, "POST", f"/durabletask/orchestrators/hello/w?{query}")
+
+    assert answer.status == 400
+    assert answer.wait is None

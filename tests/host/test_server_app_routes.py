@@ -226,3 +226,15 @@ def test_the_raw_durable_client_payload_has_the_extension_fields(host: Host) -> 
         "?taskHub=SampleHub&connection=Storage"
     )
     assert set(urls) >= {"sendEventPostUri", "terminatePostUri", "rewindPostUri", "resumePostUri"}
+
+
+def test_another_task_hub_is_refused_with_the_hub_this_host_serves(host: Host) -> None:
+    reply = host.request(
+        "POST", "/runtime/webhooks/durabletask/orchestrators/chain?taskHub=Elsewhere", body=b"1"
+    )
+    assert reply.status == 400
+    assert reply.json()["Message"] == (
+        "This host serves the task hub 'SampleHub' only, not 'Elsewhere'."
+    )
+    same = host.request("GET", "/runtime/webhooks/durabletask/instances?taskHub=samplehub&top=1")
+    assert same.status == 200  # hub names match in any case

@@ -122,6 +122,12 @@ def _accepted() -> ApiResponse:
     return ApiResponse(status=202, has_body=False)
 
 
+MAX_WAIT = 3600.0
+"""Longest ``?timeout=`` a start-and-wait request may hold its connection (seconds)."""
+MIN_POLL = 0.01
+"""Shortest ``pollingInterval``: a shorter one would only spin (seconds)."""
+
+
 def _bad_request(message: str) -> ManagementError:
     return ManagementError(message, status=400)
 
@@ -153,14 +159,19 @@ def _top(query: Mapping[str, str]) -> int:
         raise _bad_request("top must be an integer") from exc
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
 def _json_body(request: ApiRequest) -> tuple[bool, Any]:
-    """``(has_body, value)``; a malformed body is a 400."""
+    """``(has_body, value)``; a malformed body (``NaN``, nesting too deep, …) is a 400."""
     if not request.body.strip():
         return False, None
     try:
-        return True, json.loads(request.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _bad_request(f"the request body is not valid JSON: {exc}") from exc
+        return True, json.loads(request.body.decode("utf-8"), parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "it is nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise _bad_request(f"the request body is not valid JSON: {reason}") from None
 
 
 def _wait(request: ApiRequest, instance_id: str) -> Wait | None:
@@ -172,8 +183,10 @@ def _wait(request: ApiRequest, instance_id: str) -> Wait | None:
         interval = float(request.query.get("pollingInterval") or 1)
     except ValueError as exc:
         raise _bad_request("timeout and pollingInterval must be numbers of seconds") from exc
-    if interval <= 0 or interval > timeout:
-        raise _bad_request("pollingInterval must be positive and not exceed timeout")
+    if not (0 < timeout <= MAX_WAIT):
+        raise _bad_request(f"timeout must be a number of seconds from 0 to {MAX_WAIT:.0f}")
+    if not (MIN_POLL <= interval <= timeout):
+        raise _bad_request(f"pollingInterval must be at least {MIN_POLL} s and not exceed timeout")
     return Wait(instance_id, timeout, interval)
 
 

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
 
-from durable_functions.errors import HostError
+from durable_functions.errors import HostError, ManagementError
 from durable_functions.host.api import (
     ApiRequest,
     ApiResponse,
@@ -93,7 +93,6 @@ class HostServer:
 
     def __post_init__(self) -> None:
         self._http = HttpServer(self.handle)
-        self._stores: dict[str, SqliteStore] = {self.store.hub.lower(): self.store}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: dict[str, set[asyncio.Event]] = {}
         """Requests waiting for an instance to finish, by instance id (loop thread only)."""
@@ -225,12 +224,20 @@ class HostServer:
 
     # -- management API -------------------------------------------------------------------
     def _hub(self, hub: str | None) -> tuple[Backend, str]:
-        """The store of task hub ``hub`` (this host's own when ``None``), opened once."""
-        key = (hub or self.store.hub).lower()
-        if key not in self._stores:
-            self._stores[key] = SqliteStore(self.store.path, hub or self.store.hub)
-        store = self._stores[key]
-        return store, store.hub
+        """The store of task hub ``hub`` (this host's own when ``None``).
+
+        This host runs one task hub: an instance started in another would stay Pending
+        forever, so any other name is refused (hub names match in any case, as in Azure).
+
+        Raises:
+            ManagementError: ``hub`` names another task hub (a 400).
+        """
+        if hub is not None and hub.lower() != self.store.hub.lower():
+            raise ManagementError(
+                f"This host serves the task hub '{self.store.hub}' only, not '{hub}'.",
+                status=400,
+            )
+        return self.store, self.store.hub
 
     async def _management(self, request: Request, rest: str) -> Response:
         answer = self.api.handle(
