@@ -89,10 +89,23 @@ def _error(status: int, message: str) -> func.HttpResponse:
     )
 
 
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _json_body(req: func.HttpRequest) -> object:
-    """The request's JSON body, or None when it is empty. Raises ValueError on bad JSON."""
+    """The request's JSON body, or None when it is empty.
+
+    Raises ValueError on anything that is not JSON by the RFC: bad syntax, NaN and
+    Infinity (which Python would accept), or nesting too deep to parse.
+    """
     body = req.get_body()
-    return json.loads(body) if body else None
+    if not body:
+        return None
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("the JSON body is nested too deeply") from None
 
 
 @bp.route(route="orchestrators/{functionName}", methods=["POST"], auth_level=AUTH_LEVEL)

@@ -40,8 +40,11 @@ def test_an_unknown_orchestration_is_refused_with_404(durable_env, durable_clien
     assert (response.status_code, durable_env.instance_ids()) == (404, [])
 
 
-def test_a_body_that_is_not_json_is_refused_with_400(durable_env, durable_client) -> None:
-    response = start(durable_client, "hello_chain", b"{not json")
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"NaN", b"[Infinity]", b"[" * 100_000 + b"]" * 100_000]
+)
+def test_a_body_that_is_not_json_is_refused_with_400(durable_env, durable_client, body) -> None:
+    response = start(durable_client, "hello_chain", body)
     assert (response.status_code, durable_env.instance_ids()) == (400, [])
 
 
