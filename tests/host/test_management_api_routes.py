@@ -220,3 +220,11 @@ def test_waits_are_bounded(api: ManagementApi, query: str) -> None:
 
     assert answer.status == 400
     assert answer.wait is None
+
+
+def test_a_page_larger_than_the_limit_is_a_400(api: ManagementApi) -> None:
+    answer = call(api, "GET", f"/durabletask/instances?top={2**63 - 1}")
+
+    assert answer.status == 400
+    assert "top must be at most 10000" in answer.body["Message"]
+    assert call(api, "GET", "/durabletask/entities/counter?top=99999999").status == 400

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from apps.harness import Host, copy_app, launch
 
-from durable_functions.host.routes import RouteTemplate
+from durable_functions.host.routes import FunctionKeys, RouteTemplate
 
 pytestmark = pytest.mark.e2e
 
@@ -157,6 +157,24 @@ def test_a_chunked_request_body_is_reassembled(host: Host) -> None:
     )
     answer = _raw(host, request)
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"pong")
+
+
+def test_a_negative_chunk_size_is_a_400_and_the_host_goes_on(host: Host) -> None:
+    request = (
+        b"POST /api/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: close\r\n\r\n-5\r\npong\r\n0\r\n\r\n"
+    )
+    answer = _raw(host, request)
+    assert answer.startswith(b"HTTP/1.1 400") and b"malformed chunk size" in answer
+    assert host.request("GET", "/api/hello/again").status == 200
+    assert "connection error" not in host.tail(200)  # no traceback for a bad request
+
+
+def test_a_key_that_is_not_ascii_is_refused_not_a_crash() -> None:
+    keys = FunctionKeys(master_key="m" * 40, function_keys={"default": "f" * 40})
+    assert keys.allows("function", "f" * 40)
+    assert not keys.allows("function", "ключ")
+    assert not keys.allows("admin", "ü" * 40)
 
 
 def test_expect_100_continue_is_answered_before_the_body(host: Host) -> None:

@@ -152,11 +152,18 @@ def _parse_time(text: str | None, name: str) -> datetime | None:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+MAX_TOP = 10_000
+"""Most instances or entities one page may ask for (``top``)."""
+
+
 def _top(query: Mapping[str, str]) -> int:
     try:
-        return int(query.get("top") or 100)
+        top = int(query.get("top") or 100)
     except ValueError as exc:
         raise _bad_request("top must be an integer") from exc
+    if top > MAX_TOP:
+        raise _bad_request(f"top must be at most {MAX_TOP}; page with the continuation token")
+    return top
 
 
 def _no_constant(name: str) -> Any:

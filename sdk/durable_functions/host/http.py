@@ -132,6 +132,8 @@ async def _read_request(
                 size = int(size_line.split(b";")[0].strip(), 16)
             except ValueError as exc:
                 raise _BadRequest("malformed chunk size") from exc
+            if size < 0:
+                raise _BadRequest("malformed chunk size")
             if size == 0:
                 await reader.readuntil(b"\r\n")
                 break

@@ -170,8 +170,8 @@ class FunctionKeys:
         """Whether the presented key opens a function of that auth level."""
         if auth_level == "anonymous":
             return True
-        if not presented:
-            return False
+        if not presented or not presented.isascii():
+            return False  # keys are ASCII; compare_digest refuses other text
         if secrets.compare_digest(presented, self.master_key):
             return True
         if auth_level == "admin":
