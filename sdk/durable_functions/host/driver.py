@@ -239,8 +239,10 @@ def run_episode(
                     live.advance([*item.history[live.history_length :], *episode.new_events])
                     result = _session_answer(live)
                 else:
-                    opener = _session_opener(invoker, name) if sessions is not None else None
-                    if opener is not None and sessions is not None and sessions.settings.enabled:
+                    opener = None
+                    if sessions is not None and sessions.settings.enabled:
+                        opener = _session_opener(invoker, name)
+                    if opener is not None:
                         live = opener(episode.payload)
                         result = _session_answer(live)
                     else:

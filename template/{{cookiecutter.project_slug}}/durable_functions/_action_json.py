@@ -2,8 +2,8 @@
 
 A full replay re-encodes every action at every episode; an orchestration session
 (``replay.OrchestrationSession``) hands the engine the parsed state instead, and these
-helpers keep that O(new actions) per episode: ``ActionMark`` checks only what an episode
-added, ``ActionJson`` keeps each action's wire dict from episode to episode.
+helpers keep that O(new actions) per episode: ``ActionJson`` keeps each action's wire dict
+from episode to episode and checks only what an episode added.
 """
 
 from __future__ import annotations
@@ -13,35 +13,6 @@ from typing import Any
 
 from durable_functions.actions import Action, CreateTimerAction
 from durable_functions.serialization import df_dumps
-
-
-class ActionMark:
-    """Where the action lists stood before an episode, to check only what it added."""
-
-    __slots__ = ("_groups", "_sizes")
-
-    def __init__(self, groups: list[list[Action]]) -> None:
-        self._groups = len(groups)
-        self._sizes = len(groups[-1]) if groups else 0
-
-    def added(self, groups: list[list[Action]]) -> list[Action]:
-        """The actions appended to ``groups`` since the mark."""
-        if not groups:
-            return []
-        start = max(self._groups - 1, 0)
-        first = groups[start][self._sizes :] if start < len(groups) and self._groups else []
-        rest = groups[start + 1 :] if self._groups else groups
-        return [*first, *(action for group in rest for action in group)]
-
-    def encodable(self, actions: list[list[Action]], output: Any, custom_status: Any) -> bool:
-        """Whether what the episode added encodes as the full state's text would encode it."""
-        parts = ([action.to_json() for action in self.added(actions)], output, custom_status)
-        try:
-            json.dumps(parts)
-        except (TypeError, ValueError):
-            return False  # custom objects: the full state takes ``df_dumps``'s slow path
-        return True
-
 
 _Watched = tuple[list[dict[str, Any]], int, Action, list[Any], tuple[bool, ...]]
 """Where a dict holding timers sits, its action, the timers and their last flags."""
@@ -59,19 +30,21 @@ class ActionJson:
 
     def __init__(self) -> None:
         self.groups: list[list[dict[str, Any]]] = []
-        self._watched: list[
-            tuple[list[dict[str, Any]], int, Action, list[Any], tuple[bool, ...]]
-        ] = []
+        """The dicts, grouped as the actions are (the state's ``actions``)."""
+        self._watched: list[_Watched] = []
 
-    def sync(self, groups: list[list[Action]]) -> list[list[dict[str, Any]]]:
+    def sync(self, groups: list[list[Action]]) -> list[dict[str, Any]]:
+        """Build the dicts of the actions added since the last call; returns those."""
         cached = self.groups
+        added: list[dict[str, Any]] = []
         for index, group in enumerate(groups):
             if index == len(cached):
                 cached.append([])
             target = cached[index]
             for position in range(len(target), len(group)):
                 action = group[position]
-                target.append(action.to_json())
+                added.append(action.to_json())
+                target.append(added[-1])
                 timers = _timers_in(action)
                 if timers:
                     flags = tuple(timer.is_cancelled for timer in timers)
@@ -81,7 +54,16 @@ class ActionJson:
             if now != flags:
                 target[position] = action.to_json()
                 self._watched[slot] = (target, position, action, timers, now)
-        return cached
+        return added
+
+    def encodable(self, state: Any) -> bool:
+        """Whether what an episode added (new actions, output, custom status) encodes as
+        plain JSON, as the full state's text would; ``False`` sends it the slow way."""
+        try:
+            json.dumps((self.sync(state.actions), state.output, state.custom_status))
+        except (TypeError, ValueError):
+            return False  # custom objects: the full state takes ``df_dumps``'s path
+        return True
 
 
 def _timers_in(action: Action) -> list[Any]:

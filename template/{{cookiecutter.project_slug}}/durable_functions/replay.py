@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from types import GeneratorType
 from typing import Any
 
-from durable_functions._action_json import ActionJson, ActionMark, plain
+from durable_functions._action_json import ActionJson, plain
 from durable_functions._decoding import decode_entity_response, decode_result, trigger_body
 from durable_functions._protocol import OUT_OF_PROC_MARKER
 from durable_functions._readonly import ReadOnly
@@ -286,17 +286,19 @@ class _Replayer:
             self.returned = False
             self.output = None
 
-    def feed(self, events: Sequence[dict[str, Any]]) -> ReplayResult:
+    def feed(
+        self, events: Sequence[dict[str, Any]], encodable: Callable[[OrchestratorState], bool]
+    ) -> ReplayResult:
         """Go on from where the last episode stopped, with the events history gained since.
 
         ``events`` are every event appended to history after the ones this replayer has
         seen (the host's records of the last episode's actions, then the new episode's
         messages); they are all new to the code, so nothing is replayed twice.
+        ``encodable`` checks what the episode changed (see :meth:`_result`).
         """
         context = self.context
         context._history.extend(events)
         context._histories = None  # rebuilt from the longer history on the next read
-        new_actions = ActionMark(context._actions)
         try:
             self._play(events, 0)
         except PayloadError:
@@ -304,7 +306,7 @@ class _Replayer:
         except Exception as exc:  # an internal inconsistency: fail, never crash silently
             if self.exception is None:
                 self.exception = exc
-        return self._result(new_actions)
+        return self._result(encodable)
 
     @property
     def can_continue(self) -> bool:
@@ -500,21 +502,19 @@ class _Replayer:
 
     # ------------------------------------------------------------------ result
 
-    def _result(self, new_actions: ActionMark | None = None) -> ReplayResult:
+    def _result(self, encodable: Callable[[OrchestratorState], bool] | None = None) -> ReplayResult:
         """The episode's outcome, its state checked for JSON as the host will encode it.
 
-        After a session's episode (``new_actions``) only what may have changed is
-        encoded to check it (the new actions, the output, the custom status): the whole
-        state, and so the text, is built only if asked for or if that check fails.
+        After a session's episode, ``encodable`` checks only what may have changed (the
+        new actions, the output, the custom status): the whole state, and so the text,
+        is built only if asked for or if that check fails.
         """
         context = self.context
         is_done = self.returned or context._continue_as_new_flag
         output = self.output
         state = self._state(is_done, output)
         state_json: str | None = None
-        if new_actions is None or not new_actions.encodable(
-            state.actions, state.output, state.custom_status
-        ):
+        if encodable is None or not encodable(state):
             state, state_json = self._encoded(state, is_done, output)
         return ReplayResult(
             state=state,
@@ -634,12 +634,11 @@ class OrchestrationSession:
         """
         if not self.alive:
             raise RuntimeError("this orchestration session has ended; replay the history")
-        result = self._replayer.feed(events)
+        self.result = self._replayer.feed(events, self._json.encodable)
         self.history_length += len(events)
         if _CHECK_SESSIONS:
-            self._check(result)
-        self.result = result
-        return result
+            self._check()
+        return self.result
 
     def state_dict(self) -> dict[str, Any]:
         """The last episode's OrchestratorState as the host parses it, without the text.
@@ -651,7 +650,8 @@ class OrchestrationSession:
         json_dict: dict[str, Any] = {"isDone": state.is_done}
         if state.schema_version != ReplaySchema.V1.value:
             json_dict["schemaVersion"] = state.schema_version
-        json_dict["actions"] = self._json.sync(state.actions)
+        self._json.sync(state.actions)
+        json_dict["actions"] = self._json.groups
         if state.output is not None:
             json_dict["output"] = plain(state.output)
         if state.error:
@@ -660,8 +660,9 @@ class OrchestrationSession:
             json_dict["customStatus"] = plain(state.custom_status)
         return json_dict
 
-    def _check(self, result: ReplayResult) -> None:
+    def _check(self) -> None:
         """Compare with a full replay of the whole history (the differential test mode)."""
+        result = self.result
         context = DurableOrchestrationContext.from_dict(
             {**self._payload, "history": list(self._replayer.context._history)}
         )
@@ -670,7 +671,6 @@ class OrchestrationSession:
         ours = (result.state_json, str(result.exception), result.labelled)
         theirs = (full.state_json, str(full.exception), full.labelled)
         if ours == theirs and result.exception is None:
-            self.result = result
             ours = (json.dumps(self.state_dict()), "None", result.labelled)
             theirs = (json.dumps(json.loads(full.state_json)), "None", full.labelled)
         if ours != theirs:

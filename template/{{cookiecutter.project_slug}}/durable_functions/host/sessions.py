@@ -102,7 +102,12 @@ class SessionCache:
             self.hits += 1
         return session
 
-    def keep(self, item: OrchestrationWorkItem, outcome: EpisodeOutcome, sdk: Any) -> None:
+    def keep(
+        self,
+        item: OrchestrationWorkItem,
+        outcome: EpisodeOutcome,
+        sdk: OrchestrationSession | None,
+    ) -> None:
         """Keep ``sdk`` for the instance's next episode, after ``outcome`` was committed."""
         settings = self.settings
         if not settings.enabled or outcome.finished or outcome.new_execution:
