@@ -253,7 +253,8 @@ class Episode:
     requeue: tuple[OrchestrationMessage, ...] = ()
     """Messages kept for later (the instance is suspended)."""
     payload: dict[str, Any] | None = None
-    """The orchestration trigger payload (§2); ``None`` when no invocation is needed."""
+    """The orchestration trigger payload (§2); ``None`` when no invocation is needed,
+    ``{}`` when the orchestrator runs in a session and needs only the new events."""
     terminated: str | None = None
     """Reason, when a terminate message ends the instance without an invocation."""
     discard: bool = False
