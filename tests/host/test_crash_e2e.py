@@ -52,6 +52,19 @@ def _commits_by_process(log_text: str, pids: list[int]) -> dict[tuple[str, int],
     return committed
 
 
+def kill_points(rng: random.Random, activities: int) -> list[int]:
+    """KILLS distinct counts of logged activities, in order, between 10% and 75% of the work."""
+    step = activities // 20
+    return sorted(rng.sample(range(activities // 10, activities * 3 // 4, step), KILLS))
+
+
+def wait_for_activities(activity_log: Path, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while not activity_log.exists() or len(activity_log.read_bytes().splitlines()) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} activities ran in 60 s"
+        time.sleep(0.01)
+
+
 def test_sigkill_at_random_moments_loses_nothing_and_reruns_only_uncommitted_work(
     tmp_path: Path,
 ) -> None:
@@ -73,8 +86,10 @@ def test_sigkill_at_random_moments_loses_nothing_and_reruns_only_uncommitted_wor
         name = "logged_chain" if instance_id.startswith("chain-") else "logged_fan_out"
         host.start(name, instance_id, instance_id=instance_id)
 
-    for _ in range(KILLS):
-        time.sleep(rng.uniform(0.3, 1.0))
+    # Each kill lands at a random point of the work's progress, not of the clock (which a slow or
+    # a fast machine would shift before the host is up or after the last activity).
+    for done in kill_points(rng, 600):
+        wait_for_activities(activity_log, done)
         host.kill()
         host = start()
         pids.append(host.process.pid)

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 from apps.harness import Host, copy_app, launch
-from test_crash_e2e import _commits_by_process
+from test_crash_e2e import _commits_by_process, kill_points, wait_for_activities
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CHAINS = 8
 STEPS = 60
-KILLS = 3
 _IN_SESSION = re.compile(r"orchestrator logged_long_chain \(long-\d+\) .* \(session\)$", re.M)
 
 
@@ -34,7 +33,7 @@ def test_sigkill_in_the_middle_of_long_chains_in_sessions_loses_nothing(tmp_path
     activity_log = tmp_path / "activities.jsonl"
     app_dir = copy_app("sdk_app", tmp_path)
     db = tmp_path / "hub.sqlite3"
-    # 480 activities of 10 ms one after another per chain: ~0.6 s per chain of work at least.
+    # 60 activities of 10 ms one after another per chain, 8 chains side by side.
     env = {"ACTIVITY_LOG": str(activity_log), "ACTIVITY_DELAY": "0.01"}
 
     def start() -> Host:
@@ -45,8 +44,9 @@ def test_sigkill_in_the_middle_of_long_chains_in_sessions_loses_nothing(tmp_path
     ids = [f"long-{i}" for i in range(CHAINS)]
     for instance_id in ids:
         host.start("logged_long_chain", f"{instance_id}:{STEPS}", instance_id=instance_id)
-    for _ in range(KILLS):
-        time.sleep(rng.uniform(0.3, 0.8))
+    # Kills at random points of the chains' progress, as in the crash test.
+    for done in kill_points(rng, CHAINS * STEPS):
+        wait_for_activities(activity_log, done)
         host.kill()
         host = start()
         pids.append(host.process.pid)
