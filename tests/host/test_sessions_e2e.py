@@ -36,11 +36,14 @@ def test_sigkill_in_the_middle_of_long_chains_in_sessions_loses_nothing(tmp_path
     # 60 activities of 10 ms one after another per chain, 8 chains side by side.
     env = {"ACTIVITY_LOG": str(activity_log), "ACTIVITY_DELAY": "0.01"}
 
+    hosts: list[Host] = []
+
     def start() -> Host:
-        return launch(app_dir, db, args=("--verbose",), env=env)
+        log_name = f"host-{len(hosts)}.log"
+        hosts.append(launch(app_dir, db, args=("--verbose",), env=env, log_name=log_name))
+        return hosts[-1]
 
     host = start()
-    pids = [host.process.pid]
     ids = [f"long-{i}" for i in range(CHAINS)]
     for instance_id in ids:
         host.start("logged_long_chain", f"{instance_id}:{STEPS}", instance_id=instance_id)
@@ -49,7 +52,6 @@ def test_sigkill_in_the_middle_of_long_chains_in_sessions_loses_nothing(tmp_path
         wait_for_activities(activity_log, done)
         host.kill()
         host = start()
-        pids.append(host.process.pid)
     try:
         for instance_id in ids:
             status = host.wait(instance_id, timeout=120)
@@ -59,22 +61,22 @@ def test_sigkill_in_the_middle_of_long_chains_in_sessions_loses_nothing(tmp_path
     finally:
         host.stop()
 
-    log_text = host.log.read_text()
+    pids = [h.process.pid for h in hosts]
     runs: dict[tuple[str, int], list[int]] = defaultdict(list)
     for line in activity_log.read_text().splitlines():
         _name, value, pid, _started = json.loads(line)
         key, _, step = value.rpartition(":")
         runs[(key, int(step))].append(pids.index(pid))
-    committed = _commits_by_process(log_text, pids)
+    committed = _commits_by_process(hosts)
     assert len(runs) == CHAINS * STEPS
     for task, processes in runs.items():
         assert len(processes) == len(set(processes)), (seed, task, processes)
         if task in committed:
             assert max(processes) <= committed[task], (seed, task, processes, committed[task])
-    assert "internal error" not in log_text
+    assert not any("internal error" in h.log.read_text() for h in hosts)
     # The kills landed while the chains ran, and the chains really ran in sessions.
     assert len(set(committed.values())) >= 2, (seed, sorted(set(committed.values())))
-    assert _sessions_used(log_text) > CHAINS * STEPS // 2, seed
+    assert sum(_sessions_used(h.log.read_text()) for h in hosts) > CHAINS * STEPS // 2, seed
 
 
 def _raise(host: Host, instance_id: str, name: str, value: object) -> None:
