@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -12,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from durable_functions._protocol import EventType
 from durable_functions.errors import HostError
 from durable_functions.host import engine
 from durable_functions.host.engine import (
@@ -452,3 +455,80 @@ def test_several_instances_are_claimed_for_their_results_in_one_read(tmp_path: P
         assert item.history[0]["Name"] == "chain"
         assert [m.event["EventType"] for m in item.messages] == [5]
         assert item.messages[0].event["TaskScheduledId"] == held[instance_id][0][0].task_id
+
+
+# -- claims that skip the read (a chain committed by this process, nothing written since) --
+
+
+def _chained(store: SqliteStore) -> tuple[ActivityWorkItem, engine.OrchestrationMessage]:
+    """Start i1 and commit an episode that claims its activity in the same transaction,
+    as the host does for a chain; return the activity with its result message."""
+    store.create_instance(_new())
+    item = store.claim_orchestration(NOW)
+    assert item is not None
+    outcome = _running(item, activities=(_activity(item),))
+    [work] = store.complete_orchestration_and_claim(item, outcome, claim=1)
+    return work, engine.activity_completed(work, "2", now=NOW)
+
+
+def _kinds(item: engine.OrchestrationWorkItem | None) -> list[int]:
+    assert item is not None
+    return [m.event["EventType"] for m in item.messages]
+
+
+def test_a_chain_claim_sees_a_message_another_store_object_sent(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    work, result = _chained(store)
+    _store(tmp_path).send([engine.raise_event_message("i1", "e", "1", now=NOW)])
+    assert _kinds(store.claim_instance("i1", [(work, result)], NOW)) == [
+        EventType.EventRaised,
+        EventType.TaskCompleted,
+    ]
+
+
+def test_a_chain_claim_sees_a_message_another_process_sent(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    work, result = _chained(store)
+    other = """
+import datetime, sys
+from durable_functions.host import engine
+from durable_functions.host.store import SqliteStore
+store = SqliteStore(sys.argv[1], "Hub", recover=False)
+now = datetime.datetime(2024, 5, 1, 10, tzinfo=datetime.timezone.utc)
+store.send([engine.raise_event_message("i1", "e", "1", now=now)])
+"""
+    subprocess.run([sys.executable, "-c", other, str(tmp_path / "hub.sqlite3")], check=True)
+    assert _kinds(store.claim_instance("i1", [(work, result)], NOW)) == [
+        EventType.EventRaised,
+        EventType.TaskCompleted,
+    ]
+
+
+def test_a_chain_claim_sees_the_timer_its_episode_stored(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.create_instance(_new())
+    item = store.claim_orchestration(NOW)
+    assert item is not None
+    fired = engine.OrchestrationMessage(
+        instance_id="i1",
+        execution_id=item.instance.execution_id,
+        event=engine.timer_fired_event(1, NOW, timestamp=NOW),
+    )
+    outcome = _running(
+        item,
+        activities=(_activity(item),),
+        timers=(TimerItem(fire_at=NOW, message=fired),),
+    )
+    [work] = store.complete_orchestration_and_claim(item, outcome, claim=1)
+    result = engine.activity_completed(work, "2", now=NOW)
+    assert _kinds(store.claim_instance("i1", [(work, result)], NOW)) == [
+        EventType.TimerFired,
+        EventType.TaskCompleted,
+    ]
+
+
+def test_a_chain_claim_after_a_purge_claims_nothing(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    work, result = _chained(store)
+    store.purge(["i1"])
+    assert store.claim_instance("i1", [(work, result)], NOW) is None

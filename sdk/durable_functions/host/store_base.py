@@ -141,6 +141,8 @@ class StoreBase(Backend):
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                     raise HostError(f"task hub store {self.path.name}: {exc}") from exc
+                self._claims.writes += 1  # under the write lock: no lost update
+                self._local.writes = self._claims.writes
 
     def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         try:

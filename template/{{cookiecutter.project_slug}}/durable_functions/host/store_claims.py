@@ -32,6 +32,11 @@ class _Known:
     instance: InstanceState
     history: HistoryLog[Event]
     history_json: HistoryLog[str]
+    quiet: bool
+    """No message of the instance was left in the store when it committed."""
+    version: tuple[int, int, int]
+    """``_Claims.writes`` after its commit, the committing connection, and that
+    connection's ``PRAGMA data_version`` (which other processes' commits change)."""
 
 
 KNOWN_INSTANCES = 4096
@@ -47,6 +52,8 @@ class _Claims:
         self.instances: set[str] = set()
         self.activities: set[int] = set()
         self.known: dict[str, _Known] = {}
+        self.writes = 0
+        """Write transactions this process committed to the file (see ``_Known.version``)."""
 
     def remember(
         self,
@@ -54,6 +61,9 @@ class _Claims:
         updated: str,
         history: HistoryLog[Event],
         history_json: HistoryLog[str],
+        *,
+        quiet: bool = False,
+        version: tuple[int, int, int] = (-1, 0, -1),
     ) -> None:
         """Keep a committed episode's result (finished instances are let go);
         ``updated`` is the ``last_updated_time`` text its row was written with."""
@@ -61,7 +71,9 @@ class _Claims:
         self.known.pop(key, None)
         if instance.runtime_status.is_terminal:
             return
-        self.known[key] = _Known(instance.execution_id, updated, instance, history, history_json)
+        self.known[key] = _Known(
+            instance.execution_id, updated, instance, history, history_json, quiet, version
+        )
         if len(self.known) > KNOWN_INSTANCES:
             self.known.pop(next(iter(self.known)), None)
 

@@ -126,6 +126,10 @@ class EpisodeStore(StoreBase):
             self._claims.instances.update(ids)
         if not ids:
             return {}
+        items = self._claim_quiet(ids, results)
+        ids = [key for key in ids if key not in items]
+        if not ids:
+            return items
         read = functools.partial(
             self._read_episodes,
             ids=ids,
@@ -133,7 +137,7 @@ class EpisodeStore(StoreBase):
             results={key: tuple(results[key]) for key in ids},
         )
         try:
-            items = self._read(read)
+            items.update(self._read(read))
         except BaseException:
             for key in ids:
                 self._release_instance(key)
@@ -142,6 +146,50 @@ class EpisodeStore(StoreBase):
             if key not in items:
                 self._release_instance(key)
         return items
+
+    def _no_messages(self, conn: sqlite3.Connection, instance_id: str) -> bool:
+        return (
+            conn.execute(
+                "SELECT 1 FROM messages INDEXED BY messages_by_instance"
+                " WHERE hub=? AND instance_id=? LIMIT 1",
+                (self.hub, instance_id),
+            ).fetchone()
+            is None
+        )
+
+    def _claim_quiet(
+        self,
+        ids: Sequence[str],
+        results: Mapping[str, Sequence[tuple[ActivityWorkItem, OrchestrationMessage]]],
+    ) -> dict[str, OrchestrationWorkItem]:
+        """The claimed ``ids`` that need no read: this connection committed them last,
+        leaving no message of theirs in the store, and nothing was written since (no
+        other write transaction of this process: ``_Claims.writes``; none of another
+        process: ``PRAGMA data_version``). A chain of activities then costs one write
+        transaction per step and no read."""
+        with self._claims.lock:
+            writes = self._claims.writes
+            known = {
+                key: entry
+                for key in ids
+                if (entry := self._claims.known.get(key)) is not None
+                and entry.quiet
+                and entry.version[0] == writes
+            }
+        if not known:
+            return {}
+        version = (writes, *self._guard(lambda: _data_version(self._conn())))
+        return {
+            key: OrchestrationWorkItem(
+                instance=entry.instance,
+                history=entry.history,
+                history_json=entry.history_json,
+                messages=tuple(message for _, message in results[key]),
+                lease=_Lease(key=key, message_ids=(), results=tuple(results[key])),
+            )
+            for key, entry in known.items()
+            if entry.version == version
+        }
 
     def claim_instance(
         self,
@@ -270,10 +318,13 @@ class EpisodeStore(StoreBase):
         than one commit each. Every instance is released, whatever happens.
         """
         results: list[list[ActivityWorkItem] | Exception] = [[] for _ in episodes]
-        applied: list[tuple[str, tuple[str, ...]] | None] = [None] * len(episodes)
+        applied: list[_Written | None] = [None] * len(episodes)
         several = len(episodes) > 1
+        version = (0, -1)
 
         def run(conn: sqlite3.Connection) -> None:
+            nonlocal version
+            version = _data_version(conn)
             for index, (item, outcome, claim) in enumerate(episodes):
                 claimed: list[ActivityWorkItem] = []
                 results[index] = claimed  # filled in place, so a failure can unclaim them
@@ -290,6 +341,11 @@ class EpisodeStore(StoreBase):
                     results[index] = self._error(exc) if isinstance(exc, sqlite3.Error) else exc
                     continue
                 conn.execute("RELEASE episode")
+            # Last, once every episode of the batch sent its messages.
+            for index, written in enumerate(applied):
+                if written is not None:
+                    key = episodes[index][0].instance.instance_id
+                    applied[index] = (written[0], written[1], self._no_messages(conn, key))
 
         committed = False
         try:
@@ -305,7 +361,7 @@ class EpisodeStore(StoreBase):
             for (item, outcome, _), result, written in zip(episodes, results, applied):
                 assert isinstance(item.lease, _Lease)
                 if committed and written is not None and not isinstance(result, Exception):
-                    self._remember(item, outcome, written)
+                    self._remember(item, outcome, written, (self._local.writes, *version))
                 self._release_instance(item.lease.key)
                 if committed and not isinstance(result, Exception):
                     self._unclaim([activity for activity, _ in item.lease.results])
@@ -317,17 +373,23 @@ class EpisodeStore(StoreBase):
         self,
         item: OrchestrationWorkItem,
         outcome: EpisodeOutcome,
-        written: tuple[str, tuple[str, ...]],
+        written: _Written,
+        version: tuple[int, int, int],
     ) -> None:
         """Keep what a committed episode left: the next one need not read it back."""
-        updated, added = written
+        updated, added, quiet = written
         history, texts = item.history, item.history_json
         if outcome.new_execution:
             history, texts = (), ()
         elif texts is None:
             texts = tuple(map(_dumps, history))
         self._claims.remember(
-            outcome.instance, updated, _plus(history, outcome.history_added), _plus(texts, added)
+            outcome.instance,
+            updated,
+            _plus(history, outcome.history_added),
+            _plus(texts, added),
+            quiet=quiet,
+            version=version,
         )
 
     def _give_back(self, lease: _Lease) -> None:
@@ -351,10 +413,10 @@ class EpisodeStore(StoreBase):
         outcome: EpisodeOutcome,
         claim: int,
         claimed: list[ActivityWorkItem],
-    ) -> tuple[str, tuple[str, ...]] | None:
-        """Write one episode's outcome; returns the status row's new last-updated text
-        and the JSON text of the events added to the history, or None if its instance
-        is gone or replaced."""
+    ) -> _Written | None:
+        """Write one episode's outcome; returns the status row's new last-updated text,
+        the JSON text of the events added to the history and whether no message of the
+        instance is left in the store, or None if its instance is gone or replaced."""
         lease = item.lease
         assert isinstance(lease, _Lease)
         inst = outcome.instance
@@ -439,7 +501,7 @@ class EpisodeStore(StoreBase):
             )
         for request in outcome.entity_messages:
             self._enqueue_entity(conn, request)
-        return updated, added
+        return updated, added, False  # quiet or not: see complete_orchestrations
 
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
         """Release a claim without changes (the messages become visible again, and
@@ -539,3 +601,15 @@ def _plus(past: Sequence[T], added: Sequence[T]) -> HistoryLog[T]:
     if isinstance(past, HistoryLog):
         return past.plus(added)
     return HistoryLog((*past, *added))
+
+
+_Written = tuple[str, tuple[str, ...], bool]
+"""What ``_apply_episode`` wrote: the row's last-updated text, the added events' JSON
+text, and whether no message of the instance is left in the store."""
+
+
+def _data_version(conn: sqlite3.Connection) -> tuple[int, int]:
+    """Changes whenever another connection commits to the file. SQLite counts it per
+    connection, so the connection is part of it: equal values mean nothing changed
+    under this connection since."""
+    return id(conn), int(conn.execute("PRAGMA data_version").fetchone()[0])
