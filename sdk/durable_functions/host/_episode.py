@@ -154,6 +154,7 @@ def prepare_episode(
         requeue=tuple(buffered),
         payload=built,
         preserve_unprocessed_events=config.preserve_unprocessed_events,
+        default_version=config.default_version,
     )
 
 
@@ -349,13 +350,25 @@ def _complete(
             sim, keys = _resume(session, episode, state, now=now, new_id=new_id)
     if sim is None:
         history = (*episode.history, *episode.new_events)
-        sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
+        sim = _Replay(
+            instance=instance,
+            history=history,
+            now=now,
+            new_id=new_id,
+            default_version=episode.default_version,
+        )
         if state is not None:
             try:
                 sim.run(_top_level_actions(state))
             except _MALFORMED as exc:
                 # A malformed action must fail its instance, not the host that runs it.
-                sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
+                sim = _Replay(
+                    instance=instance,
+                    history=history,
+                    now=now,
+                    new_id=new_id,
+                    default_version=episode.default_version,
+                )
                 if error is None:
                     error = f"the orchestrator sent an invalid action: {exc}"
                     error_type = "ValueError"
