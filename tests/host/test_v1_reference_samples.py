@@ -21,29 +21,9 @@ from typing import Any
 
 import pytest
 from apps.harness import Host, launch
-from apps.reference_samples import copy_sample, fetch_reference_sdist
+from apps.reference_samples import copy_sample
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-VARIANTS = [
-    pytest.param(True, id="ours"),
-    pytest.param(False, id="reference", marks=pytest.mark.reference),
-]
-
-
-@pytest.fixture(scope="session")
-def sdist(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The unpacked reference sdist (downloaded once, kept in pytest's cache)."""
-    cache = pytestconfig.cache
-    folder = cache.mkdir("reference-sdist") if cache is not None else None
-    return fetch_reference_sdist(folder or tmp_path_factory.mktemp("reference-sdist"))
-
-
-@pytest.fixture(params=VARIANTS)
-def switch_import(request: pytest.FixtureRequest) -> bool:
-    if not request.param:
-        pytest.importorskip("azure.durable_functions")
-    return bool(request.param)
+pytestmark = pytest.mark.e2e
 
 
 def _host(
