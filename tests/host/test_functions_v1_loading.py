@@ -168,3 +168,22 @@ def test_function_app_py_wins_over_function_json_folders(tmp_path: Path) -> None
 def test_an_empty_folder_is_a_host_error(tmp_path: Path) -> None:
     with pytest.raises(HostError, match="no function_app.py"):
         load_any_app(tmp_path)
+
+
+def test_bindings_the_host_does_not_run_get_none_or_a_logged_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bindings = [
+        *ACTIVITY,
+        {"name": "blob", "type": "blob", "direction": "in", "path": "x/{name}"},
+        {"name": "queue", "type": "queue", "direction": "out", "queueName": "q"},
+    ]
+    code = "def main(value, blob, queue):\n    queue.set(['sent', value])\n    return blob\n"
+    _function(tmp_path, "Out", bindings, code)
+    app = load_v1_app(tmp_path)
+    with caplog.at_level("INFO", logger="durable_functions.host"):
+        assert app.invoke_activity("Out", "7") == "null"
+    assert (
+        "Out: output binding 'queue' (queue) is not run by the local host; value: ['sent', 7]"
+        in caplog.text
+    )
