@@ -144,6 +144,32 @@ def test_the_pytest_plugin_finds_a_v1_app_above_the_tests(tmp_path: Path) -> Non
     assert _find_app_file(app_dir / "tests") == app_dir
 
 
+@pytest.mark.e2e
+def test_an_app_test_suite_gets_the_v1_app_from_the_pytest_plugin(tmp_path: Path) -> None:
+    app_dir = _copy(tmp_path)
+    tests = app_dir / "tests"
+    tests.mkdir()
+    (tests / "conftest.py").write_text(
+        'pytest_plugins = ["durable_functions.testing.pytest_plugin"]\n'
+    )
+    (tests / "test_chain.py").write_text(
+        "def test_chain(durable_env):\n"
+        "    result = durable_env.run('Chain', {'name': 'Bo', 'value': 4})\n"
+        "    assert result.output['doubled'] == 8, result.error\n"
+        "    assert result.output['child_version'] == '2.0'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=app_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
+
+
 def _durable(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "durable_functions", *args],
