@@ -155,7 +155,7 @@ def harness(sdk: ModuleType) -> Iterator[Harness]:
 @pytest.fixture(scope="session")
 def sdist(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The unpacked ``azure-functions-durable`` 1.7.0 sdist: its samples, once per machine."""
-    cache = pytestconfig.cache
+    cache = getattr(pytestconfig, "cache", None)  # None under -p no:cacheprovider
     folder = cache.mkdir("reference-sdist") if cache is not None else None
     return fetch_reference_sdist(folder or tmp_path_factory.mktemp("reference-sdist"))
 
