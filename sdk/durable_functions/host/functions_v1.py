@@ -154,11 +154,9 @@ def _describe(app_dir: Path, folder: Path, config: dict[str, Any]) -> AppFunctio
     trigger_type = str(trigger["type"])
     kind = TRIGGER_KINDS.get(trigger_type, KIND_OTHER)
     client = next((b for b in bindings if b["type"] in _CLIENT_TYPES), None)
-    http_out = next(
-        (b for b in bindings if b["type"] == "http" and b.get("direction") == "out"), None
-    )
+    http_out = next((b for b in bindings if b["type"] == "http" and _direction(b) != "in"), None)
     others = tuple(
-        Binding(str(b["name"]), str(b["type"]), str(b.get("direction") or "in").lower())
+        Binding(str(b["name"]), str(b["type"]), _direction(b))
         for b in bindings
         if b is not trigger and b is not client and b["name"] != "$return"
     )
@@ -189,6 +187,10 @@ def _describe(app_dir: Path, folder: Path, config: dict[str, Any]) -> AppFunctio
         ),
         directory=folder,
     )
+
+
+def _direction(binding: dict[str, Any]) -> str:
+    return str(binding.get("direction") or "in").lower()
 
 
 def _load_entry(
