@@ -8,10 +8,12 @@ import json
 import warnings
 from collections.abc import Callable, Collection, Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from apps.reference_samples import fetch_reference_sdist
 
 from durable_functions.host.driver import Episodes
 from durable_functions.host.management import start as start_orchestration
@@ -148,3 +150,24 @@ def sdk(request: pytest.FixtureRequest) -> ModuleType:
 def harness(sdk: ModuleType) -> Iterator[Harness]:
     """A fresh in-memory host for one test."""
     yield Harness(InMemoryApp(sdk))
+
+
+@pytest.fixture(scope="session")
+def sdist(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The unpacked ``azure-functions-durable`` 1.7.0 sdist: its samples, once per machine."""
+    cache = getattr(pytestconfig, "cache", None)  # None under -p no:cacheprovider
+    folder = cache.mkdir("reference-sdist") if cache is not None else None
+    return fetch_reference_sdist(folder or tmp_path_factory.mktemp("reference-sdist"))
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(True, id="ours"),
+        pytest.param(False, id="reference", marks=pytest.mark.reference),
+    ]
+)
+def switch_import(request: pytest.FixtureRequest) -> bool:
+    """Run a reference sample switched to ``durable_functions``, or unmodified on the reference."""
+    if not request.param:
+        pytest.importorskip("azure.durable_functions")
+    return bool(request.param)

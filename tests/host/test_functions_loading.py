@@ -103,10 +103,10 @@ def test_a_folder_without_function_app_is_a_host_error(tmp_path: Path) -> None:
         load_app(tmp_path)
 
 
-def test_a_v1_app_is_recognised_and_refused_with_a_hint(tmp_path: Path) -> None:
+def test_the_v2_loader_points_a_v1_app_at_the_v1_loader(tmp_path: Path) -> None:
     (tmp_path / "MyFunction").mkdir()
     (tmp_path / "MyFunction" / "function.json").write_text("{}")
-    with pytest.raises(HostError, match="v1"):
+    with pytest.raises(HostError, match="v1 .*load_any_app"):
         load_app(tmp_path)
 
 

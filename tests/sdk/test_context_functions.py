@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 import pytest
-from factories import HistoryBuilder, actions_of, replay_history
+from factories import HistoryBuilder, actions_of, orchestration_payload_json, replay_history
 
 import durable_functions as df
 
@@ -17,6 +17,12 @@ class Greeting:
 
 
 app = df.DFApp()
+REFERENCE_NO_ACTIVITY_TRIGGER = (
+    "The `call_activity` API received a `Callable` without an associated Azure Functions "
+    "trigger-type. Please ensure you're using the Python programming model V2 and that your "
+    "activity function is annotated with the `activity_trigger`decorator. Otherwise, provide "
+    "in the name of the activity as a string."
+)
 
 
 @app.activity_trigger(input_name="city")
@@ -81,6 +87,37 @@ def test_plain_function_without_trigger_is_refused():
 
     result = replay_history(orch, HistoryBuilder().events)
     assert isinstance(result.exception, ValueError)
+    assert str(result.exception) == REFERENCE_NO_ACTIVITY_TRIGGER
+
+
+@pytest.mark.parametrize("method", ["call_activity", "call_activity_with_retry"])
+def test_a_callable_without_activity_trigger_gets_the_reference_text_for_every_activity_call(
+    method,
+):
+    def orch(ctx):
+        if method == "call_activity":
+            yield ctx.call_activity(len, 1)
+        else:
+            yield ctx.call_activity_with_retry(len, df.RetryOptions(1000, 2), 1)
+
+    assert str(replay_history(orch, HistoryBuilder().events).exception) == (
+        REFERENCE_NO_ACTIVITY_TRIGGER
+    )
+
+
+@pytest.mark.reference
+def test_the_callable_text_is_the_references():
+    reference = pytest.importorskip("azure.durable_functions")
+
+    def not_decorated(x):
+        return x
+
+    context = reference.DurableOrchestrationContext.from_json(
+        orchestration_payload_json(HistoryBuilder().events)
+    )
+    with pytest.raises(ValueError) as raised:
+        context.call_activity(not_decorated)
+    assert str(raised.value) == REFERENCE_NO_ACTIVITY_TRIGGER
 
 
 @pytest.mark.parametrize("name", ["", None], ids=["empty", "none"])

@@ -319,3 +319,32 @@ def test_fire_at_is_written_in_utc_for_an_aware_non_utc_datetime():
         yield ctx.create_timer(BASE_TIME.astimezone(plus_two) + timedelta(minutes=1))
 
     assert first_actions(orch)[0]["fireAt"] == "2024-05-01T10:01:00.123456Z"
+
+
+@pytest.mark.parametrize(
+    ("schema", "expected"),
+    [
+        (0, {"isDone": False, "actions": [], "output": 3}),
+        (1, {"isDone": False, "schemaVersion": 1, "actions": [], "output": 3}),
+    ],
+)
+def test_orchestrator_state_takes_the_schema_number_as_the_references_tests_pass_it(
+    schema, expected
+):
+    from durable_functions.models.OrchestratorState import OrchestratorState
+    from durable_functions.models.ReplaySchema import ReplaySchema
+
+    state = OrchestratorState(is_done=False, actions=[], output=3, replay_schema=schema)
+    assert state.to_json() == expected
+    assert state.schema_version == schema
+    enum = OrchestratorState(
+        is_done=False, actions=[], output=3, replay_schema=ReplaySchema(schema)
+    )
+    assert enum.to_json() == state.to_json()
+
+
+def test_orchestrator_state_refuses_an_unknown_schema_number():
+    from durable_functions.models.OrchestratorState import OrchestratorState
+
+    with pytest.raises(ValueError, match="7 is not a valid ReplaySchema"):
+        OrchestratorState(is_done=False, actions=[], output=None, replay_schema=7)

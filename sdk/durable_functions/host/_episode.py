@@ -8,6 +8,7 @@ failed or terminated, and continue-as-new.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -154,6 +155,7 @@ def prepare_episode(
         requeue=tuple(buffered),
         payload=built,
         preserve_unprocessed_events=config.preserve_unprocessed_events,
+        default_version=config.default_version,
     )
 
 
@@ -349,13 +351,21 @@ def _complete(
             sim, keys = _resume(session, episode, state, now=now, new_id=new_id)
     if sim is None:
         history = (*episode.history, *episode.new_events)
-        sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
+        fresh = functools.partial(
+            _Replay,
+            instance=instance,
+            history=history,
+            now=now,
+            new_id=new_id,
+            default_version=episode.default_version,
+        )
+        sim = fresh()
         if state is not None:
             try:
                 sim.run(_top_level_actions(state))
             except _MALFORMED as exc:
                 # A malformed action must fail its instance, not the host that runs it.
-                sim = _Replay(instance=instance, history=history, now=now, new_id=new_id)
+                sim = fresh()
                 if error is None:
                     error = f"the orchestrator sent an invalid action: {exc}"
                     error_type = "ValueError"

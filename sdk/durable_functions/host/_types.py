@@ -96,6 +96,8 @@ class EngineConfig:
     """``upperSchemaVersionNew`` sent to the SDK (2 = V3)."""
     preserve_unprocessed_events: bool = True
     """Carry events nobody waited for into the next execution on continue-as-new."""
+    default_version: str | None = None
+    """host.json ``defaultVersion``: the version of sub-orchestrations started without one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -261,6 +263,8 @@ class Episode:
     """True when the messages target a finished instance: they are dropped."""
     preserve_unprocessed_events: bool = True
     """From ``EngineConfig``: carry unconsumed events across continue-as-new."""
+    default_version: str | None = None
+    """From ``EngineConfig``: the version of a sub-orchestration started without one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

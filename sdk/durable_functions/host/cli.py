@@ -1,9 +1,10 @@
 """``durable start``: run the function app in this folder on the local host.
 
 Like ``func start``: reads ``host.json`` and ``local.settings.json``, indexes
-``function_app.py``, prints every function with its URL and serves until Ctrl+C.
-State lives in ``.durable/taskhub.sqlite3`` (SQLite), so a restart resumes
-every orchestration where it stopped.
+``function_app.py`` (or the ``function.json`` folders of a v1 app), prints every
+function with its URL and serves until Ctrl+C. State lives in
+``.durable/taskhub.sqlite3`` (SQLite), so a restart resumes every orchestration
+where it stopped.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 from durable_functions.errors import HostError
 
 if TYPE_CHECKING:
-    from durable_functions.host.functions import LoadedApp
+    from durable_functions.host.functions import AppFunction, LoadedApp
     from durable_functions.host.routes import FunctionKeys
     from durable_functions.host.server import HostServer
     from durable_functions.host.settings import HostSettings
@@ -69,6 +70,7 @@ def _banner(
         methods = ",".join(fn.methods) if fn.methods else "ALL"
         auth = "" if fn.auth_level == "anonymous" or keys is None else f" ({fn.auth_level} key)"
         lines.append(f"        {fn.name}: [{methods}] {server.function_url(fn)}{auth}")
+        lines += _notes(fn)
     others = [fn for fn in app.functions if fn.kind != "http"]
     if others:
         lines.append("")
@@ -76,6 +78,7 @@ def _banner(
         shown = fn.name if fn.durable_name == fn.name else f"{fn.name} ({fn.durable_name})"
         note = "" if fn.kind != "other" else "  (not run by the local host)"
         lines.append(f"        {shown}: {fn.trigger_type}{note}")
+        lines += _notes(fn)
     lines += [
         "",
         f"Durable management API: {server.base_url}/runtime/webhooks/durabletask/ "
@@ -89,9 +92,23 @@ def _banner(
     return "\n".join(lines)
 
 
+def _notes(fn: AppFunction) -> list[str]:
+    """Banner lines for a v1 function that did not load or has bindings not run locally."""
+    error = getattr(fn.func, "load_error", None)
+    if error is not None:
+        return [f"            not loaded: {error}"]
+    skipped = [b for b in fn.bindings if b.type != "http"]
+    return [
+        f"            {b.direction} binding {b.name!r} ({b.type}): not run by the local host"
+        + (" (values written to it are logged)" if b.is_output else " (receives None)")
+        for b in skipped
+    ]
+
+
 async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
     from durable_functions.host.dispatcher import Dispatcher
-    from durable_functions.host.functions import load_app
+    from durable_functions.host.engine import EngineConfig
+    from durable_functions.host.functions_v1 import load_any_app
     from durable_functions.host.routes import FunctionKeys
     from durable_functions.host.server import HostServer
     from durable_functions.host.settings import load_settings
@@ -100,7 +117,7 @@ async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
     settings = load_settings(app_dir)
     hub = args.hub or settings.hub_name
     db = args.db if args.db is not None else app_dir / DEFAULT_DB  # absolute: see run()
-    app = load_app(app_dir)
+    app = load_any_app(app_dir)
     store = SqliteStore(db, hub, recover=True)
     keys = (
         FunctionKeys.load_or_create(app_dir / ".durable" / "keys.json")
@@ -113,6 +130,7 @@ async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
         max_orchestrations=settings.max_concurrent_orchestrations,
         max_activities=settings.max_concurrent_activities,
         sessions=settings.sessions,
+        config=EngineConfig(default_version=settings.default_version or None),
     )
     server = HostServer(app, store, settings, wake=dispatcher.wake, keys=keys)
     # Waiting management requests answer the moment their instance finishes.

@@ -1,4 +1,5 @@
-"""Turn what a test holds (a DFApp, a Blueprint, a module, a file) into the host's function table.
+"""Turn what a test holds (a DFApp, a Blueprint, a module, a file, a v1 app folder) into the host's
+function table.
 
 The testing toolkit invokes functions exactly as the local host does, through
 ``durable_functions.host.functions.LoadedApp`` (the ``azure.functions`` converters),
@@ -15,10 +16,13 @@ from typing import Any
 
 from durable_functions.errors import HostError
 from durable_functions.host.functions import LoadedApp, describe_functions
+from durable_functions.host.functions_v1 import is_v1_app, load_v1_app
+from durable_functions.host.settings import load_settings
 
 
 def load_app_object(app: Any) -> LoadedApp:
-    """Index ``app``: a DFApp, a Blueprint, a module, a ``function_app.py`` path or a LoadedApp.
+    """Index ``app``: a DFApp, a Blueprint, a module, a ``function_app.py`` path, an app
+    folder (v2, or v1 with ``function.json`` folders) or a LoadedApp.
 
     Raises:
         HostError: the object registers no functions, or the file cannot be imported.
@@ -26,6 +30,8 @@ def load_app_object(app: Any) -> LoadedApp:
     if isinstance(app, LoadedApp):
         return app
     if isinstance(app, str | Path):
+        if is_v1_app(Path(app)):
+            return load_v1_app(Path(app))
         app = import_app_file(Path(app))
     registers, app_dir = _registers(app)
     for register in registers:
@@ -35,6 +41,16 @@ def load_app_object(app: Any) -> LoadedApp:
             register.functions_bindings = {}
     functions = describe_functions(app_dir, registers)
     return LoadedApp(app_dir, functions)
+
+
+def app_default_version(app: LoadedApp) -> str | None:
+    """host.json ``defaultVersion`` of the app's folder, as the host reads it (None if unset)."""
+    if not (app.app_dir / "host.json").is_file():
+        return None
+    try:
+        return load_settings(app.app_dir, environ={}).default_version or None
+    except HostError:
+        return None  # the host would refuse it; a test environment need not
 
 
 def import_app_file(path: Path) -> ModuleType:

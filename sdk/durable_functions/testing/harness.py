@@ -55,7 +55,7 @@ from durable_functions.host.payloads import parse_json_text
 from durable_functions.host.sessions import SessionCache, SessionOpener, SessionSettings
 from durable_functions.serialization import df_dumps, df_loads
 from durable_functions.status import OrchestrationRuntimeStatus
-from durable_functions.testing._apps import load_app_object
+from durable_functions.testing._apps import app_default_version, load_app_object
 from durable_functions.testing._client import TASK_HUB, TestDurableClient
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -297,7 +297,7 @@ class OrchestrationTestEnv:
             self.clock, SessionSettings(enabled=sessions, idle_timeout=None)
         )
         """Orchestrations kept alive between episodes (see ``durable_functions.host.sessions``)."""
-        self.config = config or EngineConfig()
+        self.config = config or EngineConfig(default_version=app_default_version(loaded))
         self._invoker = _EnvInvoker(loaded)
         self._base_stubs: dict[str, Any] = dict(stubs or {})
         self._invoker.stubs = dict(self._base_stubs)
@@ -396,11 +396,13 @@ class OrchestrationTestEnv:
         *,
         instance_id: str | None = None,
         run: bool = False,
+        version: str | None = None,
     ) -> str:
         """Create an instance (Pending) and return its id; ``run=True`` also runs it until idle.
 
         The input is stored as the SDK's client stores it, so ``context.get_input()``
-        returns ``input`` (custom objects and dataclasses included).
+        returns ``input`` (custom objects and dataclasses included). Without ``version``
+        the instance gets host.json's ``defaultVersion``, as on the host.
         """
         name = self.orchestrator_name(orchestrator)
         instance_id = instance_id or self._new_instance_id()
@@ -411,6 +413,7 @@ class OrchestrationTestEnv:
             now=self.now,
             instance_id=instance_id,
             input_json=input_json,
+            version=version if version is not None else self.config.default_version or "",
             new_id=self._new_id,
         )
         if run:
@@ -426,6 +429,7 @@ class OrchestrationTestEnv:
         events: Iterable[ExternalEvent | tuple[Any, ...] | Mapping[str, Any]] = (),
         instance_id: str | None = None,
         timeout: timedelta = timedelta(days=3650),
+        version: str | None = None,
     ) -> OrchestrationResult:
         """Start an orchestration and run it until it ends (or nothing is left to happen).
 
@@ -437,7 +441,7 @@ class OrchestrationTestEnv:
         """
         with self._stubbed(stubs):
             origin = self.now
-            instance_id = self.start(orchestrator, input, instance_id=instance_id)
+            instance_id = self.start(orchestrator, input, instance_id=instance_id, version=version)
             for event in events:
                 self._deliver(_as_event(event), default_instance=instance_id, origin=origin)
             self._run_until_done(instance_id, deadline=origin + timeout)
@@ -587,6 +591,7 @@ class OrchestrationTestEnv:
             known_orchestrators=lambda: sorted(self._invoker.known_orchestrators()),
             new_id=self._new_id,
             new_instance_id=self._new_instance_id,
+            default_version=self.config.default_version or "",
         )
 
     # -- results -------------------------------------------------------------------------

@@ -752,8 +752,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", help="history JSON files or folders of them")
     parser.add_argument(
         "--app",
-        default="function_app.py",
-        help="the app to replay against (default: ./function_app.py)",
+        default=".",
+        help="the app to replay against: function_app.py or an app folder, v1 apps included "
+        "(default: the current folder)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print mismatches only")
 

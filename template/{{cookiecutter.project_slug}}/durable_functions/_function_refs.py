@@ -15,6 +15,12 @@ from durable_functions.constants import ACTIVITY_TRIGGER, ORCHESTRATION_TRIGGER
 __all__ = ["resolve_activity", "resolve_name"]
 
 _RETURN_TYPES: dict[Any, Any] = {}
+_NO_ACTIVITY_TRIGGER = (
+    "The `call_activity` API received a `Callable` without an associated Azure Functions "
+    "trigger-type. Please ensure you're using the Python programming model V2 and that your "
+    "activity function is annotated with the `activity_trigger`decorator. Otherwise, provide "
+    "in the name of the activity as a string."
+)
 
 
 def _user_function(name: Any) -> Any:
@@ -50,6 +56,8 @@ def resolve_name(name: Any, trigger: str, api: str) -> str:
     if isinstance(name, str):
         return name
     if not _is_function_builder(name):
+        if callable(name) and trigger == ACTIVITY_TRIGGER:
+            raise ValueError(_NO_ACTIVITY_TRIGGER)  # the reference's text, word for word
         if callable(name):
             raise ValueError(
                 f"The `{api}` API received a `Callable` without an associated Azure "

@@ -62,7 +62,7 @@ class OrchestratorState:
         is_done: bool,
         actions: list[list[Action]],
         output: Any,
-        replay_schema: ReplaySchema,
+        replay_schema: ReplaySchema | int,
         error: str | None = None,
         custom_status: Any = None,
     ) -> None:
@@ -71,7 +71,8 @@ class OrchestratorState:
         self._output = output
         self._error = error
         self._custom_status = custom_status
-        self._replay_schema = replay_schema
+        # The reference's own tests pass the schema's number; take it as the schema.
+        self._replay_schema = ReplaySchema(replay_schema)
 
     actions = ReadOnly[list[list[Action]]](
         "_actions", "Every action scheduled so far, grouped per schema (§ actions shape)."

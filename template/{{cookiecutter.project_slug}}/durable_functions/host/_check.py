@@ -168,11 +168,14 @@ class _Replay:
         history: Sequence[Event],
         now: datetime,
         new_id: Callable[[], str],
+        default_version: str | None = None,
     ) -> None:
         self.instance = instance
         self.history = history
         self.now = now
         self.new_id = new_id
+        self.default_version = default_version
+        """host.json ``defaultVersion``, for sub-orchestrations started without a version."""
         self.counter = 0
         """Next sequence id; ids 0..counter-1 are exactly the ones the code reached."""
         self.scheduled: dict[int, Event] = {}
@@ -574,6 +577,8 @@ class _Replay:
                 instance.instance_id, task_id
             )
             version = action.get("version")
+            if version is None:
+                version = self.default_version
             child_input = action.get("input")
             event = history_event(
                 EventType.SubOrchestrationInstanceCreated,

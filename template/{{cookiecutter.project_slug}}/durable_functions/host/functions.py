@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from durable_functions.errors import FunctionNotFoundError, HostError
+from durable_functions.host.bindings import Binding, binding_arguments, log_outputs
 from durable_functions.host.sessions import SessionOpener
 
 log = logging.getLogger("durable_functions.host")
@@ -38,13 +39,13 @@ KIND_ACTIVITY = "activity"
 KIND_ENTITY = "entity"
 KIND_OTHER = "other"
 
-_TRIGGER_KINDS = {
+TRIGGER_KINDS = {
     "httpTrigger": KIND_HTTP,
     "orchestrationTrigger": KIND_ORCHESTRATOR,
     "activityTrigger": KIND_ACTIVITY,
     "entityTrigger": KIND_ENTITY,
 }
-_DURABLE_NAME_PROPERTY = {
+DURABLE_NAME_PROPERTY = {
     KIND_ORCHESTRATOR: "orchestration",
     KIND_ACTIVITY: "activity",
     KIND_ENTITY: "entityName",
@@ -79,6 +80,12 @@ class AppFunction:
     """The function declares a ``context`` parameter that is not a binding."""
     trigger_type: str = ""
     """The raw trigger binding type."""
+    bindings: tuple[Binding, ...] = ()
+    """Other bindings passed as parameters (v1 ``function.json``): ``Out`` objects, ``None``."""
+    http_output: str | None = None
+    """The parameter of a named ``http`` output (v1); ``None``: the return value is the answer."""
+    directory: Path | None = None
+    """The function's folder (v1), for ``func.Context.function_directory``."""
 
     @property
     def is_async(self) -> bool:
@@ -122,7 +129,7 @@ def _invocation_context(fn: AppFunction, app_dir: Path) -> Any:
 
         @property
         def function_directory(self) -> str:
-            return str(app_dir)
+            return str(fn.directory or app_dir)
 
         @property
         def trace_context(self) -> Any:
@@ -220,9 +227,10 @@ class LoadedApp:
         return result
 
     def _extra_kwargs(self, fn: AppFunction) -> dict[str, Any]:
-        if fn.client_param is None:
-            return {}
-        return {fn.client_param: self.client_payload(fn.client_hub)}
+        extra = binding_arguments(fn.bindings) if fn.bindings else {}
+        if fn.client_param is not None:
+            extra[fn.client_param] = self.client_payload(fn.client_hub)
+        return extra
 
     # -- the Invoker protocol ---------------------------------------------------------
     def invoke_orchestrator(self, name: str, payload: str) -> str:
@@ -254,6 +262,7 @@ class LoadedApp:
 
         async def run() -> str:
             result = await fn.func(**kwargs)
+            log_outputs(fn.name, fn.bindings, kwargs)
             return _as_text(ActivityTriggerConverter.encode(result, expected_type=None).value)
 
         return asyncio.run_coroutine_threadsafe(run(), self.loop())
@@ -272,6 +281,7 @@ class LoadedApp:
         value = converter.decode(meta.Datum(type="string", value=payload), trigger_metadata=None)
         kwargs = {fn.trigger_param: value, **self._extra_kwargs(fn)}
         result = self._call(fn, kwargs)
+        log_outputs(fn.name, fn.bindings, kwargs)
         return _as_text(converter.encode(result, expected_type=None).value)
 
     async def invoke_http(
@@ -316,6 +326,9 @@ class LoadedApp:
             result = await asyncio.get_running_loop().run_in_executor(
                 None, lambda: fn.func(**kwargs)
             )
+        log_outputs(fn.name, fn.bindings, kwargs)
+        if fn.http_output is not None:
+            result = kwargs[fn.http_output].get()
         if result is None:
             return HttpResult(status=204)
         datum = HttpResponseConverter.encode(result, expected_type=None)
@@ -354,7 +367,7 @@ def _describe(app_dir: Path, raw: Any) -> AppFunction:
     name = raw.get_function_name()
     trigger = raw.get_trigger()
     trigger_type = str(getattr(trigger, "type", "")) if trigger is not None else ""
-    kind = _TRIGGER_KINDS.get(trigger_type, KIND_OTHER)
+    kind = TRIGGER_KINDS.get(trigger_type, KIND_OTHER)
     user = raw.get_user_function()
     bindings: list[dict[str, Any]] = [b.get_dict_repr() for b in raw.get_bindings()]
     trigger_dict: dict[str, Any] = next((b for b in bindings if b.get("type") == trigger_type), {})
@@ -365,7 +378,7 @@ def _describe(app_dir: Path, raw: Any) -> AppFunction:
     except (TypeError, ValueError):
         params = {}  # type: ignore[assignment]
     wants_context = "context" in params and "context" not in binding_names
-    durable_prop = _DURABLE_NAME_PROPERTY.get(kind)
+    durable_prop = DURABLE_NAME_PROPERTY.get(kind)
     durable_name = str((trigger_dict.get(durable_prop) if durable_prop else None) or name)
     methods = tuple(_enum_value(m).upper() for m in (trigger_dict.get("methods") or ()))
     route = str(trigger_dict.get("route") or name)
@@ -399,7 +412,7 @@ def load_app(app_dir: Path, *, module_name: str = "function_app") -> LoadedApp:
     if not script.is_file():
         legacy = any(p.joinpath("function.json").is_file() for p in app_dir.iterdir() if p.is_dir())
         hint = (
-            " This looks like a v1 (function.json) app; the local host runs v2 apps only."
+            " This looks like a v1 (function.json) app: load it with functions_v1.load_any_app."
             if legacy
             else ""
         )

@@ -1,0 +1,5 @@
+from __app__.shared.greetings import greeting
+
+
+def main(name: str) -> str:
+    return greeting(name)

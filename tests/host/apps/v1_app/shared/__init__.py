@@ -1,0 +1,1 @@
+"""Code shared by the functions, imported as ``__app__.shared``."""
