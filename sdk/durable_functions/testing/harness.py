@@ -17,19 +17,16 @@ replays correctly on the host too::
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
 import uuid
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from durable_functions._protocol import HTTP_ACTIVITY_NAME, EventType, RuntimeStatus
+from durable_functions._protocol import EventType, RuntimeStatus
 from durable_functions.errors import (
     DurableError,
     FailureDetails,
@@ -52,16 +49,18 @@ from durable_functions.host.engine import (
 from durable_functions.host.functions import LoadedApp
 from durable_functions.host.memory import MemoryBackend
 from durable_functions.host.payloads import parse_json_text
-from durable_functions.host.sessions import SessionCache, SessionOpener, SessionSettings
+from durable_functions.host.sessions import SessionCache, SessionSettings
 from durable_functions.serialization import df_dumps, df_loads
 from durable_functions.status import OrchestrationRuntimeStatus
 from durable_functions.testing._apps import app_default_version, load_app_object
 from durable_functions.testing._client import TASK_HUB, TestDurableClient
+from durable_functions.testing._invoker import (
+    EnvInvoker,
+    decode_activity_input,
+)
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 """Virtual time at which every test environment starts, unless told otherwise."""
-
-_MISSING = object()
 
 
 # -- what a test gets back ----------------------------------------------------------------------
@@ -145,123 +144,6 @@ class OrchestrationResult:
         return self
 
 
-# -- the invoker: the app's functions, plus stand-ins -------------------------------------------
-
-
-def _decode_activity_input(input_json: str) -> Any:
-    try:
-        return df_loads(input_json)
-    except (ValueError, TypeError):
-        return input_json  # the activity converter passes non-JSON text through
-
-
-class _EnvInvoker:
-    """``driver.Invoker`` over the loaded app, with activity stand-ins and ad-hoc orchestrators."""
-
-    def __init__(self, app: LoadedApp) -> None:
-        self.app = app
-        self.stubs: dict[str, Any] = {}
-        self.adhoc: dict[str, Callable[[str], str]] = {}
-        self._entities = frozenset(app.known_entities())
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Recompute the known names after a change to ``stubs`` or ``adhoc``."""
-        self._orchestrators = frozenset(self.app.known_orchestrators()) | frozenset(self.adhoc)
-        self._activities = frozenset(self.app.known_activities()) | frozenset(self.stubs)
-
-    def known_orchestrators(self) -> frozenset[str]:
-        return self._orchestrators
-
-    def known_activities(self) -> frozenset[str]:
-        return self._activities
-
-    def known_entities(self) -> frozenset[str]:
-        return self._entities
-
-    def invoke_orchestrator(self, name: str, payload: str) -> str:
-        handle = self.adhoc.get(name)
-        if handle is not None:
-            return handle(payload)
-        with _platform_notices_silenced():
-            return self.app.invoke_orchestrator(name, payload)
-
-    def session_opener(self, name: str) -> SessionOpener | None:
-        handle = self.adhoc.get(name)
-        opener = getattr(handle, "open_session", None) if handle is not None else None
-        if handle is None:
-            return self.app.session_opener(name)
-        return opener if callable(opener) else None
-
-    def invoke_activity(self, name: str, input_json: str) -> str:
-        stub = self.stubs.get(name, _MISSING)
-        if stub is _MISSING:
-            with _platform_notices_silenced():
-                return self.app.invoke_activity(name, input_json)
-        if isinstance(stub, BaseException):
-            raise stub
-        if isinstance(stub, type) and issubclass(stub, BaseException):
-            raise stub(f"stand-in for activity {name!r}")
-        if callable(stub):
-            value = stub(_decode_activity_input(input_json))
-            if inspect.isawaitable(value):
-                value = asyncio.run_coroutine_threadsafe(_awaited(value), self.app.loop()).result()
-            return df_dumps(value)
-        return df_dumps(stub)
-
-    def call_http(self, request_json: str | None) -> str:
-        """A durable HTTP call: the ``BuiltIn::HttpActivity`` stand-in if there is one."""
-        if HTTP_ACTIVITY_NAME in self.stubs:
-            return self.invoke_http_stub(request_json)
-        return driver.call_http(request_json)
-
-    def invoke_http_stub(self, request_json: str | None) -> str:
-        """Answer a ``context.call_http`` request with the ``BuiltIn::HttpActivity`` stand-in.
-
-        The stand-in gets the request (``method``, ``uri``, ``content``, ``headers``) and
-        gives a response dict (``statusCode``, ``headers``, ``content``) or a value that
-        becomes the content of a 200 response.
-        """
-        text = self.invoke_activity(HTTP_ACTIVITY_NAME, json.dumps(_http_request(request_json)))
-        response = json.loads(text)
-        if isinstance(response, dict) and "statusCode" in response:
-            response.setdefault("headers", {})
-            response.setdefault("content", None)
-        else:
-            content = response if isinstance(response, str) or response is None else text
-            response = {"statusCode": 200, "headers": {}, "content": content}
-        return json.dumps(response)
-
-    def invoke_entity(self, name: str, batch_payload: str) -> str:
-        with _platform_notices_silenced():
-            return self.app.invoke_entity(name, batch_payload)
-
-
-@contextmanager
-def _platform_notices_silenced() -> Iterator[None]:
-    """Keep azure.functions' one-time typing notices out of the user's test run.
-
-    The worker's converters call ``df_loads`` without a type and announce, once, a
-    ``DeprecationWarning`` about strict typing; under ``-W error`` (pytest's
-    ``filterwarnings = error``) that would fail the invocation it happens in.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"azure\.functions")
-        yield
-
-
-def _http_request(request_json: str | None) -> dict[str, Any]:
-    try:
-        request = json.loads(request_json or "{}")
-    except ValueError:
-        request = {}
-    return request if isinstance(request, dict) else {}
-
-
-async def _awaited(awaitable: Any) -> Any:
-    return await awaitable
-
-
 # -- the environment ----------------------------------------------------------------------------
 
 
@@ -298,7 +180,7 @@ class OrchestrationTestEnv:
         )
         """Orchestrations kept alive between episodes (see ``durable_functions.host.sessions``)."""
         self.config = config or EngineConfig(default_version=app_default_version(loaded))
-        self._invoker = _EnvInvoker(loaded)
+        self._invoker = EnvInvoker(loaded)
         self._base_stubs: dict[str, Any] = dict(stubs or {})
         self._invoker.stubs = dict(self._base_stubs)
         self._invoker.refresh()
@@ -600,7 +482,7 @@ class OrchestrationTestEnv:
     def activity_calls(self) -> list[tuple[str, str, Any]]:
         """Every activity run in this environment: ``(instance_id, name, input)``."""
         return [
-            (iid, item.name, _decode_activity_input(item.input or "null"))
+            (iid, item.name, decode_activity_input(item.input or "null"))
             for iid, item in self._calls
         ]
 
@@ -774,7 +656,7 @@ def _entity_parts(entity: Any) -> tuple[str, str]:
 
 def _decode_input(raw: str | None) -> Any:
     value = parse_json_text(raw)
-    return _decode_activity_input(value) if isinstance(value, str) else value
+    return decode_activity_input(value) if isinstance(value, str) else value
 
 
 def _activity_calls(history: list[dict[str, Any]]) -> list[ActivityCall]:
@@ -793,14 +675,14 @@ def _activity_calls(history: list[dict[str, Any]]) -> list[ActivityCall]:
         error: str | None = None
         if end is not None and end.get("EventType") == EventType.TaskCompleted:
             result = end.get("Result")
-            output = None if result is None else _decode_activity_input(str(result))
+            output = None if result is None else decode_activity_input(str(result))
         elif end is not None:
             error = str(end.get("Reason"))
         raw_input = event.get("Input")
         calls.append(
             ActivityCall(
                 name=str(event.get("Name")),
-                input=None if raw_input is None else _decode_activity_input(str(raw_input)),
+                input=None if raw_input is None else decode_activity_input(str(raw_input)),
                 task_id=task_id,
                 scheduled_at=event.get("Timestamp"),
                 output=output,
