@@ -95,19 +95,12 @@ class _Group(_Node):
         self.finished += 1
         if child.failed:
             self.failures += 1
-        if self.building or self.done:
-            return
-        # Built and still open: no other child had finished in a deciding way.
-        # A WhenAny succeeds even when its first child failed (protocol §5.8, .NET Task.WhenAny).
-        if self.any:
-            sim.finish(self, failed=False)
-        elif child.failed:
-            sim.finish(self, failed=True)
-        elif self.finished == len(self.children):
-            sim.finish(self, failed=False)
+        if not self.building:  # built and still open: no child had decided it before
+            self.evaluate(sim)
 
     def evaluate(self, sim: _Replay) -> None:
-        """Once built: finish if the rule is met (WhenAny: first child; WhenAll: all, a failure)."""
+        """Once built: finish if the rule is met (WhenAny: first child, even a failed one, as
+        .NET's Task.WhenAny (protocol §5.8); WhenAll: all, or a failure)."""
         if self.done:
             return
         if not self.children:
