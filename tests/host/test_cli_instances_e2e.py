@@ -12,19 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apps.harness import Host, copy_app, launch
+from apps.harness import Host, running_host
 
 pytestmark = [pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    tmp: Path = tmp_path_factory.mktemp("cli")
-    running = launch(copy_app("sdk_app", tmp), tmp / "hub.sqlite3")
-    try:
+    with running_host(tmp_path_factory.mktemp("cli")) as running:  # one host for the module
         yield running
-    finally:
-        running.stop()
 
 
 def durable(*args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:

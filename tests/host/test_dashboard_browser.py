@@ -10,11 +10,10 @@ import http.server
 import re
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from apps.harness import Host, copy_app, launch
+from apps.harness import Host, running_host
 from browser import chromium_path, screenshots_dir, unavailable
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -23,12 +22,8 @@ API = "/runtime/webhooks/durabletask"
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    tmp: Path = tmp_path_factory.mktemp("dashboard")
-    running = launch(copy_app("sdk_app", tmp), tmp / "hub.sqlite3")
-    try:
+    with running_host(tmp_path_factory.mktemp("dashboard")) as running:  # one host for the module
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -135,17 +130,15 @@ def test_the_list_pages_with_continuation_tokens(
     page.locator("#instance-rows tr").nth(1).wait_for()
     seen = []
     for _ in range(3):
-        page.wait_for_function("document.querySelectorAll('#instance-rows tr').length > 0")
+        page.locator("#instance-rows tr[data-instance]").first.wait_for()
         seen += page.locator("#instance-rows tr").evaluate_all(
             "rows => rows.map(r => r.dataset.instance)"
         )
         if page.locator("#next-page").is_disabled():
             break
-        first = seen[-1]
+        last = page.locator(f'#instance-rows tr[data-instance="{seen[-1]}"]')
         page.locator("#next-page").click()
-        page.wait_for_function(
-            f"document.querySelector('#instance-rows tr')?.dataset.instance !== {first!r}"
-        )
+        last.wait_for(state="detached")
     assert len(seen) == len(set(seen)) == 5
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from apps.harness import Host, copy_app, launch
+from apps.harness import Host, running_host
 
 from durable_functions._http import close_shared_client
 from durable_functions.client import DurableOrchestrationClient
@@ -66,12 +65,8 @@ def test_a_host_bound_to_every_interface_accepts_addresses_and_allowed_names() -
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    tmp: Path = tmp_path_factory.mktemp("origin")
-    running = launch(copy_app("sdk_app", tmp), tmp / "hub.sqlite3")
-    try:
+    with running_host(tmp_path_factory.mktemp("origin")) as running:  # one host for the module
         yield running
-    finally:
-        running.stop()
 
 
 MANAGEMENT = "/runtime/webhooks/durabletask"

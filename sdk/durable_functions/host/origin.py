@@ -17,6 +17,7 @@ Functions runtime's webhooks), so they keep working unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 from collections.abc import Iterable, Mapping
@@ -40,11 +41,9 @@ def _host_name(value: str) -> str:
 
 
 def _is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
+    with contextlib.suppress(ValueError):
+        return ipaddress.ip_address(name) is not None
+    return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -369,10 +369,12 @@ function eventDetails(ev) {
   const parts = [];
   const add = (label, value) => {
     if (value === undefined || value === null || value === "") return;
-    const text = typeof value === "string" && !/^[[{"]/.test(value) ? value : pretty(value);
-    const short = text.length <= 80 && !text.includes("\n");
+    let data = value, text = null; // the stored JSON text, or plain text that is not JSON
+    if (typeof value === "string") { try { data = JSON.parse(value); } catch { text = value; } }
+    const compact = text ?? JSON.stringify(data);
+    const short = compact.length <= 90 && !compact.includes("\n");
     parts.push(h("div", {}, h("span", { class: "muted" }, `${label}: `),
-      short ? h("span", { class: "mono" }, text) : h("details", {}, h("summary", {}, "show"), jsonBlock(value, true))));
+      short ? h("span", { class: "mono" }, compact) : h("details", {}, h("summary", {}, "show"), jsonBlock(data, true))));
   };
   if (type === "ExecutionStarted" && ev.Input !== undefined) add("Input", ev.Input);
   if (type === "TaskScheduled" || type === "SubOrchestrationInstanceCreated") add("Input", ev.Input);
