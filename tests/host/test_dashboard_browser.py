@@ -224,7 +224,7 @@ def test_terminate_then_purge_from_the_page(host: Host, page: Any) -> None:
     assert host.wait(instance_id)["output"] == "from the dashboard"
     page.locator("#runtime-status", has_text="Terminated").wait_for()
 
-    page.locator("[data-action=purge]:not([disabled])").click()
+    page.locator("[data-action=purge]").click()
     _confirm(page)
     page.locator("#action-answer").get_by_text("Purge: the host answered 200").wait_for()
     assert host.status(instance_id).status == 404
@@ -321,3 +321,26 @@ def test_a_cross_origin_page_cannot_drive_an_action(browser: Any, host: Host) ->
         server.shutdown()
         server.server_close()
     assert host.status(instance_id).json()["runtimeStatus"] == "Running"
+
+
+def test_a_live_update_keeps_the_scroll_position_and_the_filters(host: Host, page: Any) -> None:
+    ids = [host.start("wait_event", instance_id=f"scroll-{n}") for n in range(8)]
+    for instance_id in ids:
+        host.wait(instance_id, until={"Running"})
+    page.set_viewport_size({"width": 1000, "height": 420})
+    page.goto(f"{host.base}/dashboard/?prefix=scroll-&status=Running,Terminated")
+    row(page, ids[0]).wait_for()
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 100
+
+    reply = host.request("POST", f"{API}/instances/{ids[0]}/terminate?reason=live")
+    assert reply.status == 202
+    row(page, ids[0]).locator(".status.s-Terminated").wait_for()
+
+    assert page.evaluate("window.scrollY") == scrolled
+    assert page.locator("#instance-rows tr").count() == 8
+    assert page.locator("label.chip:has(input:checked)").all_inner_texts() == [
+        "Running",
+        "Terminated",
+    ]

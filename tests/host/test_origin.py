@@ -128,3 +128,22 @@ def test_the_sdk_client_still_drives_the_host(host: Host) -> None:
     _instance_id, final = asyncio.run(run())
     assert final == "Terminated"
     assert json.loads(binding)["rpcBaseUrl"].startswith(host.base)
+
+
+@pytest.mark.e2e
+def test_the_dashboard_serves_its_pages_and_files_only(host: Host) -> None:
+    page = host.request("GET", "/dashboard/instances/some%2Fid")
+    script = host.request("GET", "/dashboard/static/app.js")
+    meta = host.request("GET", "/dashboard/meta.json").json()
+
+    assert page.status == 200 and b'<script src="/dashboard/static/app.js"' in page.body
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert script.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert meta["eventTypes"]["4"] == "TaskScheduled" and "Suspended" in meta["runtimeStatuses"]
+    assert {"name": "counter", "kind": "entity"}.items() <= next(
+        f for f in meta["functions"] if f["name"] == "counter"
+    ).items()
+    assert host.request("GET", "/dashboard/static/../cli.py").status == 404
+    assert host.request("GET", "/dashboard/nothing/here").status == 404
+    assert host.request("GET", "/dashboard").body == page.body  # redirected to /dashboard/
+    assert host.request("POST", "/dashboard/", headers={"Origin": host.base}).status == 405

@@ -444,7 +444,6 @@ function gantt(spans, inst) {
 function actionButtons(inst, answerBox, refresh) {
   const id = inst.instanceId;
   const path = `/instances/${enc(id)}`;
-  const running = !TERMINAL.has(inst.runtimeStatus);
   async function act(label, request) {
     const answer = await request();
     const text = answer.ok ? `${label}: the host answered ${answer.status}` : `${label} refused (${answer.status}): ${message(answer)}`;
@@ -454,40 +453,41 @@ function actionButtons(inst, answerBox, refresh) {
     await refresh(answer);
   }
   const reasonField = [{ name: "reason", label: "Reason", value: "" }];
+  // Every action is offered: what is allowed is the host's rule, and its answer is shown.
   const buttons = [
-    ["Raise event", "raise-event", false, async () => {
+    ["Raise event", "raise-event", async () => {
       const v = await confirmDialog({ title: "Raise an event", text: `Send an event to ${id}.`, fields: [{ name: "name", label: "Event name", required: true }, { name: "data", label: "Event data (JSON)", type: "textarea", value: "null" }], ok: "Raise event" });
       if (!v) return;
       try { JSON.parse(v.data || "null"); } catch (err) { toast(`The event data is not JSON: ${err.message}`, true); return; }
       await act("Raise event", () => api("POST", `${path}/raiseEvent/${enc(v.name)}`, { body: v.data || "null" }));
     }],
-    ["Suspend", "suspend", !running, async () => {
+    ["Suspend", "suspend", async () => {
       const v = await confirmDialog({ title: "Suspend this instance?", text: id, fields: reasonField, ok: "Suspend" });
       if (v) await act("Suspend", () => api("POST", `${path}/suspend?reason=${enc(v.reason)}`));
     }],
-    ["Resume", "resume", inst.runtimeStatus !== "Suspended", async () => {
+    ["Resume", "resume", async () => {
       const v = await confirmDialog({ title: "Resume this instance?", text: id, fields: reasonField, ok: "Resume" });
       if (v) await act("Resume", () => api("POST", `${path}/resume?reason=${enc(v.reason)}`));
     }],
-    ["Terminate", "terminate", !running, async () => {
+    ["Terminate", "terminate", async () => {
       const v = await confirmDialog({ title: "Terminate this instance?", text: `${id} stops for good; its pending work is dropped.`, fields: reasonField, ok: "Terminate", danger: true });
       if (v) await act("Terminate", () => api("POST", `${path}/terminate?reason=${enc(v.reason)}`));
     }],
-    ["Rewind", "rewind", inst.runtimeStatus !== "Failed", async () => {
+    ["Rewind", "rewind", async () => {
       const v = await confirmDialog({ title: "Rewind this failed instance?", text: "Its failed steps run again from the last good state.", fields: reasonField, ok: "Rewind" });
       if (v) await act("Rewind", () => api("POST", `${path}/rewind?reason=${enc(v.reason)}`));
     }],
-    ["Restart", "restart", false, async () => {
+    ["Restart", "restart", async () => {
       const v = await confirmDialog({ title: "Restart this instance?", text: "It starts again with its original input.", fields: [{ name: "fresh", label: "under a new instance id", type: "checkbox", value: true }], ok: "Restart" });
       if (v) await act("Restart", () => api("POST", `${path}/restart?restartWithNewInstanceId=${v.fresh}`));
     }],
-    ["Purge", "purge", running, async () => {
+    ["Purge", "purge", async () => {
       const v = await confirmDialog({ title: "Purge this instance?", text: `${id} and its whole history are deleted. This cannot be undone.`, ok: "Purge", danger: true });
       if (v) await act("Purge", () => api("DELETE", path));
     }],
   ];
   return h("div", { class: "actions", role: "group", "aria-label": "Actions" },
-    buttons.map(([label, key, disabled, handler]) => h("button", { type: "button", class: key === "terminate" || key === "purge" ? "danger" : "", "data-action": key, disabled, title: disabled ? `Not available while ${inst.runtimeStatus}` : null, onclick: handler }, label)));
+    buttons.map(([label, key, handler]) => h("button", { type: "button", class: key === "terminate" || key === "purge" ? "danger" : "", "data-action": key, onclick: handler }, label)));
 }
 
 async function instancePage(main, id) {
