@@ -390,7 +390,11 @@ def run_delete_task_hub(args: argparse.Namespace) -> int:
     for entity in entities:
         key = entity["key"] or "$"
         host.call("DELETE", f"entities/{quote(entity['name'], safe='')}/{quote(key, safe='')}")
-    summary = {"instancesDeleted": instances, "entitiesDeleted": len(entities)}
+    # An entity's state goes when it runs the `delete` operation the host queues for it.
+    summary = {"instancesDeleted": instances, "entityDeletesSent": len(entities)}
     return _done(
-        args, f"Deleted {instances} instance(s) and {len(entities)} entity state(s)", summary
+        args,
+        f"Deleted {instances} instance(s); sent `delete` to {len(entities)} entit"
+        + ("y" if len(entities) == 1 else "ies"),
+        summary,
     )
