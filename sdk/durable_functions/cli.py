@@ -19,6 +19,21 @@ from typing import Any, NoReturn
 
 from durable_functions.errors import DurableError
 
+# Core Tools' `func durable` commands, against a running host (host/cli_instances.py).
+_INSTANCE_COMMANDS = (
+    ("get-instances", "list orchestration instances on a running host"),
+    ("get-runtime-status", "show an instance's status"),
+    ("get-history", "show an instance's history"),
+    ("start-new", "start an orchestration"),
+    ("raise-event", "send an event to an instance"),
+    ("terminate", "terminate an instance"),
+    ("suspend", "suspend an instance"),
+    ("resume", "resume a suspended instance"),
+    ("rewind", "rewind a failed instance"),
+    ("purge-history", "delete instances and their histories"),
+    ("delete-task-hub", "delete every instance and entity of the task hub"),
+)
+
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "new": ("durable_functions.scaffold", "create a Durable Functions app from the template"),
@@ -30,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("durable_functions.testing.history", "export an instance's history to a file"),
     "replay": ("durable_functions.testing.replayer", "replay recorded histories against the code"),
     "lint": ("durable_functions.testing.lint", "find non-deterministic code in orchestrators"),
+    **{name: ("durable_functions.host.cli_instances", text) for name, text in _INSTANCE_COMMANDS},
 }
 
 
@@ -55,7 +71,8 @@ def _build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 
 def _entry(module: ModuleType, kind: str, command: str) -> Any:
     """``<kind>_<command>`` when the module has it (one module, several commands), else ``kind``."""
-    return getattr(module, f"{kind}_{command}", None) or getattr(module, kind)
+    name = f"{kind}_{command.replace('-', '_')}"
+    return getattr(module, name, None) or getattr(module, kind)
 
 
 def _error(command: str, message: object) -> int:

@@ -18,17 +18,18 @@ import json
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from durable_functions._http import HttpResponse, shared_client
+from durable_functions._paging import entities_url, format_query_datetime, read_all_pages
 from durable_functions._readonly import ReadOnly
 from durable_functions.errors import HostError, OrchestrationNotFoundError
 from durable_functions.serialization import df_dumps
 from durable_functions.status import (
-    DATETIME_STRING_FORMAT,
+    DurableEntityStatus,
     DurableOrchestrationStatus,
     EntityStateResponse,
     OrchestrationRuntimeStatus,
@@ -48,8 +49,6 @@ __all__ = [
     "post_async_request",
 ]
 
-CONTINUATION_HEADER = "x-ms-continuation-token"
-"""Request/response header the host pages list queries with."""
 INVOCATION_ID_HEADER = "X-Azure-Functions-InvocationId"
 """Correlates a client call with the calling function's invocation in host logs."""
 
@@ -216,13 +215,6 @@ class DurableOrchestrationBindings:
         return cls(**data)
 
 
-def _format_query_datetime(value: datetime) -> str:
-    # The wire text ends in "Z": an aware datetime is converted to UTC first.
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc)
-    return value.strftime(DATETIME_STRING_FORMAT)
-
-
 class RpcManagementOptions:
     """Builds the ``instances/`` and ``entities/`` URLs of the management calls.
 
@@ -278,11 +270,11 @@ class RpcManagementOptions:
             ("showHistoryOutput", self._show_history_output),
             (
                 "createdTimeFrom",
-                self._created_time_from and _format_query_datetime(self._created_time_from),
+                self._created_time_from and format_query_datetime(self._created_time_from),
             ),
             (
                 "createdTimeTo",
-                self._created_time_to and _format_query_datetime(self._created_time_to),
+                self._created_time_to and format_query_datetime(self._created_time_to),
             ),
             ("op", self.operation_name),
         ]
@@ -442,23 +434,8 @@ class DurableOrchestrationClient:
         self, options: RpcManagementOptions
     ) -> list[DurableOrchestrationStatus]:
         url = options.to_url(self._rpc_base_url)
-        statuses: list[DurableOrchestrationStatus] = []
-        token: str | None = None
-        seen: set[str] = set()
-        while True:
-            if token:
-                response = await self._get_async_request(url, headers={CONTINUATION_HEADER: token})
-            else:
-                response = await self._get_async_request(url)
-            if response[0] != 200:
-                raise _unexpected_status(response)
-            statuses.extend(DurableOrchestrationStatus.from_json(o) for o in response[1] or [])
-            headers: Mapping[str, str] = getattr(response, "headers", None) or {}
-            token = headers.get(CONTINUATION_HEADER)
-            # An empty, "null" or repeated token means the last page was read.
-            if not token or token == "null" or token in seen:
-                return statuses
-            seen.add(token)
+        items = await read_all_pages(self._get_async_request, url, _unexpected_status)
+        return [DurableOrchestrationStatus.from_json(o) for o in items]
 
     async def purge_instance_history(self, instance_id: str) -> PurgeHistoryResult:
         """Delete one instance's history and state."""
@@ -667,6 +644,27 @@ class DurableOrchestrationClient:
         if response[0] == 404:
             return EntityStateResponse(False)
         raise _unexpected_status(response)
+
+    async def list_entities(
+        self,
+        entity_name: str | None = None,
+        last_operation_time_from: datetime | None = None,
+        last_operation_time_to: datetime | None = None,
+        fetch_state: bool = False,
+        page_size: int = 100,
+        task_hub_name: str | None = None,
+    ) -> list[DurableEntityStatus]:
+        """Every entity (of ``entity_name``), all pages; an addition (reference issue #297)."""
+        url = entities_url(
+            self._rpc_base_url,
+            entity_name,
+            (last_operation_time_from, last_operation_time_to),
+            fetch_state=fetch_state,
+            page_size=page_size,
+            task_hub_name=task_hub_name,
+        )
+        items = await read_all_pages(self._get_async_request, url, _unexpected_status)
+        return [DurableEntityStatus.from_json(item) for item in items]
 
     # -- HTTP responses for client functions -------------------------------
 

@@ -461,3 +461,26 @@ async def test_the_reference_client_drives_our_host(host: Any) -> None:
     await _close_session()
     # The reference double-encodes the event (upstream issue #295): the orchestrator gets text.
     assert status.output == {"received": '{"ok": true}', "type": "str"}
+
+
+async def test_list_entities_follows_pages_and_filters_by_name_and_time(
+    client: DurableOrchestrationClient,
+) -> None:
+    keys = {new_id("list") for _ in range(3)}
+    before = datetime.now(timezone.utc) - timedelta(seconds=5)
+    for key in keys:
+        await client.signal_entity(EntityId("counter", key), "add", 4)
+    deadline = time.monotonic() + 20
+    found: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        listed = await client.list_entities("counter", fetch_state=True, page_size=1)
+        found = {e.key: e for e in listed if e.key in keys}
+        if len(found) == 3 and all(e.state == 4 for e in found.values()):
+            break
+        await asyncio.sleep(0.05)
+
+    assert sorted(found) == sorted(keys)
+    assert {(e.name, e.state) for e in found.values()} == {("counter", 4)}
+    assert all(e.last_operation_time and e.last_operation_time >= before for e in found.values())
+    future = datetime.now(timezone.utc) + timedelta(hours=1)
+    assert await client.list_entities("counter", last_operation_time_from=future) == []

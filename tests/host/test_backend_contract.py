@@ -175,3 +175,31 @@ def test_the_driver_reports_an_unknown_orchestrator_as_its_failure(backend: Back
     instance = backend.get_instance("i1")
     assert instance is not None and instance.runtime_status is RuntimeStatus.Failed
     assert "doesn't exist" in (instance.output or "")
+
+
+def _created(backend: Backend, name: str, instance_id: str, minute: int) -> None:
+    new = engine.new_instance(
+        name, instance_id, None, now=NOW.replace(minute=minute), execution_id="e", version=""
+    )
+    backend.create_instance(new)
+
+
+def test_list_instances_pages_newest_first_and_filters_by_name(backend: Backend) -> None:
+    for minute, (name, instance_id) in enumerate(
+        [("chain", "a"), ("Fan", "b"), ("chain", "c"), ("chain", "d"), ("fan", "e")]
+    ):
+        _created(backend, name, instance_id, minute)
+
+    def ids(**query: Any) -> list[list[str]]:
+        pages, token = [], None
+        while True:
+            page = backend.list_instances(top=2, continuation=token, **query)
+            pages.append([i.instance_id for i in page.instances])
+            token = page.continuation
+            if token is None:
+                return pages
+
+    assert ids() == [["a", "b"], ["c", "d"], ["e"]]
+    assert ids(newest_first=True) == [["e", "d"], ["c", "b"], ["a"]]
+    assert ids(name="CHAIN", newest_first=True) == [["d", "c"], ["a"]]
+    assert ids(name="fan") == [["b", "e"]]

@@ -246,3 +246,25 @@ async def test_the_client_gets_the_host_refusal_for_a_finished_instance() -> Non
 
     assert response[0] == 410
     assert response[1]["Message"] == f"Instance with ID '{instance_id}' is already Terminated."
+
+
+async def test_the_client_lists_entities_with_their_state_across_pages() -> None:
+    env = OrchestrationTestEnv(app)
+    client = env.client()
+    for key in ("a", "b", "c"):
+        await client.signal_entity(df.EntityId("tally", key), "add", ord(key))
+
+    everything = await client.list_entities(fetch_state=True, page_size=2)
+    names_only = await client.list_entities("tally")
+    later = await client.list_entities(last_operation_time_from=env.now + timedelta(hours=1))
+
+    assert sorted((e.name, e.key, e.state) for e in everything) == [
+        ("tally", "a", 97),
+        ("tally", "b", 98),
+        ("tally", "c", 99),
+    ]
+    assert [e.last_operation_time == env.now for e in everything] == [True] * 3
+    assert sorted(e.key for e in names_only) == ["a", "b", "c"]
+    assert {e.state for e in names_only} == {None}  # no state unless fetched
+    assert names_only[0].entity_id == df.EntityId("tally", names_only[0].key)
+    assert later == []

@@ -369,6 +369,8 @@ class ManagementApi:
                 prefix=call.query.get("instanceIdPrefix") or None,
                 top=top,
                 continuation=call.request.headers.get("x-ms-continuation-token") or None,
+                name=call.query.get("name") or None,
+                newest_first=_flag(call.query, "newestFirst", False),
             )
         except HostError as exc:
             raise _bad_request(str(exc)) from exc

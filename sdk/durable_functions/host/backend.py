@@ -55,6 +55,10 @@ class InstanceQuery:
     prefix: str | None = None
     top: int = 100
     continuation: str | None = None
+    name: str | None = None
+    """Only instances of this orchestrator (any case)."""
+    newest_first: bool = False
+    """Order by (created time, id) descending: a dashboard shows the latest first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,9 +215,13 @@ class Backend(Protocol):
         prefix: str | None = None,
         top: int = 100,
         continuation: str | None = None,
+        name: str | None = None,
+        newest_first: bool = False,
     ) -> InstancePage:
         """Instances ordered by (created time, id), filtered, one page at a time."""
-        query = InstanceQuery(created_from, created_to, statuses, prefix, top, continuation)
+        query = InstanceQuery(
+            created_from, created_to, statuses, prefix, top, continuation, name, newest_first
+        )
         return self.query_instances(query)
 
     def query_instances(self, query: InstanceQuery) -> InstancePage:

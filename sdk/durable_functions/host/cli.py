@@ -49,6 +49,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="enforce function keys on non-anonymous HTTP functions (.durable/keys.json)",
     )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also accept this Host name for the management API and dashboard (repeatable)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 
 
@@ -83,6 +90,7 @@ def _banner(
         "",
         f"Durable management API: {server.base_url}/runtime/webhooks/durabletask/ "
         f"(also {server.base_url}/durabletask/)",
+        f"Dashboard: {server.base_url}/dashboard/",
     ]
     if keys is not None:
         lines.append(f"Function keys: {settings.app_dir / '.durable' / 'keys.json'}")
@@ -132,7 +140,9 @@ async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
         sessions=settings.sessions,
         config=EngineConfig(default_version=settings.default_version or None),
     )
-    server = HostServer(app, store, settings, wake=dispatcher.wake, keys=keys)
+    server = HostServer(
+        app, store, settings, wake=dispatcher.wake, keys=keys, allowed_hosts=tuple(args.allow_host)
+    )
     # Waiting management requests answer the moment their instance finishes.
     dispatcher.on_finished = server.instance_finished
     stop = asyncio.Event()

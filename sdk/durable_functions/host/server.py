@@ -22,6 +22,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
+from typing import Any
 
 from durable_functions.errors import HostError, ManagementError
 from durable_functions.host.api import (
@@ -34,6 +35,7 @@ from durable_functions.host.api import (
 )
 from durable_functions.host.backend import Backend
 from durable_functions.host.clock import Clock, SystemClock
+from durable_functions.host.dashboard import Dashboard, is_dashboard
 from durable_functions.host.functions import AppFunction, LoadedApp
 from durable_functions.host.http import (
     HttpServer,
@@ -42,6 +44,7 @@ from durable_functions.host.http import (
     error_response,
     json_response,
 )
+from durable_functions.host.origin import OriginGuard
 from durable_functions.host.payloads import (
     client_binding_payload,
     parse_json_text,
@@ -90,8 +93,12 @@ class HostServer:
     wake: Callable[..., None] = lambda **_: None
     keys: FunctionKeys | None = None
     clock: Clock = field(default_factory=SystemClock)
+    allowed_hosts: tuple[str, ...] = ()
+    """More ``Host`` names the management API and the dashboard accept (see ``origin.py``)."""
 
     def __post_init__(self) -> None:
+        self.guard = OriginGuard.for_address("127.0.0.1", self.allowed_hosts)
+        self.dashboard = Dashboard(self.store.hub, self.function_rows)
         self._http = HttpServer(self.handle)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: dict[str, set[asyncio.Event]] = {}
@@ -117,6 +124,7 @@ class HostServer:
     async def start(self, host: str, port: int) -> None:
         """Bind the listening socket."""
         self._loop = asyncio.get_running_loop()
+        self.guard = OriginGuard.for_address(host, self.allowed_hosts)
         try:
             await self._http.start(host, port)
         except OSError as exc:
@@ -158,6 +166,21 @@ class HostServer:
         prefix = f"/{self.settings.route_prefix}" if self.settings.route_prefix else ""
         return f"{self.base_url}{prefix}/{fn.route}"
 
+    def function_rows(self) -> list[dict[str, Any]]:
+        """The app's functions as the banner lists them (the dashboard's Functions page)."""
+        return [
+            {
+                "name": fn.name,
+                "durableName": fn.durable_name,
+                "kind": fn.kind,
+                "trigger": fn.trigger_type,
+                "methods": list(fn.methods or ()),
+                "authLevel": fn.auth_level if fn.kind == "http" else None,
+                "url": self.function_url(fn) if fn.kind == "http" else None,
+            }
+            for fn in self.app.functions
+        ]
+
     # -- the durable client binding ---------------------------------------------------------
     def client_payload(self, hub: str | None = None) -> str:
         """The ``durableClient`` binding payload (protocol §8.1), pointing at this host."""
@@ -167,6 +190,13 @@ class HostServer:
     async def handle(self, request: Request) -> Response:
         """Route one request."""
         rest = management_rest(request.path)
+        dashboard = is_dashboard(request.path)
+        if rest is not None or dashboard:
+            refusal = self.guard.refusal(request.method, request.headers)
+            if refusal is not None:
+                return error_response(403, refusal)
+        if dashboard:
+            return self.dashboard.handle(request)
         if rest is not None:
             return await self._management(request, rest)
         lowered = request.path.lower()

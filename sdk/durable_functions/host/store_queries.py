@@ -100,16 +100,22 @@ class QueryStore(StoreBase):
             args.extend(statuses)
         if prefix:
             _where_prefix(where, args, "instance_id", prefix)
+        if query.name:
+            where.append("name = ? COLLATE NOCASE")
+            args.append(query.name)
+        after, order = (">", "") if not query.newest_first else ("<", " DESC")
         if query.continuation:
             try:
                 after_time, after_id = json.loads(query.continuation)
             except (ValueError, TypeError) as exc:
                 raise HostError("invalid continuation token") from exc
-            where.append("(created_time > ? OR (created_time = ? AND instance_id > ?))")
+            where.append(
+                f"(created_time {after} ? OR (created_time = ? AND instance_id {after} ?))"
+            )
             args.extend([after_time, after_time, after_id])
         sql = (
             f"SELECT {self._INSTANCE_COLUMNS} FROM instances WHERE {' AND '.join(where)}"
-            " ORDER BY created_time, instance_id LIMIT ?"
+            f" ORDER BY created_time{order}, instance_id{order} LIMIT ?"
         )
         args.append(top + 1)
 

@@ -13,11 +13,13 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any
 
+from durable_functions._entity_id import EntityId
 from durable_functions._protocol import RuntimeStatus as _Wire
 from durable_functions._readonly import ReadOnly
 
 __all__ = [
     "DATETIME_STRING_FORMAT",
+    "DurableEntityStatus",
     "DurableOrchestrationStatus",
     "EntityStateResponse",
     "OrchestrationRuntimeStatus",
@@ -213,3 +215,34 @@ class EntityStateResponse:
     """Whether the entity exists."""
     entity_state: Any = None
     """The entity's state; ``None`` when it does not exist."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DurableEntityStatus:
+    """One entity of ``list_entities`` (an addition: the reference has no entity query)."""
+
+    name: str
+    """The entity's name (lower-cased, as the host keys entities)."""
+    key: str
+    """The entity's key."""
+    last_operation_time: datetime | None
+    """When the entity last ran an operation (UTC)."""
+    state: Any = None
+    """The state as JSON data; ``None`` unless the query fetched states."""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DurableEntityStatus:
+        """From one item of the host's ``GET entities/`` answer."""
+        ids = data.get("entityId") or {}
+        when = data.get("lastOperationTime")
+        return cls(
+            name=str(ids.get("name", "")),
+            key=str(ids.get("key", "")),
+            last_operation_time=parse_datetime(when) if when else None,
+            state=data.get("state"),
+        )
+
+    @property
+    def entity_id(self) -> EntityId:
+        """The ``EntityId`` to signal or read this entity with."""
+        return EntityId(self.name, self.key)

@@ -386,8 +386,13 @@ class MemoryBackend(Backend):
         created_from, created_to, prefix = query.created_from, query.created_to, query.prefix
         top, continuation = query.top, query.continuation
         with self._lock:
-            rows = sorted(self._instances.values(), key=lambda i: (i.created_time, i.instance_id))
+            rows = sorted(
+                self._instances.values(),
+                key=lambda i: (i.created_time, i.instance_id),
+                reverse=query.newest_first,
+            )
         wanted = {str(s) for s in query.statuses}
+        name = query.name.lower() if query.name else None
         picked = [
             i
             for i in rows
@@ -395,6 +400,7 @@ class MemoryBackend(Backend):
             and (created_to is None or i.created_time <= created_to)
             and (not wanted or i.runtime_status.value in wanted)
             and (not prefix or i.instance_id.startswith(prefix))
+            and (name is None or i.name.lower() == name)
         ]
         if continuation:
             try:
@@ -402,7 +408,10 @@ class MemoryBackend(Backend):
                 after = (datetime.fromisoformat(after_time), str(after_id))
             except (ValueError, TypeError) as exc:
                 raise HostError(f"invalid continuation token: {continuation!r}") from exc
-            picked = [i for i in picked if (i.created_time, i.instance_id) > after]
+            if query.newest_first:
+                picked = [i for i in picked if (i.created_time, i.instance_id) < after]
+            else:
+                picked = [i for i in picked if (i.created_time, i.instance_id) > after]
         page = picked[:top]
         token = None
         if len(picked) > top and page:
