@@ -79,6 +79,8 @@ class AppFunction:
     """The function declares a ``context`` parameter that is not a binding."""
     trigger_type: str = ""
     """The raw trigger binding type."""
+    bindings: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
+    """Every binding as the function's metadata declares it (name, type, direction, ...)."""
 
     @property
     def is_async(self) -> bool:
@@ -351,12 +353,19 @@ def _as_text(value: Any) -> str:
 
 def _describe(app_dir: Path, raw: Any) -> AppFunction:
     """Turn one ``azure.functions`` Function object into an AppFunction."""
-    name = raw.get_function_name()
     trigger = raw.get_trigger()
     trigger_type = str(getattr(trigger, "type", "")) if trigger is not None else ""
-    kind = _TRIGGER_KINDS.get(trigger_type, KIND_OTHER)
-    user = raw.get_user_function()
     bindings: list[dict[str, Any]] = [b.get_dict_repr() for b in raw.get_bindings()]
+    return describe_bindings(
+        raw.get_function_name(), trigger_type, bindings, raw.get_user_function()
+    )
+
+
+def describe_bindings(
+    name: str, trigger_type: str, bindings: list[dict[str, Any]], user: Callable[..., Any]
+) -> AppFunction:
+    """The AppFunction of a function with these binding dicts (also used for worker metadata)."""
+    kind = _TRIGGER_KINDS.get(trigger_type, KIND_OTHER)
     trigger_dict: dict[str, Any] = next((b for b in bindings if b.get("type") == trigger_type), {})
     client = next((b for b in bindings if b.get("type") == "durableClient"), None)
     binding_names = {str(b.get("name")) for b in bindings}
@@ -383,6 +392,7 @@ def _describe(app_dir: Path, raw: Any) -> AppFunction:
         auth_level=auth,
         wants_context=wants_context,
         trigger_type=trigger_type,
+        bindings=tuple(bindings),
     )
 
 
