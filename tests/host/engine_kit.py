@@ -15,11 +15,9 @@ event type; failure reasons are kept text for text.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
-import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from apps.harness import Host, launch
+
+from durable_functions.errors import HostError
+from durable_functions.host.worker_runtime import check_available
 
 BUILTIN = "builtin"
 RUNTIME = "azure-functions-runtime"
@@ -49,18 +50,10 @@ DECISIONS = {TASK_SCHEDULED, SUB_ORCHESTRATION_CREATED, TIMER_CREATED, EVENT_SEN
 
 def runtime_missing() -> str | None:
     """Why the worker-runtime engine cannot run here (``None`` when it can)."""
-    if sys.version_info < (3, 13):
-        return "Microsoft's worker runtime needs Python 3.13+ (make test-py313 runs these tests)"
-    for module in _RUNTIME_MODULES:
-        try:
-            found = importlib.util.find_spec(module)
-        except ModuleNotFoundError:
-            found = None
-        if found is None:
-            return (
-                f"{module} is not installed: pip install azure-functions-runtime "
-                "azure-functions-runtime-v1 grpcio protobuf (make test-py313 does)"
-            )
+    try:
+        check_available()
+    except HostError as exc:
+        return f"{exc} (make test-py313 installs it)"
     return None
 
 

@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 from template_kit import Render
 
+from durable_functions.errors import HostError
+from durable_functions.host.worker_runtime import check_available
+
 pytestmark = pytest.mark.e2e
 
 
@@ -62,13 +65,29 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def host(render: Render, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
+def _worker_missing() -> str | None:
+    """Why Microsoft's worker runtime cannot run the app here (None when it can)."""
+    try:
+        check_available()
+    except HostError as exc:
+        return f"{exc} (make test-py313 installs it)"
+    return None
+
+
+@pytest.fixture(scope="module", params=["builtin", "azure-functions-runtime"])
+def host(
+    render: Render, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Host]:
+    """The generated app on the host, run by our loader or by Microsoft's worker runtime."""
+    engine = str(request.param)
+    if engine != "builtin" and (missing := _worker_missing()) is not None:
+        pytest.skip(missing)
     app = tmp_path_factory.mktemp("e2e") / "app"
     shutil.copytree(render("cookiecutter"), app)
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "durable_functions", "start", "--port", str(port)],
+        [sys.executable, "-m", "durable_functions", "start", "--port", str(port)]
+        + ["--worker", engine],
         cwd=app,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
