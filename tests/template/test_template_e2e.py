@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from template_kit import Render
+from template_kit import ROOT, Render
 
-from durable_functions.errors import HostError
-from durable_functions.host.worker_runtime import check_available
+sys.path.insert(0, str(ROOT / "tests" / "host"))  # the host tests' engine kit
+from engine_kit import runtime_missing  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -65,22 +65,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _worker_missing() -> str | None:
-    """Why Microsoft's worker runtime cannot run the app here (None when it can)."""
-    try:
-        check_available()
-    except HostError as exc:
-        return f"{exc} (make test-py313 installs it)"
-    return None
-
-
 @pytest.fixture(scope="module", params=["builtin", "azure-functions-runtime"])
 def host(
     render: Render, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Host]:
     """The generated app on the host, run by our loader or by Microsoft's worker runtime."""
     engine = str(request.param)
-    if engine != "builtin" and (missing := _worker_missing()) is not None:
+    if engine != "builtin" and (missing := runtime_missing()) is not None:
         pytest.skip(missing)
     app = tmp_path_factory.mktemp("e2e") / "app"
     shutil.copytree(render("cookiecutter"), app)
