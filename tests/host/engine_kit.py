@@ -66,6 +66,8 @@ class Case:
     drive: Callable[[Host, str], None] | None = None
     entity: str | None = None
     """An entity ``name/key`` whose state to read after the run."""
+    ordered: bool = True
+    """False when the order of decisions depends on timing (which of two retries fails first)."""
 
 
 @dataclass
@@ -232,6 +234,9 @@ def run_app(
                 "customStatus": status["customStatus"],
                 "history": reduce_history(raw_history(host, ids[name])),
             }
+            if not case.ordered:
+                decisions = result[name]["history"]["decisions"]
+                decisions.sort(key=json.dumps)
             if case.entity is not None:
                 result[name]["entity"] = _reply(host, "GET", f"{API}/entities/{case.entity}")
         for name, call in calls.items():

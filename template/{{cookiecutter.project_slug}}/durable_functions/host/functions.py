@@ -1,7 +1,8 @@
 """Load a v2 Python function app and invoke its functions as the Python worker does.
 
-The app is indexed like the worker indexes it: import ``function_app.py``, find every
-``FunctionApp``/``DFApp``/``Blueprint`` registered object and call ``get_functions()``.
+The app is indexed like the worker indexes it: import ``function_app.py``, find its one
+``FunctionApp``/``DFApp`` object (blueprints are registered on it), call ``get_functions()``
+and make the worker's checks (``_indexing.py``).
 Payloads cross into user code only through ``azure.functions``' own converters and types
 (``OrchestrationContext``, ``EntityContext``, the activity trigger's ``df_loads``/``df_dumps``,
 ``HttpRequest``/``HttpResponse``, the durable client payload as ``str``), so an app written
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from durable_functions.errors import FunctionNotFoundError, HostError
+from durable_functions.host._indexing import check_signature, check_single_app
 from durable_functions.host.sessions import SessionOpener
 
 log = logging.getLogger("durable_functions.host")
@@ -364,7 +366,12 @@ def _describe(app_dir: Path, raw: Any) -> AppFunction:
 def describe_bindings(
     name: str, trigger_type: str, bindings: list[dict[str, Any]], user: Callable[..., Any]
 ) -> AppFunction:
-    """The AppFunction of a function with these binding dicts (also used for worker metadata)."""
+    """The AppFunction of a function with these binding dicts (also used for worker metadata).
+
+    Raises:
+        HostError: Azure's worker would refuse the function (``_indexing.check_signature``).
+    """
+    check_signature(name, bindings, user)
     kind = _TRIGGER_KINDS.get(trigger_type, KIND_OTHER)
     trigger_dict: dict[str, Any] = next((b for b in bindings if b.get("type") == trigger_type), {})
     client = next((b for b in bindings if b.get("type") == "durableClient"), None)
@@ -424,6 +431,7 @@ def load_app(app_dir: Path, *, module_name: str = "function_app") -> LoadedApp:
     registers = [v for v in vars(module).values() if isinstance(v, FunctionRegister)]
     if not registers:
         raise HostError(f"{script.name} defines no FunctionApp (e.g. app = df.DFApp())")
+    check_single_app(type(v).__name__ for v in registers)
     functions = describe_functions(app_dir, registers)
     if not functions:
         raise HostError(f"{script.name} registers no functions")
