@@ -1,7 +1,9 @@
 """The host's second engine: Microsoft's Python worker runtime (``--worker ...runtime``).
 
-Azure runs a Python app on 3.13+ through ``azure-functions-runtime`` (v2 apps), a library the
-Functions host drives with the messages of its gRPC protocol. This engine drives that library
+Azure runs a Python app on 3.13+ through ``azure-functions-runtime`` (v2 apps) or
+``azure-functions-runtime-v1`` (function.json apps, given the metadata the Functions host reads
+from each ``function.json``), libraries the Functions host drives with the messages of its gRPC
+protocol. This engine drives that library
 the same way, in process: ``worker_init_request`` (which indexes the app),
 ``functions_metadata_request``, ``function_load_request`` per function, then one
 ``invocation_request`` per call, with each binding sent as the Functions host sends it (the
@@ -131,12 +133,15 @@ class _Request:
 
 
 class WorkerRuntime:
-    """The runtime library, its event loop and the protocol messages, for one app."""
+    """The runtime library, its event loop and the protocol messages, for one app.
 
-    def __init__(self, app_dir: Path) -> None:
+    ``azure_functions_runtime`` runs v2 (decorator) apps, ``azure_functions_runtime_v1``
+    function.json apps; both take the same messages.
+    """
+
+    def __init__(self, app_dir: Path, module: str = "azure_functions_runtime") -> None:
         check_available()
-        import azure_functions_runtime as runtime
-
+        runtime = importlib.import_module(module)
         self.app_dir = app_dir
         self.runtime: Any = runtime
         self.protos: Any = load_protos()
@@ -163,8 +168,12 @@ class WorkerRuntime:
             raise HostError(f"{handler} failed: {response.result.exception.message}")
         return response
 
-    def index(self) -> list[Any]:
-        """Init the worker (it imports and indexes the app) and load every function."""
+    def index(self, host_metadata: list[Any] | None = None) -> list[Any]:
+        """Init the worker and load every function.
+
+        A v2 worker indexes the app itself; for a function.json app the worker answers
+        ``use_default_metadata_indexing`` and the host's own ``host_metadata`` is loaded.
+        """
         if str(self.app_dir) not in sys.path:
             sys.path.insert(0, str(self.app_dir))
         p = self.protos
@@ -184,6 +193,8 @@ class WorkerRuntime:
             p.FunctionsMetadataRequest(function_app_directory=str(self.app_dir)),
         )
         metadata = list(response.function_metadata_results)
+        if response.use_default_metadata_indexing:
+            metadata = list(host_metadata or ())
         for item in metadata:
             self.call(
                 "function_load_request",
@@ -394,19 +405,65 @@ def _cookie_text(cookie: Any) -> str:
 
 
 def load_worker_app(app_dir: Path) -> WorkerRuntimeApp:
-    """Index ``app_dir`` through Microsoft's worker runtime.
+    """Index ``app_dir`` through Microsoft's worker runtime (v2, else function.json).
 
     Raises:
-        HostError: the engine is unavailable, or the worker refused the app.
+        HostError: the engine is unavailable, there is no app, or the worker refused it.
     """
     app_dir = app_dir.resolve()
-    if not (app_dir / "function_app.py").is_file():
-        raise HostError(
-            f"no function_app.py in {app_dir} (--worker {ENGINE} runs v2 apps; "
-            "function.json apps are not supported by this engine yet)"
-        )
-    worker = WorkerRuntime(app_dir)
-    metadata = worker.index()
+    if (app_dir / "function_app.py").is_file():
+        worker = WorkerRuntime(app_dir)
+        metadata = worker.index()
+    else:
+        folders = function_json_folders(app_dir)
+        if not folders:
+            raise HostError(f"no function_app.py and no */function.json in {app_dir}")
+        worker = WorkerRuntime(app_dir, "azure_functions_runtime_v1")
+        metadata = worker.index([function_json_metadata(worker.protos, f) for f in folders])
     if not metadata:
-        raise HostError("function_app.py registers no functions")
+        raise HostError(f"the app in {app_dir} registers no functions")
     return WorkerRuntimeApp(app_dir, worker, metadata)
+
+
+# -- function.json apps: the metadata the Functions host reads ---------------------------
+
+
+def function_json_folders(app_dir: Path) -> list[Path]:
+    """The app's function folders (those holding a ``function.json``), by name."""
+    return sorted(p.parent for p in app_dir.glob("*/function.json") if p.is_file())
+
+
+def function_json_metadata(protos: Any, folder: Path) -> Any:
+    """The ``RpcFunctionMetadata`` the Functions host sends for one function.json folder.
+
+    Raises:
+        HostError: the file is not a JSON object with a ``bindings`` list.
+    """
+    path = folder / "function.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError) as exc:
+        raise HostError(f"cannot read {path}: {exc}") from exc
+    bindings = config.get("bindings") if isinstance(config, dict) else None
+    if not isinstance(bindings, list) or not all(isinstance(b, dict) for b in bindings):
+        raise HostError(f"{path} has no list of bindings")
+    directions = {v: k for k, v in _DIRECTIONS.items()}
+    data_types = {v: k for k, v in _DATA_TYPES.items()}
+    infos = {
+        str(b.get("name")): protos.BindingInfo(
+            type=str(b.get("type", "")),
+            direction=directions.get(str(b.get("direction", "in")).lower(), 0),
+            data_type=data_types.get(str(b.get("dataType", "undefined")).lower(), 0),
+        )
+        for b in bindings
+    }
+    return protos.RpcFunctionMetadata(
+        name=folder.name,
+        function_id=str(uuid.uuid5(uuid.NAMESPACE_OID, folder.name)),
+        directory=str(folder),
+        script_file=str((folder / str(config.get("scriptFile") or "__init__.py")).resolve()),
+        entry_point=str(config.get("entryPoint") or ""),
+        language="python",
+        bindings=infos,
+        raw_bindings=[json.dumps(b) for b in bindings],
+    )
