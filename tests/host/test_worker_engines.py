@@ -157,6 +157,7 @@ def _edge_calls() -> dict[str, Call]:
         "teapot": Call("GET", "/api/teapot"),
         "none": Call("GET", "/api/none"),
         "async": Call("GET", "/api/async?q=z"),
+        "output binding": Call("GET", "/api/queued"),
     }
 
 
@@ -271,6 +272,7 @@ def test_both_engines_run_the_app_alike(app: str, tmp_path: Path) -> None:
     if app == "edge_app":
         assert "AppError: refused x" in result["edges"]["output"][2]
         assert result["http context"]["body"] == ["with_context_http", True, "<app>/edge_app"]
+        assert result["http output binding"]["body"] == "queued hello"
     if app in ("sdk_app", "ref_app"):
         assert result["http raises"]["status"] == 500
         assert result["entity"]["entity"]["body"] == 5

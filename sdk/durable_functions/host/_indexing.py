@@ -1,4 +1,5 @@
-"""The checks Azure's Python worker makes when it indexes an app, made by our loader too.
+"""The checks Azure's Python worker makes when it indexes an app, made by our loader too,
+and the ``func.Out`` holders it passes to output-binding parameters.
 
 Measured against Microsoft's worker runtime (``--worker azure-functions-runtime``), our
 loader accepted apps the worker refuses at start-up, so they ran locally and not in Azure:
@@ -80,3 +81,35 @@ def _is_class_or_generic(annotation: Any) -> bool:
     if type(annotation).__module__ != "typing" or not hasattr(annotation, "__origin__"):
         return False
     return annotation.__origin__ not in _NOT_GENERIC
+
+
+def output_params(bindings: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Parameters bound to output bindings (``$return`` is the return value, not one)."""
+    names = []
+    for binding in bindings:
+        direction = binding.get("direction")
+        text = str(getattr(direction, "name", direction)).lower()
+        if text == "out" and binding.get("name") != "$return":
+            names.append(str(binding.get("name")))
+    return names
+
+
+def output_holder() -> Any:
+    """A ``func.Out`` for one call, as the worker passes to an output-binding parameter.
+
+    The local host runs no output bindings (queues, blobs, ...): what the function sets
+    is dropped, but the call succeeds, as it does in Azure.
+    """
+    import azure.functions as func
+
+    class _Out(func.Out):  # type: ignore[type-arg]
+        def __init__(self) -> None:
+            self._value: Any = None
+
+        def set(self, val: Any) -> None:
+            self._value = val
+
+        def get(self) -> Any:
+            return self._value
+
+    return _Out()

@@ -29,7 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from durable_functions.errors import FunctionNotFoundError, HostError
-from durable_functions.host._indexing import check_signature, check_single_app
+from durable_functions.host._indexing import (
+    check_signature,
+    check_single_app,
+    output_holder,
+    output_params,
+)
 from durable_functions.host.sessions import SessionOpener
 
 log = logging.getLogger("durable_functions.host")
@@ -224,9 +229,10 @@ class LoadedApp:
         return result
 
     def _extra_kwargs(self, fn: AppFunction) -> dict[str, Any]:
-        if fn.client_param is None:
-            return {}
-        return {fn.client_param: self.client_payload(fn.client_hub)}
+        extra = {name: output_holder() for name in output_params(fn.bindings)}
+        if fn.client_param is not None:
+            extra[fn.client_param] = self.client_payload(fn.client_hub)
+        return extra
 
     # -- the Invoker protocol ---------------------------------------------------------
     def invoke_orchestrator(self, name: str, payload: str) -> str:

@@ -1,8 +1,8 @@
 """Edge cases of how a function is called, for the engine comparison (test_worker_engines.py).
 
-A ``context`` parameter, JSON/form bodies, headers and query strings, return values the
-HTTP converter refuses, ``None`` from an HTTP function, an async HTTP function, activities
-returning ``None`` and raising an exception class of the app's own.
+A ``context`` parameter, an output binding, JSON/form bodies, headers and query strings,
+return values the HTTP converter refuses, ``None`` from an HTTP function, an async HTTP
+function, activities returning ``None`` and raising an exception class of the app's own.
 """
 
 import json
@@ -64,6 +64,14 @@ def returns_none(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="async", methods=["GET"])
 async def async_http(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse("async " + (req.params.get("q") or ""))
+
+
+@app.route(route="queued", methods=["GET"])
+@app.queue_output(arg_name="msg", queue_name="outbox", connection="AzureWebJobsStorage")
+def queued(req: func.HttpRequest, msg: func.Out[str]) -> func.HttpResponse:
+    """An output binding: the worker passes a ``func.Out`` (the local host drops its value)."""
+    msg.set("hello")
+    return func.HttpResponse(f"queued {msg.get()}")
 
 
 @app.orchestration_trigger(context_name="context")
