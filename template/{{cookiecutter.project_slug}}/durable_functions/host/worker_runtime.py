@@ -154,16 +154,16 @@ class WorkerRuntime:
         ).start()
         runtime.start_threadpool_executor()
 
-    def send(self, handler: str, field: str, message: Any) -> Future[Any]:
-        """Hand one protocol message to the runtime's ``handler`` on its loop."""
-        wrapped = self.protos.StreamingMessage(**{field: message})
+    def send(self, handler: str, message: Any) -> Future[Any]:
+        """Hand a message to the runtime's ``handler`` (also its message field) on its loop."""
+        wrapped = self.protos.StreamingMessage(**{handler: message})
         request = _Request(handler, wrapped, {"host": "127.0.0.1", "protos": self.protos})
         coroutine = getattr(self.runtime, handler)(request)
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
-    def call(self, handler: str, field: str, message: Any) -> Any:
+    def call(self, handler: str, message: Any) -> Any:
         """``send`` and wait; a failed ``StatusResult`` raises ``HostError``."""
-        response = self.send(handler, field, message).result()
+        response = self.send(handler, message).result()
         if response.result.status != _SUCCESS:
             raise HostError(f"{handler} failed: {response.result.exception.message}")
         return response
@@ -179,7 +179,6 @@ class WorkerRuntime:
         p = self.protos
         self.call(
             "worker_init_request",
-            "worker_init_request",
             p.WorkerInitRequest(
                 host_version="4.0.0",
                 capabilities={},
@@ -189,7 +188,6 @@ class WorkerRuntime:
         )
         response = self.call(
             "functions_metadata_request",
-            "functions_metadata_request",
             p.FunctionsMetadataRequest(function_app_directory=str(self.app_dir)),
         )
         metadata = list(response.function_metadata_results)
@@ -197,7 +195,6 @@ class WorkerRuntime:
             metadata = list(host_metadata or ())
         for item in metadata:
             self.call(
-                "function_load_request",
                 "function_load_request",
                 p.FunctionLoadRequest(function_id=item.function_id, metadata=item),
             )
@@ -211,7 +208,7 @@ class WorkerRuntime:
             function_id=function_id,
             input_data=[p.ParameterBinding(name=k, data=v) for k, v in inputs.items()],
         )
-        return self.send("invocation_request", "invocation_request", request)
+        return self.send("invocation_request", request)
 
 
 def metadata_bindings(item: Any) -> list[dict[str, Any]]:
