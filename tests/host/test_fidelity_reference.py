@@ -29,7 +29,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -140,13 +139,7 @@ def _raw(host: Host, instance_id: str) -> dict[str, Any]:
 
 
 def _wait_for(host: Host, what: str, check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        host.check_alive()
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}\n{host.tail()}")
+    host.wait_for(what, check, timeout)
 
 
 def _episode_closed_with(host: Host, instance_id: str, event_type: int) -> bool:

@@ -14,7 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from template_kit import Render
+from template_kit import ROOT, Render
+
+sys.path.insert(0, str(ROOT / "tests" / "host"))  # the host tests' engine kit
+from engine_kit import runtime_missing  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -62,13 +65,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def host(render: Render, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
+@pytest.fixture(scope="module", params=["builtin", "azure-functions-runtime"])
+def host(
+    render: Render, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Host]:
+    """The generated app on the host, run by our loader or by Microsoft's worker runtime."""
+    engine = str(request.param)
+    if engine != "builtin" and (missing := runtime_missing()) is not None:
+        pytest.skip(missing)
     app = tmp_path_factory.mktemp("e2e") / "app"
     shutil.copytree(render("cookiecutter"), app)
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "durable_functions", "start", "--port", str(port)],
+        [sys.executable, "-m", "durable_functions", "start", "--port", str(port)]
+        + ["--worker", engine],
         cwd=app,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -325,6 +325,10 @@ class InvocationError:
     @classmethod
     def of(cls, exc: BaseException) -> InvocationError:
         """The error an invocation that raised ``exc`` reports, with its traceback."""
+        remote = getattr(exc, "worker_error_type", None)  # a failure the worker runtime reported
+        if isinstance(remote, str):
+            details = getattr(exc, "worker_details", None)
+            return cls(message=str(exc), error_type=remote, details=details)
         return cls(
             message=str(exc),
             error_type=type(exc).__name__,

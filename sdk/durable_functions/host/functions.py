@@ -1,7 +1,8 @@
 """Load a v2 Python function app and invoke its functions as the Python worker does.
 
-The app is indexed like the worker indexes it: import ``function_app.py``, find every
-``FunctionApp``/``DFApp``/``Blueprint`` registered object and call ``get_functions()``.
+The app is indexed like the worker indexes it: import ``function_app.py``, find its one
+``FunctionApp``/``DFApp`` object (blueprints are registered on it), call ``get_functions()``
+and make the worker's checks (``_indexing.py``).
 Payloads cross into user code only through ``azure.functions``' own converters and types
 (``OrchestrationContext``, ``EntityContext``, the activity trigger's ``df_loads``/``df_dumps``,
 ``HttpRequest``/``HttpResponse``, the durable client payload as ``str``), so an app written
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from durable_functions.errors import FunctionNotFoundError, HostError
+from durable_functions.host._indexing import check_signature, check_single_app
 from durable_functions.host.bindings import Binding, binding_arguments, log_outputs
 from durable_functions.host.sessions import SessionOpener
 
@@ -81,11 +83,13 @@ class AppFunction:
     trigger_type: str = ""
     """The raw trigger binding type."""
     bindings: tuple[Binding, ...] = ()
-    """Other bindings passed as parameters (v1 ``function.json``): ``Out`` objects, ``None``."""
+    """Other bindings passed as parameters: ``Out`` objects for outputs, ``None`` for inputs."""
     http_output: str | None = None
     """The parameter of a named ``http`` output (v1); ``None``: the return value is the answer."""
     directory: Path | None = None
     """The function's folder (v1), for ``func.Context.function_directory``."""
+    metadata: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
+    """Every binding as the function's metadata declares it (name, type, direction, ...)."""
 
     @property
     def is_async(self) -> bool:
@@ -364,12 +368,24 @@ def _as_text(value: Any) -> str:
 
 def _describe(app_dir: Path, raw: Any) -> AppFunction:
     """Turn one ``azure.functions`` Function object into an AppFunction."""
-    name = raw.get_function_name()
     trigger = raw.get_trigger()
     trigger_type = str(getattr(trigger, "type", "")) if trigger is not None else ""
-    kind = TRIGGER_KINDS.get(trigger_type, KIND_OTHER)
-    user = raw.get_user_function()
     bindings: list[dict[str, Any]] = [b.get_dict_repr() for b in raw.get_bindings()]
+    return describe_bindings(
+        raw.get_function_name(), trigger_type, bindings, raw.get_user_function()
+    )
+
+
+def describe_bindings(
+    name: str, trigger_type: str, bindings: list[dict[str, Any]], user: Callable[..., Any]
+) -> AppFunction:
+    """The AppFunction of a function with these binding dicts (also used for worker metadata).
+
+    Raises:
+        HostError: Azure's worker would refuse the function (``_indexing.check_signature``).
+    """
+    check_signature(name, bindings, user)
+    kind = TRIGGER_KINDS.get(trigger_type, KIND_OTHER)
     trigger_dict: dict[str, Any] = next((b for b in bindings if b.get("type") == trigger_type), {})
     client = next((b for b in bindings if b.get("type") == "durableClient"), None)
     binding_names = {str(b.get("name")) for b in bindings}
@@ -396,7 +412,19 @@ def _describe(app_dir: Path, raw: Any) -> AppFunction:
         auth_level=auth,
         wants_context=wants_context,
         trigger_type=trigger_type,
+        bindings=tuple(
+            Binding(str(b.get("name")), str(b.get("type")), _direction(b))
+            for b in bindings
+            if b is not trigger_dict and b is not client and b.get("name") != "$return"
+        ),
+        metadata=tuple(bindings),
     )
+
+
+def _direction(binding: Mapping[str, Any]) -> str:
+    """``in``/``out``/``inout`` of a decorator's binding dict (an enum or its text)."""
+    direction = binding.get("direction")
+    return str(getattr(direction, "name", direction) or "in").lower()
 
 
 def load_app(app_dir: Path, *, module_name: str = "function_app") -> LoadedApp:
@@ -427,6 +455,7 @@ def load_app(app_dir: Path, *, module_name: str = "function_app") -> LoadedApp:
     registers = [v for v in vars(module).values() if isinstance(v, FunctionRegister)]
     if not registers:
         raise HostError(f"{script.name} defines no FunctionApp (e.g. app = df.DFApp())")
+    check_single_app(type(v).__name__ for v in registers)
     functions = describe_functions(app_dir, registers)
     if not functions:
         raise HostError(f"{script.name} registers no functions")

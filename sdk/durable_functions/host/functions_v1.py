@@ -186,6 +186,7 @@ def _describe(app_dir: Path, folder: Path, config: dict[str, Any]) -> AppFunctio
             else None
         ),
         directory=folder,
+        metadata=tuple(bindings),
     )
 
 

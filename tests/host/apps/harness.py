@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +107,16 @@ class Host:
             self.check_alive()
             time.sleep(0.05)
         raise AssertionError(f"{instance_id} did not reach {wanted}: {last}\n{self.tail()}")
+
+    def wait_for(self, what: str, check: Callable[[], bool], timeout: float = 20.0) -> None:
+        """Poll ``check`` until it holds (the host must stay alive meanwhile)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check():
+                return
+            self.check_alive()
+            time.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}\n{self.tail()}")
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:

@@ -382,7 +382,7 @@ def say_hello(city: str) -> str:
 
 
 @app.activity_trigger(input_name="greetings")
-def count_letters(greetings: list[str]) -> int:
+def count_letters(greetings: list) -> int:  # the worker refuses list[str] (compatibility.md)
     return sum(sum(ch.isalpha() for ch in g) for g in greetings)
 
 

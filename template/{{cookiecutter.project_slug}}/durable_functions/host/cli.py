@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import importlib.metadata
 import logging
 import os
 import signal
@@ -31,6 +33,7 @@ log = logging.getLogger("durable_functions.host")
 
 DEFAULT_PORT = 7071
 DEFAULT_DB = Path(".durable") / "taskhub.sqlite3"
+BUILTIN_WORKER = "builtin"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +58,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME",
         help="also accept this Host name for the management API and dashboard (repeatable)",
+    )
+    parser.add_argument(
+        "--worker",
+        choices=(BUILTIN_WORKER, "azure-functions-runtime"),
+        default=BUILTIN_WORKER,
+        help="how the app is indexed and invoked: this package's loader (default) or "
+        "Microsoft's Python worker runtime, as Azure runs it (Python 3.13+)",
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 
@@ -125,7 +135,14 @@ async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
     settings = load_settings(app_dir)
     hub = args.hub or settings.hub_name
     db = args.db if args.db is not None else app_dir / DEFAULT_DB  # absolute: see run()
-    app = load_any_app(app_dir)
+    app = load_any_app(app_dir) if args.worker == BUILTIN_WORKER else _worker_app(app_dir)
+    if args.worker != BUILTIN_WORKER:
+        version = importlib.metadata.version("azure-functions-runtime")
+        note = (
+            f"functions run in Microsoft's Python worker runtime (azure-functions-runtime "
+            f"{version}); orchestrators replay their whole history every episode"
+        )
+        settings = dataclasses.replace(settings, notes=(*settings.notes, note))
     store = SqliteStore(db, hub, recover=True)
     keys = (
         FunctionKeys.load_or_create(app_dir / ".durable" / "keys.json")
@@ -166,6 +183,13 @@ async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
     return 0
 
 
+def _worker_app(app_dir: Path) -> LoadedApp:
+    """The app indexed by Microsoft's worker runtime (``--worker azure-functions-runtime``)."""
+    from durable_functions.host.worker_runtime import load_worker_app
+
+    return load_worker_app(app_dir)
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the host and serve until interrupted."""
     logging.basicConfig(
@@ -173,6 +197,10 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.verbose:  # our details only, not every library's debug output
         logging.getLogger("durable_functions").setLevel(logging.DEBUG)
+    if args.worker != BUILTIN_WORKER:  # before any work: a one-line refusal
+        from durable_functions.host.worker_runtime import check_available
+
+        check_available()
     app_dir = (args.app_dir or Path.cwd()).resolve()
     if not app_dir.is_dir():
         raise HostError(f"app folder {app_dir} does not exist")
