@@ -161,7 +161,7 @@ def _json_or_text(body: str) -> Any:
 
 
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
-_EXECUTION_ID = re.compile(r"^[0-9a-f]{32}$")
+_EXECUTION_ID = re.compile(r"\b[0-9a-f]{32}\b")
 _TRACEBACK = "Traceback (most recent call last):"
 _FRAME = re.compile(r'^  File "([^"]+)", line \d+, in ')
 APP_ROOT = "<app>"
@@ -184,7 +184,7 @@ def _app_frames(text: str) -> str:
 
 
 def _normal(value: Any) -> Any:
-    """Timestamps and execution ids differ between two runs; their presence does not."""
+    """Timestamps and generated ids differ between two runs; their presence does not."""
     if isinstance(value, dict):
         return {k: _normal(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -193,8 +193,8 @@ def _normal(value: Any) -> Any:
         return _app_frames(value)
     if isinstance(value, str) and _STAMP.match(value):
         return "<time>"
-    if isinstance(value, str) and _EXECUTION_ID.match(value):
-        return "<execution id>"
+    if isinstance(value, str):  # alone, or in a URL (a starter's location and status links)
+        return _EXECUTION_ID.sub("<execution id>", value)
     return value
 
 
