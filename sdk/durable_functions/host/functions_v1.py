@@ -93,7 +93,7 @@ def load_v1_app(app_dir: Path) -> LoadedApp:
     install_app_package(app_dir)
     functions: list[AppFunction] = []
     for folder in folders:
-        config = _read_function_json(folder)
+        config = read_function_json(folder)
         if config.get("disabled") is True:
             log.info("%s is disabled in its function.json: not loaded", folder.name)
             continue
@@ -119,7 +119,12 @@ def install_app_package(app_dir: Path) -> None:
         sys.path.insert(0, str(app_dir))  # the worker puts the script root on sys.path too
 
 
-def _read_function_json(folder: Path) -> dict[str, Any]:
+def read_function_json(folder: Path) -> dict[str, Any]:
+    """The folder's ``function.json``: an object whose bindings each have a type and a name.
+
+    Raises:
+        HostError: unreadable, or not of that shape.
+    """
     path = folder / "function.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))

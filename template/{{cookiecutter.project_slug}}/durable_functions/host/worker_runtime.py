@@ -43,6 +43,7 @@ from durable_functions.host.functions import (
     LoadedApp,
     describe_bindings,
 )
+from durable_functions.host.functions_v1 import function_folders, read_function_json
 from durable_functions.host.sessions import SessionOpener
 
 log = logging.getLogger("durable_functions.host")
@@ -412,7 +413,7 @@ def load_worker_app(app_dir: Path) -> WorkerRuntimeApp:
         worker = WorkerRuntime(app_dir)
         metadata = worker.index()
     else:
-        folders = function_json_folders(app_dir)
+        folders = function_folders(app_dir)
         if not folders:
             raise HostError(f"no function_app.py and no */function.json in {app_dir}")
         worker = WorkerRuntime(app_dir, "azure_functions_runtime_v1")
@@ -425,25 +426,14 @@ def load_worker_app(app_dir: Path) -> WorkerRuntimeApp:
 # -- function.json apps: the metadata the Functions host reads ---------------------------
 
 
-def function_json_folders(app_dir: Path) -> list[Path]:
-    """The app's function folders (those holding a ``function.json``), by name."""
-    return sorted(p.parent for p in app_dir.glob("*/function.json") if p.is_file())
-
-
 def function_json_metadata(protos: Any, folder: Path) -> Any:
     """The ``RpcFunctionMetadata`` the Functions host sends for one function.json folder.
 
     Raises:
-        HostError: the file is not a JSON object with a ``bindings`` list.
+        HostError: the file is not a JSON object whose bindings have a type and a name.
     """
-    path = folder / "function.json"
-    try:
-        config = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError) as exc:
-        raise HostError(f"cannot read {path}: {exc}") from exc
-    bindings = config.get("bindings") if isinstance(config, dict) else None
-    if not isinstance(bindings, list) or not all(isinstance(b, dict) for b in bindings):
-        raise HostError(f"{path} has no list of bindings")
+    config = read_function_json(folder)
+    bindings: list[dict[str, Any]] = config["bindings"]
     directions = {v: k for k, v in _DIRECTIONS.items()}
     data_types = {v: k for k, v in _DATA_TYPES.items()}
     infos = {
