@@ -186,7 +186,7 @@ async def _start_and_wait(port: int, shape: str, n: int, budget: float) -> float
     path = f"/runtime/webhooks/durabletask/orchestrators/{shape}?timeout={budget:.0f}"
     began = time.perf_counter()
     writer.write(
-        f"POST {path}&pollingInterval=1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"POST {path}&pollingInterval=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
         + body
     )
