@@ -186,8 +186,9 @@ async def _start_and_wait(port: int, shape: str, n: int, budget: float) -> float
     path = f"/runtime/webhooks/durabletask/orchestrators/{shape}?timeout={budget:.0f}"
     began = time.perf_counter()
     writer.write(
-        f"POST {path}&pollingInterval=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        f"POST {path}&pollingInterval=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n".encode()
         + body
     )
     await writer.drain()
