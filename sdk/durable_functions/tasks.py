@@ -1,7 +1,7 @@
 """Tasks: what orchestrator code yields, and how completions flow up to compound tasks.
 
-A task is created by a context method and scheduled when first yielded (directly or as
-a child of a yielded ``task_all``/``task_any``): atomic tasks then get the next sequence
+A task is created by a context method and scheduled when first yielded or awaited
+(directly or as a child of a ``task_all``/``task_any``): atomic tasks then get the next sequence
 id and their action is sent to the host. The replay core resolves tasks from history
 events; a resolved child notifies its parent (:meth:`TaskBase.propagate`).
 
@@ -11,6 +11,7 @@ Class names, attributes and methods are those of the reference SDK.
 from __future__ import annotations
 
 import enum
+from collections.abc import Generator
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeAlias
 
@@ -180,6 +181,14 @@ class TaskBase:
         """Notify the parent task that this task completed."""
         if self.state is not _RUNNING and self.parent is not None:
             self.parent.handle_completion(self)
+
+    def __await__(self) -> Generator[TaskBase, Any, Any]:
+        """``await task`` in an ``async def`` orchestrator: hands the task itself to replay.
+
+        Replay sends the task's value back (or throws its failure), exactly as it does
+        for ``yield task`` in a generator, so both forms schedule and resume alike.
+        """
+        return (yield self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} id={self.id!r} state={self.state.name}>"

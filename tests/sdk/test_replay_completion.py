@@ -586,12 +586,13 @@ def test_non_generator_orchestrator_exception_is_raised_unlabelled():
         handler(orchestration_payload_json(HistoryBuilder().events))
 
 
-def test_async_orchestrator_fails_with_a_usage_error():
+def test_async_generator_orchestrator_fails_with_a_usage_error():
     async def orch(ctx):
-        return 1
+        yield ctx.call_activity("a")
 
     result = replay_history(orch, HistoryBuilder().events)
     assert isinstance(result.exception, OrchestratorUsageError)
+    assert "cannot also yield" in str(result.exception)
 
 
 def test_yielding_something_other_than_a_task_fails_with_a_usage_error():

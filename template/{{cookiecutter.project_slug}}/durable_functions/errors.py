@@ -8,6 +8,7 @@
           ├── NonDeterminismError        the code no longer matches the recorded history
           ├── OrchestratorExecutionError the orchestrator function failed (host wire format)
           ├── OrchestratorUsageError     the orchestrator misused the API (yielded a non-task, …)
+          │    └── NonDurableAwaitError  an async orchestrator awaited something else than a task
           ├── PayloadError               a malformed orchestration trigger payload
           ├── OrchestrationFailedError   the orchestrator raised (carries the error text)
           ├── ManagementError            a management request was refused (``status``: HTTP code)
@@ -121,9 +122,27 @@ class OrchestratorExecutionError(DurableError):
 class OrchestratorUsageError(DurableError, TypeError):
     """The orchestrator function used the API in a way that cannot work.
 
-    For example it yielded something that is not a task, or it is an ``async def``
-    function (orchestrators are generators: ``yield`` tasks from the context).
+    For example it yielded something that is not a task from the context.
     """
+
+
+class NonDurableAwaitError(OrchestratorUsageError):
+    """An ``async def`` orchestrator awaited something that is not a durable task.
+
+    Replay drives the coroutine itself, outside any event loop, so only tasks from the
+    context can be awaited; ``asyncio.sleep``, ``asyncio.gather`` or an HTTP client would
+    hang or give a different answer on every replay. ``awaited`` names what was awaited,
+    ``instead`` what to use.
+    """
+
+    def __init__(self, *, awaited: str, instead: str) -> None:
+        super().__init__(
+            f"The orchestrator awaited {awaited}, which is not a durable task: an async "
+            f"orchestrator is replayed outside any event loop and can await only tasks "
+            f"from the context. Use {instead} instead."
+        )
+        self.awaited = awaited
+        self.instead = instead
 
 
 class PayloadError(DurableError, ValueError):

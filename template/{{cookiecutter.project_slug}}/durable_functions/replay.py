@@ -15,13 +15,12 @@ Entry points:
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass
-from types import GeneratorType
-from typing import Any
+from types import AsyncGeneratorType, CoroutineType, GeneratorType
+from typing import TYPE_CHECKING, Any
 
 from durable_functions._action_json import ActionJson, plain
 from durable_functions._decoding import decode_entity_response, decode_result, trigger_body
@@ -40,6 +39,9 @@ from durable_functions.errors import (
 from durable_functions.history import HistoryEventType, parse_timestamp
 from durable_functions.serialization import df_dumps
 from durable_functions.tasks import AtomicTask, CompoundTask, TaskBase, TaskState
+
+if TYPE_CHECKING:
+    from durable_functions._async import AwaitGuard
 
 __all__ = ["OrchestrationSession", "Orchestrator", "OrchestratorState", "ReplayResult", "replay"]
 
@@ -204,7 +206,9 @@ class _Replayer:
     def __init__(self, context: DurableOrchestrationContext, fn: OrchestratorFunction) -> None:
         self.context = context
         self.fn = fn
-        self.generator: Generator[Any, Any, Any] | None = None
+        self.generator: Generator[Any, Any, Any] | Coroutine[Any, Any, Any] | None = None
+        self.guard: AwaitGuard | None = None
+        """Set for an ``async def`` orchestrator (see ``_async``)."""
         self.current: TaskBase | None = None
         self.output: Any = None
         self.exception: BaseException | None = None
@@ -245,20 +249,24 @@ class _Replayer:
             self.exception = exc
             self.labelled = False
             return self._result()
-        if isinstance(evaluated, GeneratorType):
+        if isinstance(evaluated, GeneratorType | CoroutineType):
             self.generator = evaluated
+            if isinstance(evaluated, CoroutineType):
+                from durable_functions._async import AwaitGuard
+
+                self.guard = AwaitGuard()
             try:
                 self._run_generator(history)
             except PayloadError:
+                self._close_coroutine()
                 raise
             except Exception as exc:  # an internal inconsistency: fail, never crash silently
                 if self.exception is None:
                     self.exception = exc
-        elif inspect.iscoroutine(evaluated):
-            evaluated.close()
+        elif isinstance(evaluated, AsyncGeneratorType):
             self.exception = OrchestratorUsageError(
-                "Orchestrator functions must be generator functions (`def` with `yield`), "
-                "not `async def`: yield tasks from the context instead of awaiting them"
+                "An async def orchestrator cannot also yield: await the tasks from the "
+                "context instead (`result = await context.call_activity(...)`)"
             )
         elif not context._continue_as_new_flag:
             self.returned = True
@@ -461,7 +469,21 @@ class _Replayer:
         context._is_replaying = current.is_played
         if current.state is _RUNNING:
             return
+        guard = self.guard
+        if guard is None:
+            self._step(current)
+            return
+        guard.enter()
+        try:
+            self._step(current)
+        finally:
+            guard.exit()
+
+    def _step(self, current: TaskBase) -> None:
+        """Send completed tasks' values into the code until it waits on a running task."""
+        context = self.context
         generator = self.generator
+        guard = self.guard
         assert generator is not None
         while True:
             try:
@@ -470,12 +492,19 @@ class _Replayer:
                 else:
                     new = generator.throw(current.result)
             except StopIteration as stop:
-                self.returned = True
-                self.output = stop.value
+                if guard is not None and guard.misuse is not None:
+                    self.exception = guard.misuse  # caught by the code: still a failure
+                else:
+                    self.returned = True
+                    self.output = stop.value
                 self._finish()
                 return
             except Exception as exc:
-                self.exception = exc
+                self.exception = exc if guard is None or guard.misuse is None else guard.misuse
+                self._finish()
+                return
+            if guard is not None and (guard.misuse is not None or not isinstance(new, TaskBase)):
+                self.exception = guard.misuse or guard.not_a_task(generator, new)
                 self._finish()
                 return
             if not isinstance(new, TaskBase):
@@ -501,6 +530,17 @@ class _Replayer:
         self.current = None
         self.done = True
 
+    def _close_coroutine(self) -> None:
+        """Close an async orchestrator's coroutine once replay stops driving it."""
+        if self.guard is not None and isinstance(self.generator, CoroutineType):
+            from durable_functions._async import close
+
+            self.guard.enter()
+            try:
+                close(self.generator)
+            finally:
+                self.guard.exit()
+
     # ------------------------------------------------------------------ result
 
     def _result(self, encodable: Callable[[OrchestratorState], bool] | None = None) -> ReplayResult:
@@ -511,6 +551,8 @@ class _Replayer:
         is built only if asked for or if that check fails.
         """
         context = self.context
+        if self.guard is not None and not self.can_continue:
+            self._close_coroutine()
         is_done = self.returned or context._continue_as_new_flag
         output = self.output
         state = self._state(is_done, output)
