@@ -22,9 +22,9 @@ class Episode:
     ours: Outcome | None
 
 
-def orchestrator_handler(sdk: Any, program: Program) -> Handler:
-    """`Orchestrator.create` of `sdk` over the program's generator function."""
-    handler: Handler = sdk.Orchestrator.create(build_orchestrator(program, sdk))
+def orchestrator_handler(sdk: Any, program: Program, form: str = "generator") -> Handler:
+    """`Orchestrator.create` of `sdk` over the program as a generator or async function."""
+    handler: Handler = sdk.Orchestrator.create(build_orchestrator(program, sdk, form))
     return handler
 
 

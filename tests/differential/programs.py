@@ -211,9 +211,39 @@ def _run_await(expr: TaskExpr, ctx: Any, sdk: Any, log: list[Json]) -> Generator
     except Exception as exc:
         log.append(["failed", describe(exc)])
         return
+    if _after_await(expr, built, value, log):
+        # Yields children that are already scheduled: nothing is re-sent, completed ones resume
+        # at once (protocol §5.2).
+        try:
+            rest = yield ctx.task_all([c.task for c in built.children])
+        except Exception as exc:
+            log.append(["rest-failed", describe(exc)])
+        else:
+            log.append(["rest", describe(rest)])
+
+
+async def _run_await_async(expr: TaskExpr, ctx: Any, sdk: Any, log: list[Json]) -> None:
+    """`_run_await` written with `await`: the async twin must log and send the same."""
+    built = _build(expr, ctx, sdk)
+    try:
+        value = await built.task
+    except Exception as exc:
+        log.append(["failed", describe(exc)])
+        return
+    if _after_await(expr, built, value, log):
+        try:
+            rest = await ctx.task_all([c.task for c in built.children])
+        except Exception as exc:
+            log.append(["rest-failed", describe(exc)])
+        else:
+            log.append(["rest", describe(rest)])
+
+
+def _after_await(expr: TaskExpr, built: _Built, value: Any, log: list[Json]) -> bool:
+    """Log a successful await; True when a `task_any` should now wait for all its children."""
     if not isinstance(expr, AnyOf):
         log.append(["done", describe(value)])
-        return
+        return False
     winner = next(i for i, c in enumerate(built.children) if c.task is value)
     log.append(["winner", winner, describe(value.result)])
     if expr.cancel_pending_timers:
@@ -225,15 +255,7 @@ def _run_await(expr: TaskExpr, ctx: Any, sdk: Any, log: list[Json]) -> Generator
             ):
                 child.task.cancel()
                 log.append(["cancelled", built.children.index(child)])
-    if expr.await_all_afterwards:
-        # Yields children that are already scheduled: nothing is re-sent, completed ones resume
-        # at once (protocol §5.2).
-        try:
-            rest = yield ctx.task_all([c.task for c in built.children])
-        except Exception as exc:
-            log.append(["rest-failed", describe(exc)])
-        else:
-            log.append(["rest", describe(rest)])
+    return expr.await_all_afterwards
 
 
 def _observe(what: str, ctx: Any) -> Json:
@@ -252,32 +274,60 @@ def _observe(what: str, ctx: Any) -> Json:
     return ctx.get_input()
 
 
-def build_orchestrator(program: Program, sdk: Any) -> Callable[[Any], Generator[Any, Any, Any]]:
-    """Return the program as an orchestrator generator function for `sdk`."""
+def _start(program: Program, context: Any) -> tuple[int, list[Json]]:
+    data = context.get_input()
+    generation = data.get("generation", 0) if isinstance(data, dict) else 0
+    return generation, [["generation", generation]]
+
+
+def _plain_step(step: Step, context: Any, sdk: Any, log: list[Json]) -> None:
+    """Every step but `Await`: the same code in both forms."""
+    if isinstance(step, Signal):
+        # The returned task is never yielded (protocol §7.4, quirk 13).
+        context.signal_entity(sdk.EntityId(step.entity, step.key), step.operation, step.input)
+    elif isinstance(step, SetStatus):
+        context.set_custom_status(step.value)
+    elif isinstance(step, Observe):
+        log.append([step.what, _observe(step.what, context)])
+    elif isinstance(step, Fail):
+        if step.message:
+            raise ValueError(f"{step.message} after {len(log)} steps")
+        raise ValueError()
+
+
+def _finish(program: Program, context: Any, generation: int, log: list[Json]) -> Json:
+    if generation < program.generations:
+        context.continue_as_new({"generation": generation + 1, "log": len(log)})
+    return log if program.return_log else None
+
+
+def build_orchestrator(program: Program, sdk: Any, form: str = "generator") -> Callable[[Any], Any]:
+    """Return the program as an orchestrator function for `sdk`.
+
+    `form` is ``"generator"`` (``yield`` tasks; runs on either SDK) or ``"async"`` (an
+    ``async def`` that awaits them; ours only), the twin that must send the same state.
+    """
+    if form == "async":
+
+        async def async_orchestrator(context: Any) -> Json:
+            generation, log = _start(program, context)
+            for step in program.steps:
+                if isinstance(step, Await):
+                    await _run_await_async(step.expr, context, sdk, log)
+                else:
+                    _plain_step(step, context, sdk, log)
+            return _finish(program, context, generation, log)
+
+        return async_orchestrator
 
     def orchestrator(context: Any) -> Generator[Any, Any, Any]:
-        data = context.get_input()
-        generation = data.get("generation", 0) if isinstance(data, dict) else 0
-        log: list[Json] = [["generation", generation]]
+        generation, log = _start(program, context)
         for step in program.steps:
             if isinstance(step, Await):
                 yield from _run_await(step.expr, context, sdk, log)
-            elif isinstance(step, Signal):
-                # The returned task is never yielded (protocol §7.4, quirk 13).
-                context.signal_entity(
-                    sdk.EntityId(step.entity, step.key), step.operation, step.input
-                )
-            elif isinstance(step, SetStatus):
-                context.set_custom_status(step.value)
-            elif isinstance(step, Observe):
-                log.append([step.what, _observe(step.what, context)])
             else:
-                if step.message:
-                    raise ValueError(f"{step.message} after {len(log)} steps")
-                raise ValueError()
-        if generation < program.generations:
-            context.continue_as_new({"generation": generation + 1, "log": len(log)})
-        return log if program.return_log else None
+                _plain_step(step, context, sdk, log)
+        return _finish(program, context, generation, log)
 
     return orchestrator
 

@@ -47,9 +47,11 @@ def _raiser(exc: BaseException) -> Any:
     return handler
 
 
-def run_both(ours: ModuleType, program: Program, profile: HostProfile, seed: int) -> int:
+def run_both(
+    ours: ModuleType, program: Program, profile: HostProfile, seed: int, form: str = "generator"
+) -> int:
     """Play the program; at each episode compare session and full replay. Returns episodes."""
-    handler = orchestrator_handler(ours, program)
+    handler = orchestrator_handler(ours, program, form)
     sim = HostSimulator(
         orchestrator_name="program", input=program.input, profile=profile, rng=random.Random(seed)
     )
