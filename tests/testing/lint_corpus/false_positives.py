@@ -65,3 +65,22 @@ async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClien
 
 def untouched_helper():
     return datetime.datetime.now()
+
+
+@app.orchestration_trigger(context_name="context")
+async def awaits_durable_tasks(context: df.DurableOrchestrationContext):
+    order = context.get_input()
+    await context.call_activity("reserve", order)
+    charges = [context.call_activity("charge", p) for p in order["payments"]]
+    results = await context.task_all(charges)
+    timeout = context.create_timer(context.current_utc_datetime + timedelta(hours=1))
+    winner = await context.task_any([context.wait_for_external_event("cancel"), timeout])
+    if not timeout.is_completed:
+        timeout.cancel()
+    summary = await ship(context, order)
+    context.signal_entity(df.EntityId("counter", "k1"), "add", 1)
+    return {"results": results, "winner": winner.result, "summary": summary}
+
+
+async def ship(context: df.DurableOrchestrationContext, order):
+    return await context.call_sub_orchestrator("ship", order)

@@ -3,8 +3,10 @@
 An orchestrator is replayed from its history many times, so it must make the same
 decisions every time. Reading the clock, drawing random numbers, reading the
 environment or doing I/O breaks that, as does creating a durable task and never
-yielding it (it is never scheduled) or yielding ``signal_entity`` (it never
-completes). This module finds those mistakes statically, with :mod:`ast`.
+yielding (or awaiting) it (it is never scheduled), yielding ``signal_entity`` (it
+never completes), or, in an ``async def`` orchestrator, awaiting something that is
+not a durable task (replay runs it outside any event loop). This module finds those
+mistakes statically, with :mod:`ast`.
 
 Orchestrators are the functions decorated with ``orchestration_trigger`` and the
 functions passed to ``Orchestrator.create``; the plain functions they call in
@@ -79,22 +81,29 @@ RULES: dict[str, Rule] = {
         Rule(
             code="DF007",
             title="blocks the orchestrator",
-            fix="yield context.create_timer(context.current_utc_datetime + timedelta(...))",
+            fix="yield (or await) context.create_timer(context.current_utc_datetime + "
+            "timedelta(...))",
         ),
         Rule(
             code="DF008",
-            title="async code in an orchestrator",
-            fix="orchestrators are generator functions: yield durable tasks instead of awaiting",
+            title="mixes generator and async code in an orchestrator",
+            fix="a def orchestrator yields durable tasks, an async def one awaits them",
         ),
         Rule(
             code="DF009",
             title="the task is never yielded, so it never runs",
-            fix="yield it, or pass it to context.task_all/task_any",
+            fix="yield (or await) it, or pass it to context.task_all/task_any",
         ),
         Rule(
             code="DF010",
             title="a yielded signal never completes, so the orchestrator waits forever",
             fix="call context.signal_entity(...) without yield (signals are fire-and-forget)",
+        ),
+        Rule(
+            code="DF011",
+            title="awaits something that is not a durable task in an orchestrator",
+            fix="await only tasks from the context: context.task_all/task_any to combine, "
+            "context.create_timer to wait, an activity or context.call_http for I/O",
         ),
     )
 }
@@ -134,6 +143,24 @@ _CALLS: dict[str, str] = {
     "time.sleep": "DF007",
     "asyncio.sleep": "DF007",
 }
+# Libraries whose awaitables need an event loop: awaiting them in an orchestrator is DF011.
+_ASYNC_LIBRARIES = (
+    "asyncio.",
+    "aiohttp.",
+    "httpx.",
+    "anyio.",
+    "trio.",
+    "aiofiles.",
+    "asyncpg.",
+    "aiosqlite.",
+    "aioboto3.",
+    "motor.",
+    "websockets.",
+    "redis.",
+    "openai.",
+    "azure.",
+)
+_DURABLE_MODULES = ("durable_functions.", "azure.durable_functions.", "azure.functions.")
 # Builtins that need no import.
 _BUILTINS = frozenset({"open"})
 # Names that are non-deterministic when merely read (no call needed).
@@ -314,21 +341,60 @@ class _ModuleLinter:
         )
 
     def _check_function(self, fn: _Function, *, is_orchestrator: bool) -> None:
-        if is_orchestrator and isinstance(fn, ast.AsyncFunctionDef):
-            self._report(fn, "DF008", f"async def {fn.name}")
+        is_async = isinstance(fn, ast.AsyncFunctionDef)
+        foreign = self._foreign_names(fn) if is_async else set()
         for node in ast.walk(fn):
             if isinstance(node, ast.Call):
                 self._check_call(node)
             elif isinstance(node, ast.Attribute | ast.Name) and isinstance(node.ctx, ast.Load):
                 self._check_attribute(node)
-            if isinstance(fn, ast.FunctionDef) and isinstance(
-                node, ast.Await | ast.AsyncFor | ast.AsyncWith
-            ):
+            elif is_async and isinstance(node, ast.Await):
+                self._check_await(node, foreign)
+            if is_async and is_orchestrator and isinstance(node, ast.Yield | ast.YieldFrom):
+                self._report(node, "DF008", f"yield in async def {fn.name}")
+            if not is_async and isinstance(node, ast.Await | ast.AsyncFor | ast.AsyncWith):
                 keyword = {ast.Await: "await", ast.AsyncFor: "async for"}.get(
                     type(node), "async with"
                 )
-                self._report(node, "DF008", keyword)
+                self._report(node, "DF008", f"{keyword} in def {fn.name}")
         self._check_tasks(fn)
+
+    def _foreign_names(self, fn: _Function) -> set[str]:
+        """Names bound to an async library's objects (``client = httpx.AsyncClient()``)."""
+        names: set[str] = set()
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Assign) and self._async_library_call(node.value):
+                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            elif isinstance(node, ast.With | ast.AsyncWith):
+                for item in node.items:
+                    target = item.optional_vars
+                    if isinstance(target, ast.Name) and self._async_library_call(item.context_expr):
+                        names.add(target.id)
+        return names
+
+    def _async_library_call(self, node: ast.expr) -> str | None:
+        """The qualified name of a call into an async library, e.g. ``asyncio.gather``."""
+        if not isinstance(node, ast.Call):
+            return None
+        name = self._qualified(node.func)
+        if name.startswith(_ASYNC_LIBRARIES) and not name.startswith(_DURABLE_MODULES):
+            return name
+        return None
+
+    def _check_await(self, node: ast.Await, foreign: set[str]) -> None:
+        """DF011: an awaited call into an async library, or on an object one returned."""
+        value = node.value
+        if not isinstance(value, ast.Call):
+            return
+        if self._async_library_call(value):
+            if _match(self._qualified(value.func), _CALLS) is None:  # else reported already
+                self._report(node, "DF011", f"await {_dotted(value.func)}()")
+            return
+        root = value.func
+        while isinstance(root, ast.Attribute | ast.Call | ast.Subscript):
+            root = root.func if isinstance(root, ast.Call) else root.value
+        if isinstance(root, ast.Name) and root.id in foreign:
+            self._report(node, "DF011", f"await {_dotted(value.func) or root.id + '…'}()")
 
     def _check_call(self, node: ast.Call) -> None:
         name = self._qualified(node.func)
@@ -363,12 +429,13 @@ class _ModuleLinter:
                 names = [t.id for t in targets if isinstance(t, ast.Name)]
                 if method and len(names) == len(targets) and not loaded.intersection(names):
                     self._report(node, "DF009", f"{method}()")
-            elif isinstance(node, ast.Yield | ast.YieldFrom) and node.value is not None:
+            elif isinstance(node, ast.Yield | ast.YieldFrom | ast.Await) and node.value is not None:
                 value = node.value
+                keyword = "await" if isinstance(node, ast.Await) else "yield"
                 if _signal_call(value) or (
                     isinstance(value, ast.Name) and value.id in signal_names
                 ):
-                    self._report(node, "DF010", "yield signal_entity()")
+                    self._report(node, "DF010", f"{keyword} signal_entity()")
                 elif _task_method(value) in {"task_all", "task_any"}:
                     for arg in ast.walk(value):
                         if arg is not value and _signal_call(arg):
