@@ -24,6 +24,11 @@ def hello(context):
     return name
 
 
+@app.orchestration_trigger(context_name="context")
+async def hello_async(context):
+    return await context.call_activity("say", context.get_input())
+
+
 @app.activity_trigger(input_name="name")
 def say(name: str) -> str:
     return f"Hello {name}"
@@ -48,6 +53,10 @@ from function_app import start
 
 def test_durable_env_runs_the_app_next_to_the_tests(durable_env):
     assert durable_env.run("hello", input="Bo").output == "Hello Bo"
+
+
+def test_durable_env_runs_async_orchestrators(durable_env):
+    assert durable_env.run("hello_async", input="Cy").output == "Hello Cy"
 
 
 async def test_durable_client_serves_http_starters(durable_env, durable_client):
@@ -85,4 +94,4 @@ def test_an_app_test_suite_gets_the_fixtures_from_pytest_plugins(tmp_path: Path)
     )
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 passed" in done.stdout
+    assert "3 passed" in done.stdout
