@@ -91,6 +91,7 @@ def run_sample(base: str, name: str, body: Any = None, *, approve: bool = False)
 SAMPLES: list[tuple[str, Any, bool, str]] = [
     ("hello_chain", None, False, "activities one after another"),
     ("fan_out_fan_in", [1, 2, 3, 4], False, "parallel activities with retries"),
+    ("greet_and_sum", {"numbers": [2, 3]}, False, "the same, as an async def orchestrator"),
     ("approval_workflow", {"timeout_seconds": 300}, True, "approved by an external event"),
     ("approval_workflow", {"timeout_seconds": 1}, False, "a durable timer wins the race"),
     ("job_monitor", {"interval_seconds": 1, "ready_after": 2}, False, "continue_as_new loop"),

@@ -57,6 +57,10 @@ def _count(value: object) -> bool:
 INPUTS: dict[str, tuple[Callable[[object], bool], str]] = {
     "hello_chain": (_list_of(_text), 'a JSON list of city names, e.g. ["Tokyo", "Seattle"]'),
     "fan_out_fan_in": (_list_of(_is_number), "a JSON list of numbers, e.g. [1, 2, 3]"),
+    "greet_and_sum": (
+        _object_of(cities=_list_of(_text), numbers=_list_of(_is_number)),
+        'a JSON object like {"cities": ["Tokyo"], "numbers": [1, 2, 3]}',
+    ),
     "approval_workflow": (
         _object_of(timeout_seconds=_positive_int),
         'a JSON object like {"timeout_seconds": 300}',

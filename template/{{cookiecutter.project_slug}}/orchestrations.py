@@ -1,8 +1,10 @@
-"""Orchestrations: durable workflows written as generator functions.
+"""Orchestrations: durable workflows written as generator functions or ``async def``.
 
 Orchestrator code is replayed from its history, so it must be deterministic:
 no I/O, no ``datetime.now()``, no random numbers. Use activities for work,
 ``context.current_utc_datetime`` for time and durable timers for waiting.
+A generator ``yield``s the tasks of the context; an ``async def`` orchestrator
+(``greet_and_sum``) ``await``s the very same tasks.
 """
 
 from datetime import timedelta
@@ -32,6 +34,25 @@ def fan_out_fan_in(context: df.DurableOrchestrationContext):
     tasks = [context.call_activity_with_retry("square", RETRY, n) for n in numbers]
     squares = yield context.task_all(tasks)
     return {"squares": squares, "sum": sum(squares)}
+
+
+@bp.orchestration_trigger(context_name="context")
+async def greet_and_sum(context: df.DurableOrchestrationContext):
+    """The async way: chaining, then fan-out/fan-in, awaiting the tasks instead of yielding.
+
+    Input: ``{"cities": [str, ...], "numbers": [number, ...]}`` (each optional). Await
+    only tasks from the context: ``asyncio.sleep``, ``asyncio.gather`` or an HTTP client
+    fail the orchestration; use ``context.create_timer``, ``context.task_all``/``task_any``
+    and activities instead.
+    """
+    settings = context.get_input() or {}
+    greetings = []
+    for city in settings.get("cities", CITIES):
+        greetings.append(await context.call_activity("say_hello", city))
+    numbers = settings.get("numbers", [1, 2, 3])
+    tasks = [context.call_activity_with_retry("square", RETRY, n) for n in numbers]
+    squares = await context.task_all(tasks)
+    return {"greetings": greetings, "sum": sum(squares)}
 
 
 @bp.orchestration_trigger(context_name="context")

@@ -90,6 +90,7 @@ def test_generated_app_indexes_every_sample(render: Render, python: str, answers
         "start_orchestration": ["durableClient", "http", "httpTrigger"],
         "hello_chain": ["orchestrationTrigger"],
         "fan_out_fan_in": ["orchestrationTrigger"],
+        "greet_and_sum": ["orchestrationTrigger"],
         "approval_workflow": ["orchestrationTrigger"],
         "job_monitor": ["orchestrationTrigger"],
         "say_hello": ["activityTrigger"],

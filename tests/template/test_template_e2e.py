@@ -120,6 +120,11 @@ def test_fan_out_fan_in_completes_with_the_sum_of_squares(host: Host) -> None:
     assert result["output"] == {"squares": [1, 4, 9], "sum": 14}
 
 
+def test_greet_and_sum_completes_as_an_async_orchestrator(host: Host) -> None:
+    result = host.wait(host.start("greet_and_sum", {"cities": ["Lima"], "numbers": [2, 3]}))
+    assert result["output"] == {"greetings": ["Hello Lima!"], "sum": 13}
+
+
 def test_approval_workflow_completes_when_approved(host: Host) -> None:
     answer = host.start("approval_workflow", {"timeout_seconds": 300})
     event_url = answer["sendEventPostUri"].replace("{eventName}", "Approval")

@@ -54,6 +54,7 @@ BAD_INPUTS = [
     pytest.param("hello_chain", b'["Paris", 7]', "list of city names", id="hello_chain-mixed"),
     pytest.param("fan_out_fan_in", b'"abc"', "a JSON list of numbers", id="fan_out-string"),
     pytest.param("fan_out_fan_in", b"[1, true]", "a JSON list of numbers", id="fan_out-bool"),
+    pytest.param("greet_and_sum", b'{"numbers": ["2"]}', "numbers", id="greet_and_sum-text"),
     pytest.param(
         "approval_workflow", b'{"timeout_seconds": "soon"}', "timeout_seconds", id="approval-text"
     ),
@@ -78,6 +79,7 @@ def test_an_input_of_the_wrong_shape_is_refused_with_400(
 GOOD_INPUTS = [
     pytest.param("hello_chain", b'["Paris"]', id="hello_chain"),
     pytest.param("fan_out_fan_in", b"[1, 2.5]", id="fan_out_fan_in"),
+    pytest.param("greet_and_sum", b'{"cities": ["Oslo"], "numbers": [2]}', id="greet_and_sum"),
     pytest.param("approval_workflow", b'{"timeout_seconds": 300}', id="approval_workflow"),
     pytest.param("job_monitor", b'{"job_id": "j", "ready_after": 1}', id="job_monitor"),
 {%- if cookiecutter.include_entity %}

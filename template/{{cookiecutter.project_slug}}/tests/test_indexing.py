@@ -32,6 +32,7 @@ def bindings() -> dict[str, dict[str, dict]]:
     [
         pytest.param("hello_chain", "orchestrationTrigger", id="hello_chain"),
         pytest.param("fan_out_fan_in", "orchestrationTrigger", id="fan_out_fan_in"),
+        pytest.param("greet_and_sum", "orchestrationTrigger", id="greet_and_sum"),
         pytest.param("approval_workflow", "orchestrationTrigger", id="approval_workflow"),
         pytest.param("job_monitor", "orchestrationTrigger", id="job_monitor"),
         pytest.param("say_hello", "activityTrigger", id="say_hello"),

@@ -42,6 +42,33 @@ def test_fan_out_fan_in_tries_an_activity_three_times(durable_env) -> None:
     assert [call.name for call in result.activity_calls] == ["square"] * 3
 
 
+def test_greet_and_sum_awaits_the_chain_then_the_fan_out(durable_env) -> None:
+    result = durable_env.run("greet_and_sum", input={"cities": ["Lima"], "numbers": [2, 3]})
+    assert result.output == {"greetings": ["Hello Lima!"], "sum": 13}
+
+
+def test_greet_and_sum_schedules_the_same_activities_as_the_generator_samples(
+    durable_env,
+) -> None:
+    result = durable_env.run("greet_and_sum", input={"cities": ["A", "B"], "numbers": [4]})
+    assert [call.name for call in result.activity_calls] == ["say_hello", "say_hello", "square"]
+
+
+def test_greet_and_sum_retries_a_failing_activity(durable_env) -> None:
+    failures = iter([RuntimeError("transient")])
+
+    def flaky_square(number: int) -> int:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return number * number
+
+    result = durable_env.run(
+        "greet_and_sum", input={"cities": [], "numbers": [5]}, stubs={"square": flaky_square}
+    )
+    assert result.output == {"greetings": [], "sum": 25}
+
+
 @pytest.mark.parametrize(
     ("approved", "expected"),
     [pytest.param(True, "approved", id="approve"), pytest.param(False, "rejected", id="reject")],
