@@ -245,7 +245,7 @@ class Blueprint(TriggerApi, BindingApi, SettingsApi):  # type: ignore[misc]
         orchestration: str | None = None,
         input_type: type | None = None,
     ) -> Decorator:
-        """Register a generator function as an orchestrator.
+        """Register a generator function (or an ``async def`` one) as an orchestrator.
 
         Args:
             context_name: the parameter receiving the context (must be ``"context"``).

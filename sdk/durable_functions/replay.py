@@ -3,7 +3,8 @@
 One pass over the history (plain dicts): each event type has a small handler;
 completion events resolve tasks by key and resume the generator, which schedules new
 tasks. The result is the orchestrator state the host expects (``OrchestratorState``
-JSON), or a failure in the host's format.
+JSON), or a failure in the host's format. An ``async def`` orchestrator's coroutine is
+driven the same way (``send``/``throw``); ``_async`` guards what it may await.
 
 Entry points:
 

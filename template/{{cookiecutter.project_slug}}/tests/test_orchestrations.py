@@ -19,7 +19,8 @@ def test_fan_out_fan_in_sums_the_squares(durable_env) -> None:
     assert result.output == {"squares": [1, 4, 9], "sum": 14}
 
 
-def test_fan_out_fan_in_retries_a_failing_activity(durable_env) -> None:
+def square_failing_once():
+    """A stand-in for the ``square`` activity whose first call fails."""
     failures = iter([RuntimeError("transient")])
 
     def flaky_square(number: int) -> int:
@@ -28,7 +29,11 @@ def test_fan_out_fan_in_retries_a_failing_activity(durable_env) -> None:
             raise error
         return number * number
 
-    result = durable_env.run("fan_out_fan_in", input=[3], stubs={"square": flaky_square})
+    return flaky_square
+
+
+def test_fan_out_fan_in_retries_a_failing_activity(durable_env) -> None:
+    result = durable_env.run("fan_out_fan_in", input=[3], stubs={"square": square_failing_once()})
     assert result.output == {"squares": [9], "sum": 9}
 
 
@@ -55,16 +60,8 @@ def test_greet_and_sum_schedules_the_same_activities_as_the_generator_samples(
 
 
 def test_greet_and_sum_retries_a_failing_activity(durable_env) -> None:
-    failures = iter([RuntimeError("transient")])
-
-    def flaky_square(number: int) -> int:
-        error = next(failures, None)
-        if error is not None:
-            raise error
-        return number * number
-
     result = durable_env.run(
-        "greet_and_sum", input={"cities": [], "numbers": [5]}, stubs={"square": flaky_square}
+        "greet_and_sum", input={"cities": [], "numbers": [5]}, stubs={"square": square_failing_once()}
     )
     assert result.output == {"greetings": [], "sum": 25}
 
