@@ -1,9 +1,9 @@
 """Tasks: what orchestrator code yields, and how completions flow up to compound tasks.
 
 A task is created by a context method and scheduled when first yielded or awaited
-(directly or as a child of a ``task_all``/``task_any``): atomic tasks then get the next sequence
-id and their action is sent to the host. The replay core resolves tasks from history
-events; a resolved child notifies its parent (:meth:`TaskBase.propagate`).
+(directly or as a child of a ``task_all``/``task_any``): atomic tasks then get the next
+sequence id and their action is sent to the host. The replay core resolves tasks from
+history events; a resolved child notifies its parent (:meth:`TaskBase.propagate`).
 
 Class names, attributes and methods are those of the reference SDK.
 """

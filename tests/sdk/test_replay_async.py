@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -392,3 +393,21 @@ def test_a_coroutine_that_stops_being_driven_is_closed():
     result = replay_history(orch, history)
 
     assert result.is_done and closed == [True]
+
+
+def test_logging_in_an_async_orchestrator_is_no_misuse(caplog: pytest.LogCaptureFixture) -> None:
+    """``logging`` asks asyncio for the current task (Python 3.12+): that must stay harmless."""
+
+    async def orch(ctx):
+        logging.getLogger("orders").warning("replaying=%s", ctx.is_replaying)
+        assert asyncio.current_task() is None
+        return await ctx.call_activity("a")
+
+    history = (
+        HistoryBuilder().schedule_activity(0, "a").new_episode().complete_activity(0, 1).events
+    )
+
+    result = replay_history(orch, history)
+
+    assert result.exception is None and result.output == 1
+    assert "replaying=True" in caplog.text  # logged while replaying the first step

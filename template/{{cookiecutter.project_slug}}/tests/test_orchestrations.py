@@ -61,7 +61,9 @@ def test_greet_and_sum_schedules_the_same_activities_as_the_generator_samples(
 
 def test_greet_and_sum_retries_a_failing_activity(durable_env) -> None:
     result = durable_env.run(
-        "greet_and_sum", input={"cities": [], "numbers": [5]}, stubs={"square": square_failing_once()}
+        "greet_and_sum",
+        input={"cities": [], "numbers": [5]},
+        stubs={"square": square_failing_once()},
     )
     assert result.output == {"greetings": [], "sum": 25}
 
