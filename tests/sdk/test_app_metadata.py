@@ -193,3 +193,31 @@ def test_dfapp_and_blueprint_have_the_reference_bases() -> None:
 
     assert bases(durable_functions.DFApp) == bases(reference.DFApp)
     assert bases(durable_functions.Blueprint) == bases(reference.Blueprint)
+
+
+def _generator_process(context: Any) -> Any:
+    result = yield context.call_activity("hello", "Tokyo")
+    return result
+
+
+async def _async_process(context: Any) -> Any:
+    return await context.call_activity("hello", "Tokyo")
+
+
+def test_an_async_orchestrator_is_indexed_as_the_reference_indexes_a_generator() -> None:
+    """The worker sees the same function for an ``async def`` orchestrator: a sync handler."""
+    import azure.durable_functions as reference
+
+    import durable_functions as ours
+
+    def app_with(df: ModuleType, orchestrator: Any) -> Any:
+        app = df.DFApp()
+        orchestrator.__name__ = "process"
+        app.orchestration_trigger(context_name="context")(orchestrator)
+        return app
+
+    theirs = describe(app_with(reference, _generator_process))
+    mine = describe(app_with(ours, _async_process))
+
+    assert mine == theirs
+    assert mine[0]["is_async"] is False
