@@ -326,6 +326,22 @@ async def catches_the_error(ctx):
     return "went on"
 
 
+async def waits_for_an_asyncio_event(ctx):
+    await asyncio.Event().wait()
+
+
+async def runs_a_thread(ctx):
+    await asyncio.to_thread(print, "from a thread")
+
+
+async def awaits_a_future_of_another_loop(ctx):
+    loop = asyncio.new_event_loop()
+    try:
+        await loop.create_future()
+    finally:
+        loop.close()
+
+
 class Bare:
     def __await__(self):
         yield "something"
@@ -345,6 +361,9 @@ async def awaits_a_custom_awaitable(ctx):
         pytest.param(opens_a_connection, "asyncio.open_connection", "activity", id="io"),
         pytest.param(catches_the_error, "asyncio.sleep", "create_timer", id="caught-anyway"),
         pytest.param(awaits_a_custom_awaitable, "'something'", "activity", id="custom"),
+        pytest.param(waits_for_an_asyncio_event, "asyncio.Event.wait", "activity", id="event"),
+        pytest.param(runs_a_thread, "asyncio.to_thread", "activity", id="to_thread"),
+        pytest.param(awaits_a_future_of_another_loop, "asyncio.Future", "activity", id="future"),
     ],
 )
 def test_awaiting_a_non_durable_awaitable_fails_with_a_named_error(orch, awaited, instead):
