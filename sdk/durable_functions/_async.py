@@ -92,10 +92,7 @@ class AwaitGuard:
 
     def _refuse(self, frame: FrameType | None, attribute: str) -> NonDurableAwaitError:
         awaited = _outermost_library_call(frame) or f"the event loop ({attribute})"
-        error = non_durable_await(awaited)
-        if self.misuse is None:
-            self.misuse = error
-        return error
+        return self._keep(non_durable_await(awaited))
 
     def not_a_task(self, coroutine: Any, value: Any) -> NonDurableAwaitError:
         """The error for a coroutine that yielded ``value``, which is not a task."""
@@ -103,8 +100,10 @@ class AwaitGuard:
         if awaited is None:
             kind = type(value)
             module = kind.__module__.lstrip("_")
-            awaited = f"{module}.{kind.__qualname__}" if module != "builtins" else repr(value)
-        error = non_durable_await(awaited)
+            awaited = f"{module}.{kind.__qualname__}" if module != "builtins" else repr(value)[:80]
+        return self._keep(non_durable_await(awaited))
+
+    def _keep(self, error: NonDurableAwaitError) -> NonDurableAwaitError:
         if self.misuse is None:
             self.misuse = error
         return error
