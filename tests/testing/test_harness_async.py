@@ -4,7 +4,9 @@ in virtual time, with sessions and without, and ``durable replay`` of their hist
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +136,41 @@ def test_durable_replay_of_an_async_history_finds_no_mismatch() -> None:
 
     assert report.ok, report
     assert env.result(instance_id).is_completed
+
+
+V1_ORCHESTRATOR = """
+import durable_functions as df
+
+
+async def chain(context: df.DurableOrchestrationContext):
+    first = await context.call_activity("Shout", context.get_input())
+    return [first, await context.call_activity("Shout", first)]
+
+
+main = df.Orchestrator.create(chain)
+"""
+
+
+def test_a_v1_app_runs_an_async_orchestrator_made_with_orchestrator_create(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    for name, code, trigger in [
+        ("AsyncChain", V1_ORCHESTRATOR, "orchestrationTrigger"),
+        (
+            "Shout",
+            "def main(text: str) -> str:\n    return text.upper() + '!'\n",
+            "activityTrigger",
+        ),
+    ]:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "__init__.py").write_text(code)
+        binding = {"name": "context" if name == "AsyncChain" else "text", "type": trigger}
+        (folder / "function.json").write_text(
+            json.dumps({"bindings": [{**binding, "direction": "in"}]})
+        )
+
+    result = OrchestrationTestEnv(str(tmp_path)).run("AsyncChain", "hi")
+
+    assert result.raise_for_status().output == ["HI!", "HI!!"]
