@@ -182,6 +182,19 @@ def _v1_calls() -> dict[str, Call]:
     }
 
 
+def _async_cases() -> dict[str, Case]:
+    """``async def`` orchestrators: the worker sees their sync handler, as Azure does."""
+    cancel = raise_when(waiting_after(TIMER_CREATED), "cancel", "by customer")
+    return {
+        "issue_example": Case("process_order", {"payments": [1, 2]}, drive=cancel),
+        "every_await": Case(
+            "everything", lambda host: {"url": f"{host.base}/api/hello", "generation": 0}
+        ),
+        "chain": Case("logged_chain_async", "k:3"),
+        "non_durable_await": Case("sleeps"),
+    }
+
+
 def _none_is_a_failure_in_azure(result: dict[str, Any]) -> dict[str, Any]:
     """docs/compatibility.md, Local host: an HTTP function returning ``None`` answers 204
     locally; Azure's worker cannot encode ``None`` as an HTTP response and fails the call."""
@@ -198,6 +211,7 @@ APP_DIRS = {
     "fidelity_app": APPS.parent / "fidelity_app",
     "edge_app": APPS / "edge_app",
     "v1_worker_app": APPS / "v1_worker_app",
+    "async_app": APPS / "async_app",
 }
 APP_CASES = {
     "sdk_app": (_sample_cases, _sample_calls),
@@ -205,6 +219,7 @@ APP_CASES = {
     "fidelity_app": (_fidelity_cases, dict),
     "edge_app": (_edge_cases, _edge_calls),
     "v1_worker_app": (_v1_cases, _v1_calls),
+    "async_app": (_async_cases, dict),
 }
 
 
