@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import azurite
 import pytest
 from apps.reference_samples import fetch_reference_sdist
 
@@ -158,6 +159,23 @@ def sdist(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory)
     cache = getattr(pytestconfig, "cache", None)  # None under -p no:cacheprovider
     folder = cache.mkdir("reference-sdist") if cache is not None else None
     return fetch_reference_sdist(folder or tmp_path_factory.mktemp("reference-sdist"))
+
+
+@pytest.fixture(scope="session")
+def azurite_blob_main(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """Azurite's blob service, installed with npm once per machine (skips or fails without npm)."""
+    cache = getattr(pytestconfig, "cache", None)  # None under -p no:cacheprovider
+    folder = cache.mkdir("azurite") if cache is not None else None
+    return azurite.install(folder or tmp_path_factory.mktemp("azurite"))
+
+
+@pytest.fixture
+def azurite_storage(azurite_blob_main: Path, tmp_path: Path) -> Iterator[str]:
+    """A fresh Azurite blob service on a free port for one test: its connection string."""
+    with azurite.blob_service(azurite_blob_main, tmp_path / "azurite") as connection:
+        yield connection
 
 
 @pytest.fixture(

@@ -1,22 +1,25 @@
 """The reference SDK's ``samples-v2`` apps complete on ``durable start`` as their code documents.
 
 Each runs switched to ``durable_functions`` (``ours``) and unmodified on the installed
-reference SDK (``reference``). ``fan_in_fan_out`` needs ``azure-storage-blob`` and an
-Azure Storage account: without the package its ``function_app.py`` cannot be imported,
-which the host reports as a start-up error. ``openai_agents`` needs Azure OpenAI, the
-OpenAI Agents SDK and the reference's preview ``durable_openai_agent_orchestrator``
-(not provided here, see docs/compatibility.md): it is not run.
+reference SDK (``reference``). ``fan_in_fan_out`` copies files to Azure Blob Storage with
+``azure-storage-blob``: it runs against Azurite (see ``azurite.py``), and with the package
+hidden, its failing import is a clear start-up error. ``openai_agents`` needs Azure
+OpenAI, the OpenAI Agents SDK and the reference's preview
+``durable_openai_agent_orchestrator`` (not provided here, see docs/compatibility.md): it
+is not run.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import json
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import azurite
 import pytest
 from apps.harness import Host, launch
 from apps.reference_samples import copy_sample
@@ -85,17 +88,79 @@ def test_orchestration_versioning(
         assert done["customStatus"] == "Continue event received"
 
 
+# The files the sample backs up (only ``__init__.py`` and ``function.json`` under a
+# path holding ``E2_``), with contents of different sizes, bytes beyond ASCII included.
+SITE = {
+    "E2_Alpha/__init__.py": b"import azure.functions\n" * 40,
+    "E2_Alpha/function.json": b'{"bindings": []}\n',
+    "E2_Beta/__init__.py": bytes(range(256)) * 3,
+    "E2_Beta/function.json": b"{}",
+}
+NOT_BACKED_UP = {"E2_Alpha/readme.md": b"not a function file", "Other/__init__.py": b"x = 1\n"}
+
+
 @pytest.mark.e2e
-@pytest.mark.skipif(
-    importlib.util.find_spec("azure.storage") is not None, reason="azure-storage-blob is installed"
-)
+def test_fan_in_fan_out_backs_the_files_up_to_azurite(
+    sdist: Path, tmp_path: Path, switch_import: bool, azurite_storage: str
+) -> None:
+    """The sample copies each file to the ``backups`` container and returns the bytes copied.
+
+    ``AzureWebJobsStorage`` points at Azurite through ``local.settings.json``, as a user's would.
+    """
+    blob = azurite.blob_sdk()
+    site = tmp_path / "site"
+    for name, content in {**SITE, **NOT_BACKED_UP}.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_bytes(content)
+    app_dir = copy_sample(
+        sdist, "samples-v2", "fan_in_fan_out", tmp_path, switch_import=switch_import
+    )
+    settings = {"IsEncrypted": False, "Values": {"AzureWebJobsStorage": azurite_storage}}
+    (app_dir / "local.settings.json").write_text(json.dumps(settings))
+    host = launch(app_dir, tmp_path / "hub.sqlite3")
+    try:
+        reply = host.request("POST", "/api/orchestrators/E2_BackupSiteContent", json_body=str(site))
+        assert reply.status == 202, (reply.status, reply.body, host.tail())
+        done = host.wait(str(reply.json()["id"]))
+    finally:
+        host.stop()
+    assert (done["runtimeStatus"], done["output"]) == (
+        "Completed",
+        sum(len(content) for content in SITE.values()),
+    ), done
+    service = blob.BlobServiceClient.from_connection_string(azurite_storage)
+    backups = service.get_container_client("backups")
+    copied = {b.name: backups.download_blob(b.name).readall() for b in backups.list_blobs()}
+    assert copied == {name.replace("/", "_"): content for name, content in SITE.items()}
+
+
+# Makes ``azure.storage`` unimportable in the host process, as where it is not installed.
+_HIDE_AZURE_STORAGE = """
+import sys
+
+class HideAzureStorage:
+    def find_spec(self, name, path=None, target=None):
+        if name == "azure.storage" or name.startswith("azure.storage."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, HideAzureStorage())
+"""
+
+
+@pytest.mark.e2e
 def test_fan_in_fan_out_without_azure_storage_blob_is_a_clear_start_up_error(
     sdist: Path, tmp_path: Path
 ) -> None:
     app_dir = copy_sample(sdist, "samples-v2", "fan_in_fan_out", tmp_path, switch_import=True)
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text(_HIDE_AZURE_STORAGE)
+    path = os.pathsep.join(p for p in (str(hide), os.environ.get("PYTHONPATH")) if p)
     started = subprocess.run(
         [sys.executable, "-m", "durable_functions", "start", "--port", "0"],
         cwd=app_dir,
+        env={**os.environ, "PYTHONPATH": path},
         capture_output=True,
         text=True,
         timeout=60,
@@ -103,6 +168,7 @@ def test_fan_in_fan_out_without_azure_storage_blob_is_a_clear_start_up_error(
     )
     assert started.returncode != 0
     assert "importing function_app.py failed: ModuleNotFoundError" in started.stderr
+    assert "azure.storage" in started.stderr
     assert "Traceback" not in started.stderr.split("importing function_app.py failed")[-1]
 
 

@@ -133,14 +133,19 @@ class Host:
         self.process.wait(10)
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        return self.process.returncode
+        return stop_process(self.process, 15)
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float) -> int:
+    """SIGTERM, then SIGKILL if ``process`` has not exited after ``grace`` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+    return process.returncode
 
 
 def copy_app(name: str, dest: Path) -> Path:
