@@ -296,6 +296,29 @@ async def test_call_timeout_bounds_a_call_to_a_silent_host() -> None:
         await close_shared_client()
 
 
+async def test_waiting_for_completion_on_a_silent_host_ends_at_its_own_timeout() -> None:
+    import azure.functions as func
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    async with await asyncio.start_server(silent, "127.0.0.1", 0) as listener:
+        port = listener.sockets[0].getsockname()[1]
+        binding = {"taskHubName": "Hub", "rpcBaseUrl": f"http://127.0.0.1:{port}/durabletask/"}
+        client = DurableOrchestrationClient(json.dumps(binding))
+        request = func.HttpRequest(method="GET", url="http://127.0.0.1/api/x", body=b"")
+        began = asyncio.get_running_loop().time()
+
+        response = await client.wait_for_completion_or_create_check_status_response(
+            request, "abc", timeout_in_milliseconds=500, retry_interval_in_milliseconds=100
+        )
+
+        assert response.status_code == 202  # the check-status answer, not a 240 s hang
+        assert asyncio.get_running_loop().time() - began < 5
+        await close_shared_client()
+
+
 def test_call_timeout_refuses_a_timeout_that_is_not_positive() -> None:
     with pytest.raises(ValueError, match="positive number of seconds"), call_timeout(0):
         pass

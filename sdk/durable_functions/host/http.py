@@ -73,7 +73,7 @@ class Limits:
                 )
             values[name] = number
         merged: dict[str, Any] = {**asdict(cls()), **values}
-        merged["connections"] = int(merged["connections"])
+        merged["connections"] = max(1, int(merged["connections"]))
         return cls(**merged)
 
 
