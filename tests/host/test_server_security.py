@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from apps.harness import Host, copy_app, launch
 
-from durable_functions.host.http import _this_machine
+from durable_functions.host.http import _this_machine, is_loopback
 
 pytestmark = pytest.mark.e2e
 
@@ -144,3 +144,19 @@ def test_an_exposed_host_points_its_links_at_the_address_the_client_used(exposed
     )
     assert reply.status == 202, reply.body
     assert reply.json()["statusQueryGetUri"].startswith("http://devbox.example:7071/")
+
+
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [
+        pytest.param("127.0.0.1", True, id="ipv4"),
+        pytest.param("::1", True, id="ipv6"),
+        pytest.param("::ffff:127.0.0.1", True, id="ipv4-mapped"),
+        pytest.param("localhost", True, id="name"),
+        pytest.param("10.1.2.3", False, id="private"),
+        pytest.param("0.0.0.0", False, id="wildcard"),
+        pytest.param("", False, id="unknown"),
+    ],
+)
+def test_only_this_machines_addresses_count_as_loopback(address: str, loopback: bool) -> None:
+    assert is_loopback(address) is loopback

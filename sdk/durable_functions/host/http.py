@@ -149,9 +149,11 @@ def is_loopback(address: str) -> bool:
     if address.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+        ip = ipaddress.ip_address(address.split("%")[0])
     except ValueError:
         return False
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a dual-stack bind
+    return bool((mapped or ip).is_loopback)
 
 
 def _require_h11() -> ModuleType:
