@@ -445,16 +445,15 @@ class HttpServer:
         task = asyncio.current_task()
         assert task is not None and self._h11 is not None
         connection = _Connection(self._h11, reader, writer, self.limits)
-        if len(self._connections) >= self.limits.connections:
-            with contextlib.suppress(Exception):
-                await connection.refuse(503, "too many open connections; retry later")
-            writer.close()
-            return
-        self._connections[task] = False
+        full = len(self._connections) >= self.limits.connections
+        if not full:
+            self._connections[task] = False
         try:
-            await self._requests(connection)
-        except _Refused as exc:
-            with contextlib.suppress(Exception):
+            try:
+                if full:
+                    raise _Refused(503, "too many open connections; retry later")
+                await self._requests(connection)
+            except _Refused as exc:
                 await connection.refuse(exc.status, str(exc))
         except (_Closed, ConnectionError, asyncio.IncompleteReadError):
             pass
