@@ -45,6 +45,7 @@ from durable_functions.host.api import (
 )
 from durable_functions.host.backend import Backend
 from durable_functions.host.clock import Clock, SystemClock
+from durable_functions.host.engine import InstanceState
 from durable_functions.host.functions import AppFunction, LoadedApp
 from durable_functions.host.http import (
     HttpServer,
@@ -85,6 +86,8 @@ PEER_CHECK = 1.0
 """Longest a waiting request goes without checking that its client is still there (s)."""
 EDGE_THREADS = 4
 """Threads per pool (reads, writes) that run the management API's store work."""
+_First = tuple[InstanceState | None, int]
+"""A wait's first read of its instance, and the finish-notice count taken before it."""
 _HOST_HEADER = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 
 
@@ -120,6 +123,9 @@ class HostServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: dict[str, set[asyncio.Event]] = {}
         """Requests waiting for an instance to finish, by instance id (loop thread only)."""
+        self._finishes = 0
+        """How many finish notices arrived: a waiter that saw it change since its first
+        read of the store reads again (its instance may have finished in between)."""
         self._routes = sorted(
             (
                 _Route(fn, RouteTemplate.compile(fn.route), route_rank(fn.route))
@@ -160,6 +166,7 @@ class HostServer:
         registers before it first reads the store, so when this finds nobody waiting
         (the usual case: skip the loop wake-up), any later waiter reads the new status.
         """
+        self._finishes += 1
         loop = self._loop
         if loop is None or instance_id not in self._waiters:
             return
@@ -310,18 +317,36 @@ class HostServer:
         )
         pool = self._reads if request.method in ("GET", "HEAD") else self._writes
         try:
-            answer = await asyncio.get_running_loop().run_in_executor(
-                pool, self.api.handle, api_request
+            answer, first = await asyncio.get_running_loop().run_in_executor(
+                pool, self._answer, api_request
             )
         except RuntimeError:  # the pools have shut down: the host is stopping
             return error_response(503, "the host is stopping", [("Retry-After", "1")])
         if answer.wait is not None:
-            answer = await self._wait(request, answer.wait, answer)
+            answer = await self._wait(request, answer.wait, answer, first)
         return Response(
             status=answer.status, headers=answer.wire_headers(), body=answer.wire_body()
         )
 
-    async def _wait(self, request: Request, wait: Wait, timed_out: ApiResponse) -> ApiResponse:
+    def _answer(self, request: ApiRequest) -> tuple[ApiResponse, _First | None]:
+        """On a pool thread: the API's answer and, for a wait, its instance's first read.
+
+        Reading here saves the wait a second trip to a pool thread. The notice count is
+        taken before the read (see ``_wait``).
+        """
+        answer = self.api.handle(request)
+        if answer.wait is None:
+            return answer, None
+        finishes = self._finishes
+        backend, _hub = self._hub(request.query.get("taskHub") or None)
+        try:
+            return answer, (backend.get_instance(answer.wait.instance_id), finishes)
+        except HostError:
+            return answer, None  # the wait reads again
+
+    async def _wait(
+        self, request: Request, wait: Wait, timed_out: ApiResponse, first: _First | None
+    ) -> ApiResponse:
         """Answer when the instance finishes, else ``timed_out`` at the timeout.
 
         The dispatcher's finish notice wakes the wait at once; the store is also read
@@ -333,10 +358,17 @@ class HostServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait.timeout
         woken = asyncio.Event()
-        # Register before the first read, so a finish between the read and the wait wakes us.
+        # Register, then trust the first read only if no instance finished since it was
+        # taken: a finish between that read and this registration would wake nobody.
         self._waiters.setdefault(instance_id, set()).add(woken)
         try:
             next_read = loop.time()
+            if first is not None:
+                inst, finishes = first
+                if inst is not None and inst.runtime_status.is_terminal:
+                    return finished_answer(inst)
+                if finishes == self._finishes:
+                    next_read += wait.interval
             while True:
                 now = loop.time()
                 if woken.is_set() or now >= next_read or now >= deadline:
