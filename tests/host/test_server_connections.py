@@ -155,3 +155,63 @@ def test_bad_limits_in_the_environment_stop_the_start_with_a_message(tmp_path: P
     app_dir = copy_app("sdk_app", tmp_path)
     with pytest.raises(AssertionError, match="DURABLE_HTTP_LIMITS: 'idle=soon'"):
         launch(app_dir, tmp_path / "hub.sqlite3", env={"DURABLE_HTTP_LIMITS": "idle=soon"})
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "says"),
+    [
+        pytest.param(
+            b"POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n4\r\npong\r\n0\r\n\r\n",
+            b"400",
+            b"both Content-Length and Transfer-Encoding",
+            id="length-and-chunked",
+        ),
+        pytest.param(
+            b"POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n",
+            b"400",
+            b"malformed Content-Length",
+            id="two-lengths",
+        ),
+        pytest.param(
+            b"POST /api/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"501",
+            b"only the chunked transfer coding",
+            id="other-coding",
+        ),
+        pytest.param(b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", b"505", b"HTTP/2.0", id="version"),
+        pytest.param(
+            b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", b"400", b"malformed header", id="space-in-name"
+        ),
+        pytest.param(
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n",
+            b"400",
+            b"malformed header",
+            id="folded-line",
+        ),
+        pytest.param(b"GET /\r\n\r\n", b"400", b"malformed request line", id="no-version"),
+        pytest.param(
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
+            b"431",
+            b"larger than",
+            id="head-too-large",
+        ),
+    ],
+)
+def test_a_request_that_breaks_the_framing_rules_is_refused_and_closed(
+    host: Host, request_bytes: bytes, status: bytes, says: bytes
+) -> None:
+    with _connect(host) as sock:
+        sock.sendall(request_bytes)
+        answer = _read_to_eof(sock)
+    assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
+    assert says in answer
+    _still_serves(host)
+
+
+def test_an_http10_request_asking_for_keep_alive_keeps_its_connection(host: Host) -> None:
+    with _connect(host) as sock:
+        sock.sendall(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" * 2)
+        answers = _read_to_eof(sock)  # both answered, then closed at the idle timeout
+    assert answers.count(b"HTTP/1.1 200") == 2
+    assert b"Connection: keep-alive" in answers

@@ -1,13 +1,15 @@
-"""The local host's HTTP/1.1 edge: ``h11`` parses and frames, our asyncio loop serves.
+"""The local host's HTTP/1.1 edge: a small server on asyncio streams, standard library only.
 
-``h11`` (the ``host`` extra; never needed by a deployed app) does the protocol:
-request framing, chunked bodies, keep-alive rules (an HTTP/1.0 request without
-``keep-alive`` gets its answer and a close). This module adds what a server needs
-around it: timeouts for idle, slow-head and slow-body clients, a cap on open
-connections, a body size limit, and closing that does not wait for idle clients.
-Every handler error becomes a 500 and a logged traceback; no request can stop
-the server. The handler (``server.HostServer.handle``) sees a plain ``Request``
-with every header, and answers a ``Response``.
+It parses requests by the rules of RFC 9112 that matter for a local server: one
+``Content-Length`` (or ``Transfer-Encoding: chunked``, never both), header names
+that are tokens (no obsolete folding), HTTP/1.0 closed after its answer unless
+it asks for keep-alive, ``Expect: 100-continue`` answered. Around that: timeouts
+for idle, slow-head and slow-body clients (one timer per connection), a write
+timeout, a cap on open connections, size limits, a lingering close after a
+refusal, and closing that does not wait for idle clients. Every handler error
+becomes a 500 and a logged traceback; no request can stop the server. The
+handler (``server.HostServer.handle``) sees a plain ``Request`` with every
+header, and answers a ``Response``.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ import contextlib
 import ipaddress
 import json
 import logging
+import re
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
-from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -156,17 +158,6 @@ def is_loopback(address: str) -> bool:
     return bool((mapped or ip).is_loopback)
 
 
-def _require_h11() -> ModuleType:
-    try:
-        import h11
-    except ImportError as exc:
-        raise HostError(
-            "the local host needs the h11 package: pip install 'durable-functions-py[host]' "
-            "(a generated app has it in requirements-dev.txt)"
-        ) from exc
-    return h11
-
-
 class _Closed(Exception):
     """The client went away, or broke the protocol past answering."""
 
@@ -180,17 +171,11 @@ class _Refused(Exception):
 
 
 class _Connection:
-    """One client connection: reads requests through ``h11``, writes answers."""
+    """One client connection: parses requests by the rules of RFC 9112, writes answers."""
 
     def __init__(
-        self,
-        h11: ModuleType,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        limits: Limits,
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limits: Limits
     ) -> None:
-        self.h11 = h11
-        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         self.reader = reader
         self.writer = writer
         self.limits = limits
@@ -198,6 +183,9 @@ class _Connection:
         self.peer = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         self._timer: asyncio.TimerHandle | None = None
         self.timed_out = False
+        self.keep_alive = True
+        self.answering = False
+        """A response has begun: a refusal can no longer be sent."""
 
     def _arm(self, seconds: float, *, writing: bool = False) -> None:
         """End what the connection waits for after ``seconds``: one timer, no task per read.
@@ -219,96 +207,136 @@ class _Connection:
         else:
             self.reader.feed_eof()
 
-    async def _read(self) -> None:
-        data = await self.reader.read(65536)
-        if not data and self.timed_out:
-            raise TimeoutError
-        self.conn.receive_data(data)
-
-    async def _event(self, per_read: float | None = None) -> Any:
-        """The next ``h11`` event, reading as needed (each read armed with ``per_read``)."""
-        h11 = self.h11
-        while True:
-            try:
-                event = self.conn.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise _Refused(*_refusal(exc)) from exc
-            if event is not h11.NEED_DATA:
-                return event
-            if per_read is not None:
-                self._arm(per_read)
-            await self._read()
-
-    async def next_request(self, base_url: str) -> Request | None:
-        """The next request with its whole body; ``None`` once the client is done."""
-        h11 = self.h11
+    async def _head(self) -> str | None:
+        """The request line and headers; ``None`` when the client is done (or idle too long)."""
+        reader = self.reader
+        self._arm(self.limits.idle)
         try:
-            # Idle between requests: the first byte may take ``idle`` seconds; from
-            # then on the whole head gets ``head`` seconds (a client dripping bytes
-            # cannot hold the connection).
-            if not self.conn.trailing_data[0]:
-                self._arm(self.limits.idle)
-                await self._read()
-            self._arm(self.limits.head)
-            event = await self._event()
-        except TimeoutError:
-            if self.conn.their_state is h11.IDLE and not self.conn.trailing_data[0]:
-                return None  # idle: close quietly
-            raise _Refused(408, "the request head did not arrive in time") from None
-        if isinstance(event, h11.ConnectionClosed):
-            return None
-        if not isinstance(event, h11.Request):
-            raise _Closed
-        headers: dict[str, str] = {}
-        for raw_name, raw_value in event.headers:
-            name = raw_name.decode("latin-1")
-            value = raw_value.decode("latin-1")
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        length = headers.get("content-length")
-        if length is not None and int(length.split(",")[0]) > MAX_BODY:
-            raise _Refused(413, f"the body is larger than {MAX_BODY} bytes")
-        if self.conn.they_are_waiting_for_100_continue:
-            await self._send(
-                h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
-            )
+            first = await reader.readexactly(1)
+        except asyncio.IncompleteReadError:
+            return None  # closed, or idle past the timeout: close quietly
+        # From the first byte on, the whole head gets ``head`` seconds (a client that
+        # drips bytes cannot hold the connection).
+        self._arm(self.limits.head)
+        try:
+            rest = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            if self.timed_out:
+                raise _Refused(408, "the request head did not arrive in time") from None
+            raise _Closed from None
+        except asyncio.LimitOverrunError:
+            raise _Refused(431, f"the request head is larger than {MAX_HEAD} bytes") from None
+        return (first + rest).decode("latin-1")
+
+    async def _read(self, size: int) -> bytes:
+        """Exactly ``size`` body bytes; each read may pause ``read`` seconds at most."""
+        chunks = []
+        while size:
+            self._arm(self.limits.read)
+            data = await self.reader.read(min(size, 1 << 16))
+            if not data:
+                if self.timed_out:
+                    raise _Refused(408, "the request body stalled")
+                raise _Closed
+            chunks.append(data)
+            size -= len(data)
+        return b"".join(chunks)
+
+    async def _line(self) -> bytes:
+        self._arm(self.limits.read)
+        try:
+            return await self.reader.readuntil(b"\r\n")
+        except asyncio.IncompleteReadError:
+            if self.timed_out:
+                raise _Refused(408, "the request body stalled") from None
+            raise _Closed from None
+        except asyncio.LimitOverrunError:
+            raise _Refused(400, "malformed chunk size (line too long)") from None
+
+    async def _chunked(self) -> bytes:
         chunks: list[bytes] = []
         total = 0
         while True:
-            try:
-                part = await self._event(per_read=self.limits.read)
-            except TimeoutError:
-                raise _Refused(408, "the request body stalled") from None
-            if isinstance(part, h11.Data):
-                total += len(part.data)
-                if total > MAX_BODY:
-                    raise _Refused(413, f"the body is larger than {MAX_BODY} bytes")
-                chunks.append(bytes(part.data))
-            elif isinstance(part, h11.EndOfMessage):
-                break
-            else:  # ConnectionClosed mid-body
-                raise _Closed
+            size_text = (await self._line())[:-2].split(b";", 1)[0].strip()
+            if not _HEX.fullmatch(size_text):
+                raise _Refused(400, f"malformed chunk size ({size_text[:20]!r})")
+            size = int(size_text, 16)
+            if size == 0:
+                while await self._line() != b"\r\n":  # trailers: read and dropped
+                    pass
+                return b"".join(chunks)
+            total += size
+            if total > MAX_BODY:
+                raise _Refused(413, f"the body is larger than {MAX_BODY} bytes")
+            chunks.append(await self._read(size))
+            if await self._read(2) != b"\r\n":
+                raise _Refused(400, "malformed chunk (no CRLF after its data)")
+
+    async def next_request(self, base_url: str) -> Request | None:
+        """The next request with its whole body; ``None`` once the client is done."""
+        head = await self._head()
+        if head is None:
+            return None
+        lines = head.split("\r\n")
+        parts = lines[0].split(" ")
+        if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not parts[1]:
+            raise _Refused(400, "malformed request line")
+        method, target, version = parts
+        if version not in ("HTTP/1.1", "HTTP/1.0"):
+            status = 505 if _VERSION.fullmatch(version) else 400
+            raise _Refused(status, f"unsupported protocol version {version[:20]!r}")
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            if not line:
+                continue
+            name, sep, value = line.partition(":")
+            if not sep or not _TOKEN.fullmatch(name):  # also refuses obsolete line folding
+                raise _Refused(400, "malformed header line")
+            name = name.lower()
+            value = value.strip(" \t")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
+        if version == "HTTP/1.1":
+            self.keep_alive = "close" not in tokens
+        else:
+            self.keep_alive = "keep-alive" in tokens
+        coding = headers.get("transfer-encoding")
+        length_text = headers.get("content-length")
+        length = 0
+        if coding is not None:
+            if length_text is not None:  # a request smuggling pattern: refuse it
+                raise _Refused(400, "both Content-Length and Transfer-Encoding")
+            if coding.strip().lower() != "chunked":
+                raise _Refused(501, "only the chunked transfer coding is supported")
+        elif length_text is not None:
+            values = {v.strip() for v in length_text.split(",")}
+            text = values.pop()
+            if values or not text.isdigit() or not text.isascii():
+                raise _Refused(400, "malformed Content-Length")
+            length = int(text)
+            if length > MAX_BODY:
+                raise _Refused(413, f"the body is larger than {MAX_BODY} bytes")
+        expects = headers.get("expect", "").lower() == "100-continue"
+        if expects and (coding is not None or length) and version == "HTTP/1.1":
+            # curl and others wait for this before sending a large body.
+            self.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        body = await self._chunked() if coding is not None else await self._read(length)
         self._disarm()
-        target = event.target.decode("latin-1")
         split = urlsplit(target)
         reader, writer = self.reader, self.writer
         return Request(
-            method=event.method.decode("latin-1").upper(),
+            method=method.upper(),
             target=target,
             path=split.path,
             query=dict(parse_qsl(split.query, keep_blank_values=True)),
             headers=headers,
-            body=b"".join(chunks),
+            body=body,
             base_url=base_url,
             peer=self.peer,
             # End of stream with nothing buffered: the client closed (or half-closed)
             # the connection, so nobody may read a late answer.
             peer_gone=lambda: reader.at_eof() or writer.is_closing(),
         )
-
-    async def _send(self, *events: Any) -> None:
-        # One write: the head and body leave in one segment, not one per event.
-        self.writer.write(b"".join(self.conn.send(event) or b"" for event in events))
-        await self._drain()
 
     async def _drain(self) -> None:
         """Wait until the client takes the answer in (``write`` seconds, then abort)."""
@@ -321,49 +349,34 @@ class _Connection:
 
     async def answer(self, response: Response, *, head_only: bool) -> bool:
         """Send ``response``; True when the connection can serve another request."""
-        h11 = self.h11
-        headers = [
-            (name.encode("latin-1", "replace"), value.encode("latin-1", "replace"))
-            for name, value in response.headers
-            if name.lower() not in ("content-length", "connection", "transfer-encoding")
-        ]
-        headers.append((b"Content-Length", str(len(response.body)).encode()))
-        try:
-            start = h11.Response(
-                status_code=response.status, headers=headers, reason=_reason(response.status)
-            )
-        except h11.LocalProtocolError as exc:  # a header the app set is not sendable
-            log.error("cannot send the response's headers: %s", exc)
-            start = h11.Response(
-                status_code=500, headers=[(b"Content-Length", b"0")], reason=_reason(500)
-            )
-            response = Response(status=500)
-        body = [] if head_only or not response.body else [h11.Data(data=response.body)]
-        await self._send(start, *body, h11.EndOfMessage())
-        if self.conn.our_state is h11.DONE and self.conn.their_state is h11.DONE:
-            self.conn.start_next_cycle()
-            return True
-        return False
+        lines = [f"HTTP/1.1 {response.status} {_reason(response.status)}"]
+        for name, value in response.headers:
+            if name.lower() in ("content-length", "connection", "transfer-encoding"):
+                continue
+            if not _TOKEN.fullmatch(name) or "\r" in value or "\n" in value:
+                log.error("not sending the header %r: it would break the response", name)
+                return await self.answer(Response(status=500), head_only=head_only)
+            lines.append(f"{name}: {value}")
+        lines.append(f"Content-Length: {len(response.body)}")
+        lines.append("Connection: keep-alive" if self.keep_alive else "Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        self.answering = True
+        self.writer.write(head if head_only or not response.body else head + response.body)
+        await self._drain()
+        self.answering = False
+        return self.keep_alive
 
     async def refuse(self, status: int, message: str) -> None:
-        """Answer an error and close (when the protocol state still allows an answer)."""
-        h11 = self.h11
-        if self.conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+        """Answer an error and close (unless an answer has begun already)."""
+        if self.answering:
             return
         body = json.dumps({"Message": message, "ExceptionMessage": message}).encode()
-        headers = [
-            (b"Content-Type", b"application/json; charset=utf-8"),
-            (b"Content-Length", str(len(body)).encode()),
-            (b"Connection", b"close"),
-        ]
-        # h11 refuses to send on a connection whose client broke the protocol: write raw.
         head = (
-            f"HTTP/1.1 {status} ".encode()
-            + _reason(status)
-            + b"\r\n"
-            + b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+            f"HTTP/1.1 {status} {_reason(status)}\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         )
-        self.writer.write(head + b"\r\n" + body)
+        self.writer.write(head.encode() + body)
         await self._drain()
         await self._linger()
 
@@ -396,7 +409,6 @@ class HttpServer:
         self._server: asyncio.AbstractServer | None = None
         self._connections: dict[asyncio.Task[Any], bool] = {}
         """Each open connection's task, and whether it is serving a request right now."""
-        self._h11: ModuleType | None = None
         self.base_url = ""
         """Where this machine reaches the server (``127.0.0.1`` for a wildcard bind)."""
         self.public_url = ""
@@ -407,8 +419,7 @@ class HttpServer:
 
     async def start(self, host: str, port: int) -> None:
         """Bind and start accepting connections (port 0 picks a free port)."""
-        self._h11 = _require_h11()
-        self._server = await asyncio.start_server(self._serve, host, port, limit=1 << 20)
+        self._server = await asyncio.start_server(self._serve, host, port, limit=MAX_HEAD)
         sock = self._server.sockets[0]
         self.port = int(sock.getsockname()[1])
         wildcard = host in ("0.0.0.0", "", "::")
@@ -443,8 +454,8 @@ class HttpServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
-        assert task is not None and self._h11 is not None
-        connection = _Connection(self._h11, reader, writer, self.limits)
+        assert task is not None
+        connection = _Connection(reader, writer, self.limits)
         full = len(self._connections) >= self.limits.connections
         if not full:
             self._connections[task] = False
@@ -487,22 +498,15 @@ class HttpServer:
                 return
 
 
-_REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""RFC 9110 ``token``: methods and header names."""
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_VERSION = re.compile(r"HTTP/\d\.\d")
 
 
-def _reason(status: int) -> bytes:
-    return _REASONS.get(status, b"Status")
-
-
-def _refusal(exc: Exception) -> tuple[int, str]:
-    """The status and message for a request ``h11`` cannot parse."""
-    text = str(exc)
-    status = int(getattr(exc, "error_status_hint", 400))
-    if "exceeded" in text.lower():
-        return 431, f"the request head is larger than {MAX_HEAD} bytes"
-    if "chunk" in text.lower():
-        return 400, f"malformed chunk size ({text})"
-    return status, f"malformed request: {text}"
+def _reason(status: int) -> str:
+    return _REASONS.get(status, "Status")
 
 
 def _url_host(host: str) -> str:
