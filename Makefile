@@ -37,9 +37,9 @@ pytest: $(STAMP)
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 # The SDK tests again on Python 3.13 with the newest azure-functions 2.x, and the host's
-# shutdown (Python 3.12+ waits for open connections when a server closes). Then Microsoft's
-# Python worker runtime (which needs 3.13): the generated app's end-to-end test with both
-# engines, and our loader measured against the runtime (tests/host/test_worker_engines.py).
+# shutdown (Python 3.12+ waits for open connections when a server closes) and HTTP edge. Then
+# Microsoft's Python worker runtime (which needs 3.13): the generated app's end-to-end test with
+# both engines, and our loader measured against the runtime (tests/host/test_worker_engines.py).
 test-py313:
 	@test -n "$(PY313)" || { echo "Python 3.13 not found (install it with pyenv)"; exit 1; }
 	test -x $(VENV313)/bin/python || $(PY313) -m venv $(VENV313)
@@ -47,7 +47,8 @@ test-py313:
 	$(VENV313)/bin/python -m pip install -q -e '.[worker,reference]' 'azure-functions>=2' pytest pytest-asyncio \
 		pytest-timeout pytest-xdist hypothesis pydantic 'cookiecutter>=2.6'
 	$(VENV313)/bin/python -c "import azure.functions as f; print('azure-functions', f.__version__)"
-	$(VENV313)/bin/pytest tests/sdk tests/host/test_server_shutdown.py -m "not reference" $(PYTEST_ARGS)
+	$(VENV313)/bin/pytest tests/sdk tests/host/test_server_shutdown.py tests/host/test_server_connections.py \
+		tests/host/test_server_store_lock.py -m "not reference" $(PYTEST_ARGS)
 	$(VENV313)/bin/pytest $(XDIST) tests/host/test_worker_engines.py tests/host/test_functions_indexing.py \
 		tests/template/test_template_e2e.py tests/template/test_template_engines.py $(PYTEST_ARGS)
 

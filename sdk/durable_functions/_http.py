@@ -22,14 +22,22 @@ import re
 import ssl
 import weakref
 from collections import deque
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from durable_functions.errors import HostError
+from durable_functions.errors import HostError, HostTimeoutError
 
-__all__ = ["HttpClient", "HttpResponse", "close_shared_client", "requote", "shared_client"]
+__all__ = [
+    "HttpClient",
+    "HttpResponse",
+    "call_timeout",
+    "close_shared_client",
+    "requote",
+    "shared_client",
+]
 
 CONNECT_TIMEOUT = 10.0
 """Seconds to open a connection (the reference uses the same)."""
@@ -37,6 +45,28 @@ TOTAL_TIMEOUT = 240.0
 """Seconds for a whole request (the reference's 4 minutes)."""
 MAX_CONNECTIONS = 30
 """Concurrent connections per origin (the reference's aiohttp limit)."""
+
+_CALL_TIMEOUT: ContextVar[float | None] = ContextVar("durable_call_timeout", default=None)
+
+
+@contextlib.contextmanager
+def call_timeout(seconds: float | None) -> Iterator[None]:
+    """Give each client call made inside the block ``seconds`` instead of the 240 s total.
+
+    The client's methods keep the reference's signatures, so the timeout of a call is
+    set around it (``None`` restores the default)::
+
+        with call_timeout(5):
+            status = await client.get_status(instance_id)  # HostTimeoutError after 5 s
+    """
+    if seconds is not None and not seconds > 0:
+        raise ValueError(f"a call timeout must be a positive number of seconds, not {seconds}")
+    token = _CALL_TIMEOUT.set(seconds)
+    try:
+        yield
+    finally:
+        _CALL_TIMEOUT.reset(token)
+
 
 _STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _PATH_SAFE = "/%:@!$&'()*+,;=~"
@@ -148,21 +178,26 @@ class HttpClient:
         limit = self._limits.get(origin)
         if limit is None:
             limit = self._limits[origin] = asyncio.Semaphore(self.max_connections)
+        timeout = _CALL_TIMEOUT.get() or self.total_timeout
         try:
-            async with limit:
-                return await asyncio.wait_for(
-                    self._exchange(origin, payload, method), self.total_timeout
-                )
+            # The timeout covers the wait for a pooled connection too: it is the call's.
+            return await asyncio.wait_for(self._limited(limit, origin, payload, method), timeout)
         except asyncio.TimeoutError as exc:
-            raise HostError(
+            raise HostTimeoutError(
                 f"The durable host at {_origin_text(origin)} did not answer {method} "
-                f"{parts.path} within {self.total_timeout:g} s."
+                f"{parts.path} within {timeout:g} s."
             ) from exc
         except (OSError, asyncio.IncompleteReadError, _StaleConnection) as exc:
             raise HostError(
                 f"Cannot reach the durable host at {_origin_text(origin)} ({exc or type(exc)}). "
                 "Is the Functions host (or `durable start`) running?"
             ) from exc
+
+    async def _limited(
+        self, limit: asyncio.Semaphore, origin: tuple[str, str, int], payload: bytes, method: str
+    ) -> HttpResponse:
+        async with limit:
+            return await self._exchange(origin, payload, method)
 
     async def _exchange(
         self, origin: tuple[str, str, int], payload: bytes, method: str

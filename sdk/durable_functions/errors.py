@@ -19,6 +19,9 @@
           ├── FunctionNotFoundError      no orchestrator/activity/entity of that name
           ├── SerializationError         a value cannot cross the wire as JSON
           ├── HostError                  the local host cannot start or serve
+          │    ├── StoreBusyError             the store stayed locked by another writer (503)
+          │    ├── HostTimeoutError           the host did not answer a client call in time
+          │    └── HostResponseError          the host answered an error (``status``, ``body``)
           └── TemplateError              invalid template answers
 
     UserWarning
@@ -203,6 +206,32 @@ class SerializationError(DurableError, TypeError):
 
 class HostError(DurableError):
     """The local host cannot load the app, start or serve a request."""
+
+
+class StoreBusyError(HostError):
+    """Another writer held the task hub store's lock for longer than a request may wait.
+
+    The HTTP edge answers it with 503 and ``Retry-After`` instead of holding the request.
+    """
+
+
+class HostTimeoutError(HostError, TimeoutError):
+    """The host did not answer a client call within its timeout (see ``call_timeout``)."""
+
+
+class HostResponseError(HostError):
+    """The host answered a client call with an unexpected status.
+
+    The message names the status and the start of the body (an HTML error page is
+    cut short), so a log line says what went wrong without the whole page.
+    """
+
+    def __init__(self, message: str, *, status: int, body: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        """The HTTP status code of the answer."""
+        self.body = body
+        """The start of the answer's body (at most ``BODY_SHOWN`` characters)."""
 
 
 class TemplateError(DurableError, ValueError):

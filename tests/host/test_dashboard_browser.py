@@ -344,3 +344,25 @@ def test_a_live_update_keeps_the_scroll_position_and_the_filters(host: Host, pag
         "Running",
         "Terminated",
     ]
+
+
+def test_the_dashboard_works_on_a_host_that_requires_keys(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """With ``--require-keys`` the management API wants a key; the dashboard, served to this
+    machine, uses the local ``/durabletask`` prefix, which does not."""
+    folder = tmp_path_factory.mktemp("dashboard-keys")
+    with running_host(folder, args=("--require-keys",)) as keyed:
+        started = keyed.request("POST", "/durabletask/orchestrators/chain/dash-keyed", json_body=2)
+        assert started.status == 202, started.body
+        assert keyed.request("GET", f"{API}/instances/dash-keyed").status == 401
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            page.goto(f"{keyed.base}/dashboard/?prefix=dash-keyed")
+            row(page, "dash-keyed").wait_for()
+            page.goto(f"{keyed.base}/dashboard/instances/dash-keyed")
+            page.get_by_text("ExecutionStarted").first.wait_for()
+        finally:
+            context.close()

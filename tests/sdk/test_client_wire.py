@@ -20,9 +20,14 @@ from typing import Any
 import pytest
 
 from durable_functions._http import HttpClient, close_shared_client, requote
-from durable_functions.client import DurableOrchestrationClient
+from durable_functions.client import BODY_SHOWN, DurableOrchestrationClient, call_timeout
 from durable_functions.entity import EntityId
-from durable_functions.errors import HostError, OrchestrationNotFoundError
+from durable_functions.errors import (
+    HostError,
+    HostResponseError,
+    HostTimeoutError,
+    OrchestrationNotFoundError,
+)
 
 
 @dataclass
@@ -229,6 +234,94 @@ async def test_unexpected_status_names_the_code(server: Server) -> None:
 
     with pytest.raises(HostError, match="unexpected status code 503"):
         await server.client().get_status_all()
+
+
+HTML_PAGE = (
+    b"<html><head><title>500 Internal Server Error</title></head><body>"
+    + b"<h1>Internal Server Error</h1><p>"
+    + b"The proxy failed. " * 100
+    + b"</p></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda c: c.start_new("hello"), id="start_new"),
+        pytest.param(lambda c: c.terminate("abc", "why"), id="terminate"),
+        pytest.param(lambda c: c.raise_event("abc", "e", 1), id="raise_event"),
+        pytest.param(lambda c: c.rewind("abc", "why"), id="rewind"),
+        pytest.param(lambda c: c.get_status_all(), id="get_status_all"),
+    ],
+)
+async def test_an_html_error_page_raises_the_status_and_a_short_text(
+    server: Server, call: Callable[[DurableOrchestrationClient], Any]
+) -> None:
+    server.replies.append((502, {"Content-Type": "text/html"}, HTML_PAGE))
+
+    with pytest.raises(HostResponseError) as raised:
+        await call(server.client())
+
+    error = raised.value
+    assert error.status == 502
+    assert "502" in str(error)
+    assert "<html>" not in str(error) and "Internal Server Error" in str(error)
+    assert len(error.body) <= BODY_SHOWN and len(str(error)) < 300
+
+
+async def test_a_refusal_keeps_the_hosts_message_and_carries_the_status(server: Server) -> None:
+    server.reply(400, {"Message": "No orchestrator named 'x'."})
+
+    with pytest.raises(HostResponseError, match="No orchestrator named 'x'.") as raised:
+        await server.client().start_new("x")
+
+    assert raised.value.status == 400
+
+
+async def test_call_timeout_bounds_a_call_to_a_silent_host() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # never answers; returns when the client hangs up
+        writer.close()
+
+    async with await asyncio.start_server(silent, "127.0.0.1", 0) as listener:
+        port = listener.sockets[0].getsockname()[1]
+        binding = {"taskHubName": "Hub", "rpcBaseUrl": f"http://127.0.0.1:{port}/durabletask/"}
+        client = DurableOrchestrationClient(json.dumps(binding))
+        began = asyncio.get_running_loop().time()
+
+        with pytest.raises(HostTimeoutError, match="did not answer GET"), call_timeout(0.3):
+            await client.get_status("abc")
+
+        assert asyncio.get_running_loop().time() - began < 5  # not the 240 s default
+        await close_shared_client()
+
+
+async def test_waiting_for_completion_on_a_silent_host_ends_at_its_own_timeout() -> None:
+    import azure.functions as func
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    async with await asyncio.start_server(silent, "127.0.0.1", 0) as listener:
+        port = listener.sockets[0].getsockname()[1]
+        binding = {"taskHubName": "Hub", "rpcBaseUrl": f"http://127.0.0.1:{port}/durabletask/"}
+        client = DurableOrchestrationClient(json.dumps(binding))
+        request = func.HttpRequest(method="GET", url="http://127.0.0.1/api/x", body=b"")
+        began = asyncio.get_running_loop().time()
+
+        response = await client.wait_for_completion_or_create_check_status_response(
+            request, "abc", timeout_in_milliseconds=500, retry_interval_in_milliseconds=100
+        )
+
+        assert response.status_code == 202  # the check-status answer, not a 240 s hang
+        assert asyncio.get_running_loop().time() - began < 5
+        await close_shared_client()
+
+
+def test_call_timeout_refuses_a_timeout_that_is_not_positive() -> None:
+    with pytest.raises(ValueError, match="positive number of seconds"), call_timeout(0):
+        pass
 
 
 async def test_restart_returns_the_id_of_the_check_status_object(server: Server) -> None:

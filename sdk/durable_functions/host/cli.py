@@ -50,7 +50,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--require-keys",
         action="store_true",
-        help="enforce function keys on non-anonymous HTTP functions (.durable/keys.json)",
+        help="enforce function keys on non-anonymous HTTP functions and the management API "
+        "(.durable/keys.json)",
     )
     parser.add_argument(
         "--allow-host",
@@ -102,10 +103,17 @@ def _banner(
         f"(also {server.base_url}/durabletask/)",
         f"Dashboard: {server.base_url}/dashboard/",
     ]
+    if server.exposed:
+        lines.append(f"From other machines: {server.public_url}/ (here: {server.base_url}/)")
     if keys is not None:
-        lines.append(f"Function keys: {settings.app_dir / '.durable' / 'keys.json'}")
+        lines.append(
+            f"Function keys: {settings.app_dir / '.durable' / 'keys.json'} (the management API "
+            "needs its systemKeys.durabletask_extension or the masterKey)"
+        )
     for note in settings.notes:
         lines.append(f"Note: {note}")
+    if server.exposed:
+        lines += ["", *_exposed_warning(server, keys)]
     lines += ["", "Host started. Press Ctrl+C to stop.", ""]
     return "\n".join(lines)
 
@@ -123,16 +131,36 @@ def _notes(fn: AppFunction) -> list[str]:
     ]
 
 
+def _exposed_warning(server: HostServer, keys: FunctionKeys | None) -> list[str]:
+    """The loud note for a host other machines can reach: it is a development server."""
+    rule = "!" * 78
+    guard = (
+        "Function keys are required (--require-keys), for the management API too."
+        if keys is not None
+        else "Anyone who can reach it can call every function and the management API\n"
+        "(start, terminate, purge): add --require-keys, or bind to 127.0.0.1."
+    )
+    return [
+        rule,
+        f"WARNING: this development host listens on {server.public_url} and every other",
+        "address of this machine: it is reachable from the network, over plain HTTP.",
+        *guard.splitlines(),
+        rule,
+    ]
+
+
 async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
     from durable_functions.host.dispatcher import Dispatcher
     from durable_functions.host.engine import EngineConfig
     from durable_functions.host.functions_v1 import load_any_app
+    from durable_functions.host.http import Limits
     from durable_functions.host.routes import FunctionKeys
     from durable_functions.host.server import HostServer
     from durable_functions.host.settings import load_settings
     from durable_functions.host.store import SqliteStore
 
     settings = load_settings(app_dir)
+    limits = Limits.parse(os.environ.get("DURABLE_HTTP_LIMITS", ""))
     hub = args.hub or settings.hub_name
     db = args.db if args.db is not None else app_dir / DEFAULT_DB  # absolute: see run()
     app = load_any_app(app_dir) if args.worker == BUILTIN_WORKER else _worker_app(app_dir)
@@ -158,7 +186,13 @@ async def _serve(args: argparse.Namespace, app_dir: Path) -> int:
         config=EngineConfig(default_version=settings.default_version or None),
     )
     server = HostServer(
-        app, store, settings, wake=dispatcher.wake, keys=keys, allowed_hosts=tuple(args.allow_host)
+        app,
+        store,
+        settings,
+        wake=dispatcher.wake,
+        keys=keys,
+        allowed_hosts=tuple(args.allow_host),
+        limits=limits,
     )
     # Waiting management requests answer the moment their instance finishes.
     dispatcher.on_finished = server.instance_finished

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from durable_functions._protocol import EventType, RuntimeStatus
-from durable_functions.errors import HostError
+from durable_functions.errors import HostError, StoreBusyError
 from durable_functions.host.backend import Backend
 from durable_functions.host.clock import Clock, SystemClock
 from durable_functions.host.engine import (
@@ -98,15 +98,33 @@ class StoreBase(Backend):
         self._host_lock = handle
 
     # -- connections and error translation ----------------------------------------
+    BUSY_WAIT = 30.0
+    """Seconds a store call waits for another writer's lock (the dispatcher's threads)."""
+
+    def bound_waits(self, seconds: float) -> None:
+        """Wait at most ``seconds`` for a write lock on this thread, then ``StoreBusyError``.
+
+        The HTTP edge's threads call it once: a request answers 503 when another process
+        holds the file's write lock, instead of holding its client for 30 s.
+        """
+        self._local.wait = seconds
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+
+    def _wait(self) -> float:
+        return float(getattr(self._local, "wait", self.BUSY_WAIT))
+
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
+            wait = self._wait()
             conn = sqlite3.connect(
-                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+                self.path, timeout=wait, isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
             with self._lock:
@@ -117,17 +135,19 @@ class StoreBase(Backend):
         try:
             return fn()
         except sqlite3.Error as exc:
-            raise HostError(f"task hub store {self.path.name}: {exc}") from exc
+            raise self._error(exc) from exc
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE: writers queue instead of deadlocking)."""
         conn = self._conn()
-        with self._write_lock:
+        if not self._write_lock.acquire(timeout=self._wait()):
+            raise self._busy()
+        try:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise HostError(f"task hub store {self.path.name}: {exc}") from exc
+                raise self._error(exc) from exc
             try:
                 yield conn
             except BaseException:
@@ -140,19 +160,32 @@ class StoreBase(Backend):
                 except sqlite3.Error as exc:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
-                    raise HostError(f"task hub store {self.path.name}: {exc}") from exc
+                    raise self._error(exc) from exc
                 self._claims.writes += 1  # under the write lock: no lost update
                 self._local.writes = self._claims.writes
+        finally:
+            self._write_lock.release()
 
     def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         try:
             with self._tx() as conn:
                 return fn(conn)
         except sqlite3.Error as exc:
-            raise HostError(f"task hub store {self.path.name}: {exc}") from exc
+            raise self._error(exc) from exc
+
+    def _busy(self) -> StoreBusyError:
+        return StoreBusyError(
+            f"task hub store {self.path.name} is locked by another writer "
+            f"(waited {self._wait():g} s); retry shortly"
+        )
 
     def _error(self, exc: sqlite3.Error) -> HostError:
-        error = HostError(f"task hub store {self.path.name}: {exc}")
+        """``exc`` as a ``HostError`` (a ``StoreBusyError`` when the file stayed locked)."""
+        text = str(exc)
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+            error: HostError = self._busy()
+        else:
+            error = HostError(f"task hub store {self.path.name}: {exc}")
         error.__cause__ = exc
         return error
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,10 +24,21 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
-from durable_functions._http import HttpResponse, shared_client
+from durable_functions._client_calls import (
+    RawJson,
+    delete_async_request,
+    get_async_request,
+    post_async_request,
+)
+from durable_functions._http import call_timeout
 from durable_functions._paging import entities_url, format_query_datetime, read_all_pages
 from durable_functions._readonly import ReadOnly
-from durable_functions.errors import HostError, OrchestrationNotFoundError
+from durable_functions.errors import (
+    HostError,
+    HostResponseError,
+    HostTimeoutError,
+    OrchestrationNotFoundError,
+)
 from durable_functions.serialization import df_dumps
 from durable_functions.status import (
     DurableEntityStatus,
@@ -44,13 +56,11 @@ __all__ = [
     "DurableOrchestrationClient",
     "RawJson",
     "RpcManagementOptions",
+    "call_timeout",
     "delete_async_request",
     "get_async_request",
     "post_async_request",
 ]
-
-INVOCATION_ID_HEADER = "X-Azure-Functions-InvocationId"
-"""Correlates a client call with the calling function's invocation in host logs."""
 
 
 class _EntityIdLike(Protocol):
@@ -61,90 +71,6 @@ class _EntityIdLike(Protocol):
 
     @property
     def key(self) -> str: ...
-
-
-# ---------------------------------------------------------------------------
-# HTTP calls (module functions, also set as client attributes so tests can swap them)
-# ---------------------------------------------------------------------------
-
-
-class RawJson(str):
-    """A request body that is already JSON text and must be sent as is, not encoded again."""
-
-    __slots__ = ()
-
-
-class HttpResult(list[Any]):
-    """``[status_code, parsed_body]`` as the reference returns it, plus the response headers."""
-
-    headers: dict[str, str]
-
-    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        super().__init__([status, body])
-        self.headers = headers or {}
-
-
-def _encode_body(data: Any) -> bytes | None:
-    # The reference hands `data` to aiohttp's `json=`, so text is encoded once more;
-    # that double encoding is the wire format of start_new and signal_entity.
-    if data is None:
-        return None
-    if isinstance(data, RawJson):
-        return str(data).encode("utf-8")
-    return json.dumps(data).encode("utf-8")
-
-
-_Send = Callable[..., Awaitable[HttpResponse]]
-"""Sends as ``HttpClient.request(method, url, *, body=, headers=)``; default: the shared client."""
-
-
-async def post_async_request(
-    url: str,
-    data: Any = None,
-    trace_parent: str | None = None,
-    trace_state: str | None = None,
-    function_invocation_id: str | None = None,
-    *,
-    send: _Send | None = None,
-) -> HttpResult:
-    """POST ``data`` (JSON-encoded; :class:`RawJson` as is; nothing for ``None``)."""
-    headers: dict[str, str] = {}
-    body = _encode_body(data)
-    if body is not None:
-        headers["Content-Type"] = "application/json; charset=utf-8"
-    if trace_parent:
-        headers["traceparent"] = trace_parent
-    if trace_state:
-        headers["tracestate"] = trace_state
-    if function_invocation_id:
-        headers[INVOCATION_ID_HEADER] = function_invocation_id
-    response = await (send or shared_client().request)("POST", url, body=body, headers=headers)
-    return HttpResult(response.status, response.json(), response.headers)
-
-
-async def get_async_request(
-    url: str,
-    function_invocation_id: str | None = None,
-    *,
-    headers: Mapping[str, str] | None = None,
-    send: _Send | None = None,
-) -> HttpResult:
-    """GET ``url``; an empty body reads as ``""`` (as in the reference)."""
-    sent = dict(headers or {})
-    if function_invocation_id:
-        sent[INVOCATION_ID_HEADER] = function_invocation_id
-    response = await (send or shared_client().request)("GET", url, body=None, headers=sent)
-    body = response.json()
-    return HttpResult(response.status, "" if body is None else body, response.headers)
-
-
-async def delete_async_request(
-    url: str, function_invocation_id: str | None = None, *, send: _Send | None = None
-) -> HttpResult:
-    """DELETE ``url``."""
-    sent = {INVOCATION_ID_HEADER: function_invocation_id} if function_invocation_id else {}
-    response = await (send or shared_client().request)("DELETE", url, body=None, headers=sent)
-    return HttpResult(response.status, response.json(), response.headers)
 
 
 # ---------------------------------------------------------------------------
@@ -298,10 +224,30 @@ _PostRequest = Callable[..., Awaitable[list[Any]]]
 _GetRequest = Callable[..., Awaitable[list[Any]]]
 
 
-def _unexpected_status(response: list[Any]) -> HostError:
-    error = HostError(f"The operation failed with an unexpected status code {response[0]}")
-    error.status_code = response[0]  # type: ignore[attr-defined]
-    error.body = response[1]  # type: ignore[attr-defined]
+BODY_SHOWN = 200
+"""Most characters of an answer's body an error message quotes."""
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _short_body(payload: Any) -> str:
+    """The start of an answer's body for a message: the host's text, HTML tags dropped."""
+    text = _host_message(payload)
+    if text.lstrip().startswith("<"):
+        text = _TAG.sub(" ", text)
+    text = " ".join(text.split())
+    return text if len(text) <= BODY_SHOWN else text[: BODY_SHOWN - 1] + "…"
+
+
+def _refused(status: int, message: str, payload: Any = None) -> HostResponseError:
+    """A ``HostResponseError`` for an answer the host gave with ``status``."""
+    return HostResponseError(message, status=status, body=_short_body(payload))
+
+
+def _unexpected_status(response: list[Any]) -> HostResponseError:
+    status, body = response[0], _short_body(response[1])
+    message = f"The operation failed with an unexpected status code {status}"
+    error = _refused(status, f"{message}: {body}" if body else message, response[1])
+    error.status_code = status  # type: ignore[attr-defined]  # the name earlier versions used
     return error
 
 
@@ -382,10 +328,9 @@ class DurableOrchestrationClient:
                 return str(payload["id"])
             raise _unexpected_status(response)
         if status == 400:
-            raise HostError(
-                _host_message(payload) or "The host refused to start the orchestration."
-            )
-        raise HostError(str(payload) if payload else f"start_new failed with status code {status}")
+            message = _host_message(payload) or "The host refused to start the orchestration."
+            raise _refused(status, message, payload)
+        raise _unexpected_status(response)
 
     async def get_status(
         self,
@@ -508,10 +453,12 @@ class DurableOrchestrationClient:
         if status == 404:
             raise _not_found(instance_id, quoted=False)
         if status == 410:
-            raise HostError(f"Instance with ID {instance_id} is gone: either completed or failed")
+            message = f"Instance with ID {instance_id} is gone: either completed or failed"
+            raise _refused(status, message, response[1])
         if status == 400:
-            raise HostError("Only application/json request content is supported")
-        raise HostError(f"Webhook returned unrecognized status code {status}")
+            message = "Only application/json request content is supported"
+            raise _refused(status, message, response[1])
+        raise _unexpected_status(response)
 
     async def terminate(self, instance_id: str, reason: str) -> None:
         """Stop a running instance; an already finished one is left as is."""
@@ -564,12 +511,9 @@ class DurableOrchestrationClient:
         if status == 404:
             raise _not_found(instance_id, quoted=False)
         if status == 410:
-            raise HostError(
-                "The rewind operation is only supported on failed orchestration instances."
-            )
-        if isinstance(payload, str):
-            raise HostError(payload)
-        raise HostError(f"Received unexpected payload from the durable-extension: {response}")
+            message = "The rewind operation is only supported on failed orchestration instances."
+            raise _refused(status, message, payload)
+        raise _unexpected_status(response)
 
     async def restart(self, instance_id: str, restart_with_new_instance_id: bool = True) -> str:
         """Start the instance again with its original input; returns the id it runs under.
@@ -589,7 +533,8 @@ class DurableOrchestrationClient:
             # The extension answers 400 both for an unknown id and for a refused restart.
             if not await self.get_status(instance_id):
                 raise _not_found(instance_id, quoted=True)
-            raise HostError(_host_message(payload) or f"The host refused to restart {instance_id}.")
+            message = _host_message(payload) or f"The host refused to restart {instance_id}."
+            raise _refused(status, message, payload)
         if status not in (202, 410):
             raise _unexpected_status(response)
         if isinstance(payload, dict) and payload.get("id"):
@@ -721,7 +666,16 @@ class DurableOrchestrationClient:
         deadline = self._wait_clock() + timedelta(milliseconds=timeout_in_milliseconds)
         interval = timedelta(milliseconds=retry_interval_in_milliseconds)
         while True:
-            ended = self._ended_response(await self.get_status(instance_id))
+            # A status call gets the time left (at least a second): a silent host does
+            # not hold this wait past its timeout.
+            left = max((deadline - self._wait_clock()).total_seconds(), 1.0)
+            try:
+                with call_timeout(left):
+                    ended = self._ended_response(await self.get_status(instance_id))
+            except HostTimeoutError:
+                if self._wait_clock() < deadline:
+                    raise
+                ended = None  # the host did not answer in time: answer with the links
             if ended is not None:
                 return ended
             now = self._wait_clock()

@@ -2,7 +2,8 @@
 // Everything it shows or changes goes through the host's management HTTP API.
 "use strict";
 
-const API = "/runtime/webhooks/durabletask";
+// The local prefix: open to this machine without a key, also under --require-keys.
+const API = "/durabletask";
 const POLL_MS = 3000;
 const TERMINAL = new Set(["Completed", "Failed", "Terminated", "Canceled"]);
 let META = { taskHub: "", eventTypes: {}, runtimeStatuses: [], functions: [] };

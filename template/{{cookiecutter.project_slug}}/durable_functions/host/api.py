@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from durable_functions._protocol import RuntimeStatus, parse_utc_timestamp
-from durable_functions.errors import DurableError, HostError, ManagementError
+from durable_functions.errors import DurableError, HostError, ManagementError, StoreBusyError
 from durable_functions.host import engine, management
 from durable_functions.host.backend import Backend
 from durable_functions.host.clock import Clock
@@ -116,6 +116,16 @@ def finished_answer(instance: InstanceState) -> ApiResponse:
         return ApiResponse(status=200, body=parse_json_text(instance.output))
     status = 500 if instance.runtime_status is RuntimeStatus.Failed else 200
     return ApiResponse(status=status, body=status_payload(instance))
+
+
+BUSY_RETRY = 1
+"""``Retry-After`` (seconds) of a 503 answered while another writer holds the store."""
+
+
+def busy_answer(error: StoreBusyError) -> ApiResponse:
+    """503 with ``Retry-After``: the store stayed locked longer than a request may wait."""
+    answer = error_answer(503, str(error))
+    return ApiResponse(status=503, body=answer.body, headers=(("Retry-After", str(BUSY_RETRY)),))
 
 
 def _accepted() -> ApiResponse:
@@ -234,6 +244,8 @@ class ManagementApi:
         default_version: the version of instances started without ``?version=``.
         wake: told which kinds of work a request queued
             (``orchestrations=``, ``activities=``, ``entities=``; all when omitted).
+        system_key: the task hub's system key, put in the check-status links as
+            ``code=`` when the host requires keys (as the Functions host does).
     """
 
     backends: Callable[[str | None], tuple[Backend, str]]
@@ -244,6 +256,7 @@ class ManagementApi:
     new_instance_id: Callable[[], str] | None = None
     default_version: str | None = ""
     wake: Callable[..., None] = _wake_nobody
+    system_key: str | None = None
 
     def handle(self, request: ApiRequest) -> ApiResponse:
         """Answer one request; refusals become error answers, never exceptions."""
@@ -251,6 +264,8 @@ class ManagementApi:
             return self._route(request)
         except ManagementError as exc:
             return error_answer(exc.status, str(exc))
+        except StoreBusyError as exc:
+            return busy_answer(exc)
         except DurableError as exc:
             log.warning("management request failed: %s", exc)
             return error_answer(500, str(exc))
@@ -278,7 +293,9 @@ class ManagementApi:
     # -- orchestrations -------------------------------------------------------------------
 
     def _check_status(self, call: _Call, instance_id: str) -> ApiResponse:
-        body = check_status_payload(call.request.base_url, call.hub, instance_id)
+        body = check_status_payload(
+            call.request.base_url, call.hub, instance_id, code=self.system_key
+        )
         return ApiResponse(
             status=202,
             body=body,

@@ -15,18 +15,30 @@ from durable_functions._protocol import EventType, RuntimeStatus
 from durable_functions.host.engine import InstanceState
 
 
-def client_binding_payload(base_url: str, hub: str) -> str:
-    """The ``durableClient`` binding payload (protocol §8.1) for a host at ``base_url``."""
-    base = f"{base_url}/runtime/webhooks/durabletask"
+def _common_query(hub: str, code: str | None) -> str:
+    """The query every management link carries (with ``code=`` when keys are required)."""
     common = f"taskHub={quote(hub)}&connection=Storage"
+    return f"{common}&code={quote(code, safe='')}" if code else common
+
+
+def client_binding_payload(base_url: str, hub: str, *, code: str | None = None) -> str:
+    """The ``durableClient`` binding payload (protocol §8.1) for a host at ``base_url``.
+
+    ``code`` is the task hub's system key when the host requires keys: the public
+    management links carry it, as the Functions host's do.
+    """
+    base = f"{base_url}/runtime/webhooks/durabletask"
+    common = _common_query(hub, code)
     instance = f"{base}/instances/INSTANCEID"
     create = f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
+    key = f"code={quote(code, safe='')}" if code else ""
     payload = {
         "taskHubName": hub,
         "creationUrls": {
-            "createNewInstancePostUri": create,
+            "createNewInstancePostUri": f"{create}?{key}" if key else create,
             "createAndWaitOnNewInstancePostUri": (
                 f"{create}?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}"
+                + (f"&{key}" if key else "")
             ),
         },
         "managementUrls": {
@@ -41,7 +53,7 @@ def client_binding_payload(base_url: str, hub: str) -> str:
             "resumePostUri": f"{instance}/resume?reason={{text}}&{common}",
         },
         "baseUrl": base,
-        "requiredQueryStringParameters": "",
+        "requiredQueryStringParameters": key,
         "rpcBaseUrl": f"{base_url}/durabletask/",
         "httpBaseUrl": base,
         "connectionName": None,
@@ -49,11 +61,13 @@ def client_binding_payload(base_url: str, hub: str) -> str:
     return json.dumps(payload)
 
 
-def check_status_payload(base_url: str, hub: str, instance_id: str) -> dict[str, str]:
+def check_status_payload(
+    base_url: str, hub: str, instance_id: str, *, code: str | None = None
+) -> dict[str, str]:
     """The check-status body (the management URLs of one instance) the start APIs answer with."""
     quoted = quote(instance_id, safe="")
     base = f"{base_url}/runtime/webhooks/durabletask/instances/{quoted}"
-    common = f"taskHub={quote(hub)}&connection=Storage"
+    common = _common_query(hub, code)
     return {
         "id": instance_id,
         "statusQueryGetUri": f"{base}?{common}",

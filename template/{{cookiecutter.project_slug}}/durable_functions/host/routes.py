@@ -6,7 +6,9 @@ ranked as the host ranks them (literal segments first, catch-alls last).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import secrets
 import uuid
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from durable_functions.errors import HostError
 
@@ -136,35 +139,51 @@ def route_rank(template: str) -> tuple[int, ...]:
 # --------------------------------------------------------------------------------------
 
 
+SYSTEM_KEY = "durabletask_extension"
+"""The name of the task hub's system key, which opens the management API (as in Azure)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FunctionKeys:
     """Keys checked when ``--require-keys`` is on (``.durable/keys.json`` in the app folder)."""
 
     function_keys: Mapping[str, str]
     master_key: str
+    system_key: str = ""
+    """Opens the Durable management API (``systemKeys.durabletask_extension``)."""
 
     @classmethod
     def load_or_create(cls, path: Path) -> FunctionKeys:
-        """Read the keys file, creating it with random keys on first use."""
+        """Read the keys file, creating it (owner-only, mode 0600) with random keys.
+
+        A file from an older version gets its missing system key added; a file others
+        can read is made owner-only (it holds secrets).
+        """
+        data: dict[str, Any] = {}
         if path.is_file():
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                data = dict(json.loads(path.read_text(encoding="utf-8")))
                 keys = {str(k): str(v) for k, v in dict(data.get("functionKeys") or {}).items()}
                 master = str(data["masterKey"])
+                system = str(dict(data.get("systemKeys") or {}).get(SYSTEM_KEY) or "")
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise HostError(f"cannot read {path}: {exc}") from exc
-            return cls(function_keys=keys, master_key=master)
-        keys = {"default": secrets.token_urlsafe(24)}
-        master = secrets.token_urlsafe(32)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(
-                json.dumps({"functionKeys": keys, "masterKey": master}, indent=2) + "\n",
-                encoding="utf-8",
-            )
-        except OSError as exc:
-            raise HostError(f"cannot write {path}: {exc}") from exc
-        return cls(function_keys=keys, master_key=master)
+        else:
+            keys = {"default": secrets.token_urlsafe(24)}
+            master = secrets.token_urlsafe(32)
+            system = ""
+        if not system:
+            system = secrets.token_urlsafe(32)
+            data.update(functionKeys=keys, masterKey=master, systemKeys={SYSTEM_KEY: system})
+            _write_private(path, json.dumps(data, indent=2) + "\n")
+        _make_private(path)
+        return cls(function_keys=keys, master_key=master, system_key=system)
+
+    def opens_management(self, presented: str | None) -> bool:
+        """Whether the presented key opens the management API (system or master key)."""
+        if not presented or not presented.isascii():
+            return False
+        return any(secrets.compare_digest(presented, k) for k in (self.system_key, self.master_key))
 
     def allows(self, auth_level: str, presented: str | None) -> bool:
         """Whether the presented key opens a function of that auth level."""
@@ -177,3 +196,20 @@ class FunctionKeys:
         if auth_level == "admin":
             return False
         return any(secrets.compare_digest(presented, k) for k in self.function_keys.values())
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable by its owner only (from the first byte on)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise HostError(f"cannot write {path}: {exc}") from exc
+
+
+def _make_private(path: Path) -> None:
+    with contextlib.suppress(OSError):  # Windows or a foreign owner: nothing to tighten
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)

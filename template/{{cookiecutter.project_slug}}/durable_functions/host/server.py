@@ -12,7 +12,16 @@ Routes served:
   as the dispatcher reports the instance finished (:meth:`HostServer.instance_finished`),
   not at the next ``pollingInterval``.
 
-The transport is ``http.py``; the wire payloads are ``payloads.py``.
+The transport is ``http.py``; the wire payloads are ``payloads.py``. Store work never
+runs on the event loop: management requests run on two small thread pools (reads for
+``GET``, writes for the rest), whose store calls wait at most ``Limits.lock`` (5 s) for another
+writer's lock and then answer 503 with ``Retry-After``. So ``GET /`` and status queries
+answer while another process holds the SQLite file's write lock.
+
+With function keys required (``--require-keys``) the management API needs the task
+hub's system key or the master key (``?code=`` or ``x-functions-key``), as in Azure;
+the RPC prefix ``/durabletask/`` stays open to clients on this machine, like the
+Functions host's local RPC endpoint that the durable client calls.
 """
 
 from __future__ import annotations
@@ -20,7 +29,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
@@ -36,9 +47,11 @@ from durable_functions.host.api import (
 from durable_functions.host.backend import Backend
 from durable_functions.host.clock import Clock, SystemClock
 from durable_functions.host.dashboard import Dashboard, is_dashboard
+from durable_functions.host.engine import InstanceState
 from durable_functions.host.functions import AppFunction, LoadedApp
 from durable_functions.host.http import (
     HttpServer,
+    Limits,
     Request,
     Response,
     error_response,
@@ -59,6 +72,7 @@ __all__ = [
     "FunctionKeys",
     "HostServer",
     "HttpServer",
+    "Limits",
     "Request",
     "Response",
     "RouteTemplate",
@@ -73,6 +87,11 @@ __all__ = [
 log = logging.getLogger("durable_functions.host")
 PEER_CHECK = 1.0
 """Longest a waiting request goes without checking that its client is still there (s)."""
+EDGE_THREADS = 4
+"""Threads per pool (reads, writes) that run the management API's store work."""
+_First = tuple[InstanceState | None, int]
+"""A wait's first read of its instance, and the finish-notice count taken before it."""
+_HOST_HEADER = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 
 
 @dataclass(slots=True)
@@ -95,14 +114,25 @@ class HostServer:
     clock: Clock = field(default_factory=SystemClock)
     allowed_hosts: tuple[str, ...] = ()
     """More ``Host`` names the management API and the dashboard accept (see ``origin.py``)."""
+    limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
         self.guard = OriginGuard.for_address("127.0.0.1", self.allowed_hosts)
         self.dashboard = Dashboard(self.store.hub, self.function_rows)
-        self._http = HttpServer(self.handle)
+        self._http = HttpServer(self.handle, self.limits)
+        bound, wait = self.store.bound_waits, (self.limits.lock,)
+        self._reads = ThreadPoolExecutor(
+            EDGE_THREADS, "durable-edge-read", initializer=bound, initargs=wait
+        )
+        self._writes = ThreadPoolExecutor(
+            EDGE_THREADS, "durable-edge-write", initializer=bound, initargs=wait
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: dict[str, set[asyncio.Event]] = {}
         """Requests waiting for an instance to finish, by instance id (loop thread only)."""
+        self._finishes = 0
+        """How many finish notices arrived: a waiter that saw it change since its first
+        read of the store reads again (its instance may have finished in between)."""
         self._routes = sorted(
             (
                 _Route(fn, RouteTemplate.compile(fn.route), route_rank(fn.route))
@@ -118,6 +148,7 @@ class HostServer:
             known_orchestrators=self.app.known_orchestrators,
             default_version=self.settings.default_version,
             wake=lambda **kinds: self.wake(**kinds),
+            system_key=self.keys.system_key if self.keys is not None else None,
         )
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -131,8 +162,10 @@ class HostServer:
             raise HostError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
     async def close(self) -> None:
-        """Stop listening."""
+        """Stop listening; store work still running finishes on its threads."""
         await self._http.close()
+        for pool in (self._reads, self._writes):
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def instance_finished(self, instance_id: str) -> None:
         """The instance reached a terminal status: wake the requests waiting for it.
@@ -141,6 +174,7 @@ class HostServer:
         registers before it first reads the store, so when this finds nobody waiting
         (the usual case: skip the loop wake-up), any later waiter reads the new status.
         """
+        self._finishes += 1
         loop = self._loop
         if loop is None or instance_id not in self._waiters:
             return
@@ -157,6 +191,16 @@ class HostServer:
         return self._http.base_url
 
     @property
+    def public_url(self) -> str:
+        """Where other machines reach the host (``base_url`` unless bound to every address)."""
+        return self._http.public_url
+
+    @property
+    def exposed(self) -> bool:
+        """Whether the host is bound to a non-loopback address."""
+        return self._http.exposed
+
+    @property
     def port(self) -> int:
         """The bound port."""
         return self._http.port
@@ -164,7 +208,7 @@ class HostServer:
     def function_url(self, fn: AppFunction) -> str:
         """The public URL of an HTTP function, as the banner shows it."""
         prefix = f"/{self.settings.route_prefix}" if self.settings.route_prefix else ""
-        return f"{self.base_url}{prefix}/{fn.route}"
+        return f"{self.public_url}{prefix}/{fn.route}"
 
     def function_rows(self) -> list[dict[str, Any]]:
         """The app's functions as the banner lists them (the dashboard's Functions page)."""
@@ -184,11 +228,17 @@ class HostServer:
     # -- the durable client binding ---------------------------------------------------------
     def client_payload(self, hub: str | None = None) -> str:
         """The ``durableClient`` binding payload (protocol §8.1), pointing at this host."""
-        return client_binding_payload(self.base_url, hub or self.store.hub)
+        code = self.keys.system_key if self.keys is not None else None
+        return client_binding_payload(self.base_url, hub or self.store.hub, code=code)
 
     # -- dispatch -------------------------------------------------------------------------
     async def handle(self, request: Request) -> Response:
         """Route one request."""
+        if self._http.exposed:
+            # Links in answers point where the client came from, not at 127.0.0.1.
+            host = request.headers.get("host", "")
+            if _HOST_HEADER.fullmatch(host):
+                request.base_url = f"http://{host}"
         rest = management_rest(request.path)
         dashboard = is_dashboard(request.path)
         if rest is not None or dashboard:
@@ -269,26 +319,64 @@ class HostServer:
             )
         return self.store, self.store.hub
 
+    def _management_allowed(self, request: Request) -> bool:
+        """With keys required: the system or master key, or the RPC prefix from this machine."""
+        if self.keys is None:
+            return True
+        presented = request.query.get("code") or request.headers.get("x-functions-key")
+        if self.keys.opens_management(presented):
+            return True
+        return request.from_loopback and request.path.lower().startswith("/durabletask")
+
     async def _management(self, request: Request, rest: str) -> Response:
-        answer = self.api.handle(
-            ApiRequest(
-                method=request.method,
-                path=request.path,
-                rest=rest,
-                query=request.query,
-                headers=request.headers,
-                body=request.body,
-                base_url=request.base_url,
-                url=request.url,
+        if not self._management_allowed(request):
+            return error_response(
+                401,
+                "the management API requires the task hub's system key "
+                "(?code=… or the x-functions-key header; see .durable/keys.json)",
             )
+        api_request = ApiRequest(
+            method=request.method,
+            path=request.path,
+            rest=rest,
+            query=request.query,
+            headers=request.headers,
+            body=request.body,
+            base_url=request.base_url,
+            url=request.url,
         )
+        pool = self._reads if request.method in ("GET", "HEAD") else self._writes
+        try:
+            answer, first = await asyncio.get_running_loop().run_in_executor(
+                pool, self._answer, api_request
+            )
+        except RuntimeError:  # the pools have shut down: the host is stopping
+            return error_response(503, "the host is stopping", [("Retry-After", "1")])
         if answer.wait is not None:
-            answer = await self._wait(request, answer.wait, answer)
+            answer = await self._wait(request, answer.wait, answer, first)
         return Response(
             status=answer.status, headers=answer.wire_headers(), body=answer.wire_body()
         )
 
-    async def _wait(self, request: Request, wait: Wait, timed_out: ApiResponse) -> ApiResponse:
+    def _answer(self, request: ApiRequest) -> tuple[ApiResponse, _First | None]:
+        """On a pool thread: the API's answer and, for a wait, its instance's first read.
+
+        Reading here saves the wait a second trip to a pool thread. The notice count is
+        taken before the read (see ``_wait``).
+        """
+        answer = self.api.handle(request)
+        if answer.wait is None:
+            return answer, None
+        finishes = self._finishes
+        backend, _hub = self._hub(request.query.get("taskHub") or None)
+        try:
+            return answer, (backend.get_instance(answer.wait.instance_id), finishes)
+        except HostError:
+            return answer, None  # the wait reads again
+
+    async def _wait(
+        self, request: Request, wait: Wait, timed_out: ApiResponse, first: _First | None
+    ) -> ApiResponse:
         """Answer when the instance finishes, else ``timed_out`` at the timeout.
 
         The dispatcher's finish notice wakes the wait at once; the store is also read
@@ -300,15 +388,24 @@ class HostServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait.timeout
         woken = asyncio.Event()
-        # Register before the first read, so a finish between the read and the wait wakes us.
+        # Register, then trust the first read only if no instance finished since it was
+        # taken: a finish between that read and this registration would wake nobody.
         self._waiters.setdefault(instance_id, set()).add(woken)
         try:
             next_read = loop.time()
+            if first is not None:
+                inst, finishes = first
+                if inst is not None and inst.runtime_status.is_terminal:
+                    return finished_answer(inst)
+                if finishes == self._finishes:
+                    next_read += wait.interval
             while True:
                 now = loop.time()
                 if woken.is_set() or now >= next_read or now >= deadline:
                     woken.clear()
-                    inst = backend.get_instance(instance_id)
+                    inst = await loop.run_in_executor(
+                        self._reads, backend.get_instance, instance_id
+                    )
                     if inst is not None and inst.runtime_status.is_terminal:
                         return finished_answer(inst)
                     next_read = now + wait.interval
