@@ -97,7 +97,9 @@ def test_a_starter_still_works_and_its_links_carry_the_system_key(keyed: Host) -
 def exposed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     tmp = tmp_path_factory.mktemp("exposed")
     host = launch(
-        copy_app("sdk_app", tmp), tmp / "hub.sqlite3", args=("--host", "0.0.0.0", "--require-keys")
+        copy_app("sdk_app", tmp),
+        tmp / "hub.sqlite3",
+        args=("--host", "0.0.0.0", "--require-keys", "--allow-host", "devbox.example"),
     )
     try:
         yield host
@@ -125,7 +127,8 @@ def test_an_exposed_host_keeps_the_rpc_prefix_closed_to_other_addresses(exposed:
     with sock:
         if sock.getsockname()[0].startswith("127."):
             pytest.skip("the machine's address routes through loopback")
-        sock.sendall(b"GET /durabletask/instances HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        head = f"GET /durabletask/instances HTTP/1.1\r\nHost: {address}:{port}\r\n"
+        sock.sendall(head.encode() + b"Connection: close\r\n\r\n")
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk

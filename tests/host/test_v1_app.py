@@ -117,6 +117,8 @@ def test_require_keys_guards_function_level_routes_of_a_v1_app(tmp_path: Path) -
         key = keys["functionKeys"]["default"]
         reply = host.request("GET", f"/v1api/tallies/world?code={key}")
         assert (reply.status, reply.body) == (404, b"no such tally")
+        # The management API wants the task hub's system key (the status reads below).
+        host.management_key = keys["systemKeys"]["durabletask_extension"]
         assert _run_chain(host)["runtimeStatus"] == "Completed"  # anonymous: no key needed
     finally:
         host.stop()

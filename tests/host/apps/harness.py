@@ -43,6 +43,8 @@ class Host:
         self.log = log
         self.base = base
         self.app_dir = app_dir
+        self.management_key: str | None = None
+        """Sent with management API requests when set (a host run with ``--require-keys``)."""
 
     def request(
         self,
@@ -56,6 +58,8 @@ class Host:
     ) -> Reply:
         data: bytes | None
         all_headers = dict(headers or {})
+        if self.management_key and path.lower().startswith("/runtime/webhooks/durabletask"):
+            all_headers.setdefault("x-functions-key", self.management_key)
         if json_body is not None:
             data = json.dumps(json_body).encode()
             all_headers.setdefault("Content-Type", "application/json")
