@@ -48,7 +48,8 @@ test-py313:
 		pytest-timeout pytest-xdist hypothesis pydantic 'cookiecutter>=2.6'
 	$(VENV313)/bin/python -c "import azure.functions as f; print('azure-functions', f.__version__)"
 	$(VENV313)/bin/pytest tests/sdk tests/host/test_server_shutdown.py -m "not reference" $(PYTEST_ARGS)
-	$(VENV313)/bin/pytest $(XDIST) tests/host/test_worker_engines.py tests/host/test_functions_indexing.py \
+	$(VENV313)/bin/pytest $(XDIST) tests/host/test_worker_engines.py tests/host/test_sample_engines.py \
+		tests/host/test_functions_indexing.py \
 		tests/template/test_template_e2e.py tests/template/test_template_engines.py $(PYTEST_ARGS)
 
 # The host and harness suites again in the differential session mode: every episode that runs
