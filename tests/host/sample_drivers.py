@@ -120,7 +120,7 @@ class Sample:
     calls: Mapping[str, Call] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
     needs: str = ""
-    """The outside service that makes the runs stop short offline, if any."""
+    """The outside service it uses in Azure, if any: offline, its runs stop there or skip it."""
 
     def cases(self) -> dict[str, Case]:
         return {name: run.case() for name, run in self.runs.items()}

@@ -57,9 +57,7 @@ def _load_error_head_of(value: Any) -> Any:
     return _LOAD_ERROR.sub(r"\1", value) if isinstance(value, str) else value
 
 
-DOCUMENTED_DIFFERENCES: dict[tuple[str, str], Any] = {}
-"""Deliberate differences (compatibility.md): the worker's result, mapped to ours."""
-DOCUMENTED_BOTH = {("fan_in_fan_out", "run"): _load_error_head}
+DOCUMENTED_DIFFERENCES = {("fan_in_fan_out", "run"): _load_error_head}
 """Deliberate differences (compatibility.md): both results reduced to what they share."""
 
 
@@ -101,8 +99,7 @@ def test_both_engines_run_the_sample_alike(
         tmp_path,
         described.cases(),
         described.calls,
-        documented=DOCUMENTED_DIFFERENCES,
-        documented_both=DOCUMENTED_BOTH,
+        documented_both=DOCUMENTED_DIFFERENCES,
         env=described.env,
     )
     for name, run in described.runs.items():  # each ended as its driver expects

@@ -4,7 +4,8 @@ Each sample of the ``azure-functions-durable`` 1.7.0 sdist's ``samples/`` folder
 ``function.json`` programming model) is started in a host subprocess twice: with its
 import switched to ``durable_functions`` (``ours``) and unmodified, importing the
 installed reference SDK (``reference``). The test drives it over HTTP as its code
-intends (its HTTP starter, its routes, raised events) and checks the output is what
+intends (its HTTP starter, its routes, raised events; ``sample_drivers`` describes how,
+and ``test_sample_engines.py`` runs the same on both engines) and checks the output is what
 the code computes. Samples that call an outside service compute what they compute
 when it cannot be reached; each says so below. ``aml_monitoring`` is left out: it
 needs an Azure Machine Learning workspace and its SDK to do anything at all.

@@ -1,11 +1,12 @@
 """The reference SDK's ``samples-v2`` apps complete on ``durable start`` as their code documents.
 
 Each runs switched to ``durable_functions`` (``ours``) and unmodified on the installed
-reference SDK (``reference``). ``fan_in_fan_out`` needs ``azure-storage-blob`` and an
-Azure Storage account: without the package its ``function_app.py`` cannot be imported,
-which the host reports as a start-up error. ``openai_agents`` needs Azure OpenAI, the
-OpenAI Agents SDK and the reference's preview ``durable_openai_agent_orchestrator``
-(not provided here, see docs/compatibility.md): it is not run.
+reference SDK (``reference``), driven as ``sample_drivers`` describes.
+``fan_in_fan_out`` needs ``azure-storage-blob`` and an Azure Storage account: without the
+package its ``function_app.py`` cannot be imported, which the host reports as a start-up
+error. ``openai_agents`` needs Azure OpenAI, the OpenAI Agents SDK and the reference's
+preview ``durable_openai_agent_orchestrator`` (not provided here, see
+docs/compatibility.md): it is not run.
 """
 
 from __future__ import annotations
