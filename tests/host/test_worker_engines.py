@@ -145,6 +145,7 @@ def _v1_cases() -> dict[str, Case]:
         "cities": Case("HelloSequence", ["Oslo", "Lima"]),
         "activity_fails": Case("HelloSequence", ["Nowhere"]),
         "entity": Case("CounterWorkflow", "c1", entity="Counter/c1"),
+        "text_result": Case("CodeCheck"),
     }
 
 
@@ -157,6 +158,7 @@ def _v1_calls() -> dict[str, Call]:
             {"Content-Type": "application/json"},
         ),
         "unknown route": Call("GET", "/api/nothing"),
+        "named http output": Call("POST", "/api/start/CodeCheck"),
     }
 
 
@@ -258,6 +260,9 @@ def test_a_function_json_app_runs_in_microsofts_v1_worker(tmp_path: Path) -> Non
     assert result["http start"]["status"] == 202
     assert result["http start"]["body"]["statusQueryGetUri"].startswith("<base>/runtime/")
     assert result["http unknown route"]["status"] == 404
+    assert result["text_result"]["output"] == ["9361", True]  # a str result stays text
+    named = result["http named http output"]  # orchestrationClient, answered by ``message``
+    assert named["status"] == 202 and named["body"]["id"], named
 
 
 REFUSED = {
