@@ -49,7 +49,8 @@ test-py313:
 	$(VENV313)/bin/python -c "import azure.functions as f; print('azure-functions', f.__version__)"
 	$(VENV313)/bin/pytest tests/sdk tests/host/test_server_shutdown.py tests/host/test_server_connections.py \
 		tests/host/test_server_store_lock.py -m "not reference" $(PYTEST_ARGS)
-	$(VENV313)/bin/pytest $(XDIST) tests/host/test_worker_engines.py tests/host/test_functions_indexing.py \
+	$(VENV313)/bin/pytest $(XDIST) tests/host/test_worker_engines.py tests/host/test_sample_engines.py \
+		tests/host/test_functions_indexing.py \
 		tests/template/test_template_e2e.py tests/template/test_template_engines.py $(PYTEST_ARGS)
 
 # The host and harness suites again in the differential session mode: every episode that runs

@@ -15,16 +15,19 @@ event type; failure reasons are kept text for text.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import shutil
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apps.harness import Host, launch
+from apps.harness import APPS, Host, launch
 
 from durable_functions.errors import HostError
 from durable_functions.host.worker_runtime import check_available
@@ -33,6 +36,7 @@ BUILTIN = "builtin"
 RUNTIME = "azure-functions-runtime"
 ENGINES = (BUILTIN, RUNTIME)
 API = "/runtime/webhooks/durabletask"
+METADATA_SCRIPT = APPS / "engine_metadata.py"
 _RUNTIME_MODULES = (
     "azure_functions_runtime",
     "azure_functions_runtime_v1",
@@ -41,9 +45,10 @@ _RUNTIME_MODULES = (
 )
 
 # Protocol §3.2 event types.
-TASK_SCHEDULED, TASK_FAILED = 4, 6
+TASK_SCHEDULED, TASK_COMPLETED, TASK_FAILED = 4, 5, 6
 SUB_ORCHESTRATION_CREATED, SUB_ORCHESTRATION_FAILED = 7, 9
 TIMER_CREATED, ORCHESTRATOR_STARTED, ORCHESTRATOR_COMPLETED, EVENT_SENT = 10, 12, 13, 14
+EVENT_RAISED = 15
 EXECUTION_COMPLETED = 1
 DECISIONS = {TASK_SCHEDULED, SUB_ORCHESTRATION_CREATED, TIMER_CREATED, EVENT_SENT}
 
@@ -68,6 +73,12 @@ class Case:
     """An entity ``name/key`` whose state to read after the run."""
     ordered: bool = True
     """False when the order of decisions depends on timing (which of two retries fails first)."""
+    start: Callable[[Host], str] | None = None
+    """Start it another way (a sample's HTTP starter): returns the instance id."""
+    racing: bool = False
+    """True when parallel tasks fail: how many of them complete or fail before the
+    orchestration ends depends on timing, so those events are kept as present or absent
+    and their failure reasons once each."""
 
 
 @dataclass
@@ -105,7 +116,8 @@ def raise_when(
     def drive(host: Host, instance_id: str) -> None:
         host.wait_for(f"{instance_id} to wait for {name}", lambda: ready(host, instance_id))
         path = f"{API}/instances/{instance_id}/raiseEvent/{name}"
-        reply = host.request("POST", path, json_body=value)
+        headers = {"Content-Type": "application/json"}  # ``null`` too: a body of JSON null
+        reply = host.request("POST", path, body=json.dumps(value), headers=headers)
         assert reply.status == 202, (reply.status, reply.body)
 
     return drive
@@ -139,6 +151,14 @@ def reduce_history(history: list[dict[str, Any]]) -> dict[str, Any]:
         "events": dict(sorted(others.items())),
         "failure_reasons": reasons,
     }
+
+
+def _settle_race(history: dict[str, Any]) -> None:
+    """Counts of task results as presence, reasons once each (``Case.racing``)."""
+    for kind in (TASK_COMPLETED, TASK_FAILED):
+        if kind in history["events"]:
+            history["events"][kind] = 1
+    history["failure_reasons"] = sorted(set(history["failure_reasons"]))
 
 
 def _reply(host: Host, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -221,7 +241,10 @@ def run_app(
         ids: dict[str, str] = {}
         for name, case in cases.items():
             value = case.input(host) if callable(case.input) else case.input
-            ids[name] = host.start(case.orchestrator, value, instance_id=f"diff-{name}")
+            if case.start is not None:
+                ids[name] = case.start(host)
+            else:
+                ids[name] = host.start(case.orchestrator, value, instance_id=f"diff-{name}")
         for name, case in cases.items():
             if case.drive is not None:
                 case.drive(host, ids[name])
@@ -234,6 +257,8 @@ def run_app(
                 "customStatus": status["customStatus"],
                 "history": reduce_history(raw_history(host, ids[name])),
             }
+            if case.racing:
+                _settle_race(result[name]["history"])
             if not case.ordered:
                 decisions = result[name]["history"]["decisions"]
                 decisions.sort(key=json.dumps)
@@ -247,3 +272,66 @@ def run_app(
         return dict(_normal(json.loads(text)))
     finally:
         host.stop()
+
+
+def engine_metadata(app_dir: Path, engine: str) -> dict[str, Any]:
+    """How ``engine`` indexes ``app_dir`` (see ``apps/engine_metadata.py``), in a fresh process."""
+    done = subprocess.run(
+        [sys.executable, str(METADATA_SCRIPT), engine],
+        cwd=app_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def assert_same_metadata(app_dir: Path) -> dict[str, Any]:
+    """Both engines index ``app_dir`` alike; returns the common metadata."""
+    ours, theirs = (engine_metadata(app_dir, engine) for engine in ENGINES)
+    assert "functions" in theirs, theirs
+    assert ours == theirs
+    return ours
+
+
+def assert_same_runs(
+    app_dir: Path,
+    work: Path,
+    cases: Mapping[str, Case],
+    calls: Mapping[str, Call],
+    *,
+    documented: Mapping[tuple[str, str], Callable[[Any], Any]] | None = None,
+    documented_both: Mapping[tuple[str, str], Callable[[Any], Any]] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Both engines run ``cases`` and ``calls`` alike; returns the common result.
+
+    ``documented`` maps (app folder name, case or ``http <call>``) to a function that turns
+    the worker's result into ours: a deliberate difference (docs/compatibility.md).
+    ``documented_both`` maps to a function that reduces both results to what they share.
+    """
+    ours, theirs = (run_app(app_dir, engine, work, cases, calls, env=env) for engine in ENGINES)
+    assert set(ours) == set(theirs)
+    for name in ours:  # one case at a time: a difference names its case
+        mapped = (documented or {}).get((app_dir.name, name))
+        if mapped is not None:
+            theirs[name] = mapped(theirs[name])
+        reduced = (documented_both or {}).get((app_dir.name, name))
+        if reduced is not None:
+            ours[name], theirs[name] = reduced(ours[name]), reduced(theirs[name])
+        assert ours[name] == theirs[name], _diff(name, ours[name], theirs[name])
+    return ours
+
+
+def _diff(name: str, ours: Any, theirs: Any) -> str:
+    """A readable difference: the two results as indented JSON, line by line."""
+    lines = difflib.unified_diff(
+        json.dumps(ours, indent=1, sort_keys=True).splitlines(),
+        json.dumps(theirs, indent=1, sort_keys=True).splitlines(),
+        BUILTIN,
+        RUNTIME,
+        lineterm="",
+    )
+    return f"{name}:\n" + "\n".join(lines)

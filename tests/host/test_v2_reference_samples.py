@@ -1,12 +1,12 @@
 """The reference SDK's ``samples-v2`` apps complete on ``durable start`` as their code documents.
 
 Each runs switched to ``durable_functions`` (``ours``) and unmodified on the installed
-reference SDK (``reference``). ``fan_in_fan_out`` copies files to Azure Blob Storage with
-``azure-storage-blob``: it runs against Azurite (see ``azurite.py``), and with the package
-hidden, its failing import is a clear start-up error. ``openai_agents`` needs Azure
-OpenAI, the OpenAI Agents SDK and the reference's preview
-``durable_openai_agent_orchestrator`` (not provided here, see docs/compatibility.md): it
-is not run.
+reference SDK (``reference``), driven as ``sample_drivers`` describes. ``fan_in_fan_out``
+copies files to Azure Blob Storage with ``azure-storage-blob``: it runs against Azurite (see
+``azurite.py``), and with the package hidden, its failing import is a clear start-up error.
+``openai_agents`` needs Azure OpenAI, the OpenAI Agents SDK and the reference's preview
+``durable_openai_agent_orchestrator`` (not provided here, see docs/compatibility.md): it is
+not run.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import azurite
 import pytest
 from apps.harness import Host, launch
 from apps.reference_samples import copy_sample
+from sample_drivers import SAMPLES
 
 from durable_functions.testing import OrchestrationTestEnv
 
@@ -38,23 +38,22 @@ def _host(sdist: Path, name: str, tmp_path: Path, switch: bool) -> Iterator[Host
         host.stop()
 
 
-def _start(host: Host, path: str) -> str:
-    reply = host.request("POST", path)
-    assert reply.status == 202, (reply.status, reply.body, host.tail())
-    return str(reply.json()["id"])
+def _start(host: Host, name: str, run: str = "run") -> str:
+    """Start the sample's run ``run`` through its HTTP starter (``sample_drivers``)."""
+    return SAMPLES[f"samples-v2/{name}"].runs[run].start(host)
 
 
 @pytest.mark.e2e
 def test_function_chaining(sdist: Path, tmp_path: Path, switch_import: bool) -> None:
     for host in _host(sdist, "function_chaining", tmp_path, switch_import):
-        done = host.wait(_start(host, "/api/orchestrators/my_orchestrator"))
+        done = host.wait(_start(host, "function_chaining"))
         assert done["output"] == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"], done
 
 
 @pytest.mark.e2e
 def test_blueprint(sdist: Path, tmp_path: Path, switch_import: bool) -> None:
     for host in _host(sdist, "blueprint", tmp_path, switch_import):
-        done = host.wait(_start(host, "/api/startOrchestrator"))
+        done = host.wait(_start(host, "blueprint"))
         assert done["output"] == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"], done
         hello = host.request("GET", "/api/HttpTrigger?name=Ann")
         assert hello.body == b"Hello, Ann. This HTTP triggered function executed successfully."
@@ -62,22 +61,16 @@ def test_blueprint(sdist: Path, tmp_path: Path, switch_import: bool) -> None:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize(
-    ("query", "version", "activity"),
-    [("", "1.0", "Hello from A!"), ("?version=2.0", "2.0", "Hello from B!")],
+    ("version", "activity"), [("1.0", "Hello from A!"), ("2.0", "Hello from B!")]
 )
 def test_orchestration_versioning(
-    sdist: Path, tmp_path: Path, switch_import: bool, query: str, version: str, activity: str
+    sdist: Path, tmp_path: Path, switch_import: bool, version: str, activity: str
 ) -> None:
     """Without a version, instances and sub-orchestrations get host.json's defaultVersion."""
     for host in _host(sdist, "orchestration_versioning", tmp_path, switch_import):
-        instance = _start(host, f"/api/orchestrators/my_orchestrator{query}")
-        deadline = time.monotonic() + 30
-        while host.status(instance).json()["customStatus"] != "Waiting for Continue event...":
-            assert time.monotonic() < deadline, host.tail()
-            time.sleep(0.05)
-        event = f"/runtime/webhooks/durabletask/instances/{instance}/raiseEvent/Continue"
-        headers = {"Content-Type": "application/json"}
-        assert host.request("POST", event, body=b"null", headers=headers).status == 202
+        run = SAMPLES["samples-v2/orchestration_versioning"].runs[version]
+        instance = run.start(host)
+        run.drive(host, instance)  # Continue, once it waits for it
         done = host.wait(instance)
         assert done["output"] == [
             f"Orchestration version: {version}",

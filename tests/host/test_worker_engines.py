@@ -13,8 +13,6 @@ elsewhere they skip, except the refusal test, which checks the one-line error in
 
 from __future__ import annotations
 
-import difflib
-import json
 import shutil
 import subprocess
 import sys
@@ -30,6 +28,9 @@ from engine_kit import (
     TIMER_CREATED,
     Call,
     Case,
+    assert_same_metadata,
+    assert_same_runs,
+    engine_metadata,
     raise_when,
     run_app,
     runtime_missing,
@@ -39,29 +40,6 @@ from engine_kit import (
 pytestmark = pytest.mark.e2e
 MISSING = runtime_missing()
 needs_runtime = pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
-METADATA_SCRIPT = APPS / "engine_metadata.py"
-
-
-def engine_metadata(app_dir: Path, engine: str) -> dict[str, Any]:
-    """How ``engine`` indexes ``app_dir`` (see ``apps/engine_metadata.py``), in a fresh process."""
-    done = subprocess.run(
-        [sys.executable, str(METADATA_SCRIPT), engine],
-        cwd=app_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return dict(json.loads(done.stdout))
-
-
-def assert_same_metadata(app_dir: Path) -> dict[str, Any]:
-    """Both engines index ``app_dir`` alike; returns the common metadata."""
-    ours, theirs = (engine_metadata(app_dir, engine) for engine in ENGINES)
-    assert "functions" in theirs, theirs
-    assert ours == theirs
-    return ours
 
 
 def _sample_cases() -> dict[str, Case]:
@@ -167,6 +145,7 @@ def _v1_cases() -> dict[str, Case]:
         "cities": Case("HelloSequence", ["Oslo", "Lima"]),
         "activity_fails": Case("HelloSequence", ["Nowhere"]),
         "entity": Case("CounterWorkflow", "c1", entity="Counter/c1"),
+        "text_result": Case("CodeCheck"),
     }
 
 
@@ -179,6 +158,7 @@ def _v1_calls() -> dict[str, Call]:
             {"Content-Type": "application/json"},
         ),
         "unknown route": Call("GET", "/api/nothing"),
+        "named http output": Call("POST", "/api/start/CodeCheck"),
     }
 
 
@@ -223,32 +203,6 @@ APP_CASES = {
 }
 
 
-def assert_same_runs(
-    app_dir: Path, work: Path, cases: dict[str, Case], calls: dict[str, Call]
-) -> dict[str, Any]:
-    """Both engines run ``cases`` and ``calls`` alike; returns the common result."""
-    ours, theirs = (run_app(app_dir, engine, work, cases, calls) for engine in ENGINES)
-    assert set(ours) == set(theirs)
-    for name in ours:  # one case at a time: a difference names its case
-        documented = DOCUMENTED_DIFFERENCES.get((app_dir.name, name))
-        if documented is not None:
-            theirs[name] = documented(theirs[name])
-        assert ours[name] == theirs[name], _diff(name, ours[name], theirs[name])
-    return ours
-
-
-def _diff(name: str, ours: Any, theirs: Any) -> str:
-    """A readable difference: the two results as indented JSON, line by line."""
-    lines = difflib.unified_diff(
-        json.dumps(ours, indent=1, sort_keys=True).splitlines(),
-        json.dumps(theirs, indent=1, sort_keys=True).splitlines(),
-        BUILTIN,
-        RUNTIME,
-        lineterm="",
-    )
-    return f"{name}:\n" + "\n".join(lines)
-
-
 def _copy(app: str, dest: Path) -> Path:
     copy = dest / app
     shutil.copytree(APP_DIRS[app], copy, ignore=shutil.ignore_patterns("__pycache__", ".durable"))
@@ -276,7 +230,9 @@ def test_both_engines_index_the_app_alike(app: str, tmp_path: Path) -> None:
 def test_both_engines_run_the_app_alike(app: str, tmp_path: Path) -> None:
     _skip_unless_loadable(app, tmp_path)
     cases, calls = APP_CASES[app]
-    result = assert_same_runs(APP_DIRS[app], tmp_path, cases(), calls())
+    result = assert_same_runs(
+        APP_DIRS[app], tmp_path, cases(), calls(), documented=DOCUMENTED_DIFFERENCES
+    )
     statuses = {r.get("runtimeStatus") for r in result.values()}
     assert {"Completed", "Failed"} <= statuses  # both outcomes were exercised
     if app == "edge_app":
@@ -304,6 +260,9 @@ def test_a_function_json_app_runs_in_microsofts_v1_worker(tmp_path: Path) -> Non
     assert result["http start"]["status"] == 202
     assert result["http start"]["body"]["statusQueryGetUri"].startswith("<base>/runtime/")
     assert result["http unknown route"]["status"] == 404
+    assert result["text_result"]["output"] == ["9361", True]  # a str result stays text
+    named = result["http named http output"]  # orchestrationClient, answered by ``message``
+    assert named["status"] == 202 and named["body"]["id"], named
 
 
 REFUSED = {

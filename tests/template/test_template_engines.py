@@ -19,8 +19,15 @@ from template_kit import AUTH_LEVELS, BACKENDS, ROOT, Render
 
 sys.path.insert(0, str(ROOT / "tests" / "host"))  # the host tests' kit and apps
 
-from engine_kit import TIMER_CREATED, Call, Case, raise_when, runtime_missing  # noqa: E402
-from test_worker_engines import assert_same_metadata, assert_same_runs  # noqa: E402
+from engine_kit import (  # noqa: E402
+    TIMER_CREATED,
+    Call,
+    Case,
+    assert_same_metadata,
+    assert_same_runs,
+    raise_when,
+    runtime_missing,
+)
 
 MISSING = runtime_missing()
 pytestmark = [

@@ -27,6 +27,7 @@ from typing import Any
 from durable_functions.errors import HostError
 from durable_functions.host.bindings import Binding
 from durable_functions.host.functions import (
+    CLIENT_TYPES,
     DURABLE_NAME_PROPERTY,
     KIND_HTTP,
     KIND_OTHER,
@@ -40,8 +41,6 @@ log = logging.getLogger("durable_functions.host")
 
 APP_PACKAGE = "__app__"
 """The package the worker imports a v1 app's folders under."""
-_CLIENT_TYPES = ("durableClient", "orchestrationClient")
-"""The durable client binding, under its current and its Durable 1.x name."""
 
 
 class FunctionLoadError(HostError):
@@ -158,7 +157,7 @@ def _describe(app_dir: Path, folder: Path, config: dict[str, Any]) -> AppFunctio
     trigger = _trigger(folder, bindings)
     trigger_type = str(trigger["type"])
     kind = TRIGGER_KINDS.get(trigger_type, KIND_OTHER)
-    client = next((b for b in bindings if b["type"] in _CLIENT_TYPES), None)
+    client = next((b for b in bindings if b["type"] in CLIENT_TYPES), None)
     http_out = next((b for b in bindings if b["type"] == "http" and _direction(b) != "in"), None)
     others = tuple(
         Binding(str(b["name"]), str(b["type"]), _direction(b))

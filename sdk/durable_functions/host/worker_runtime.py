@@ -43,7 +43,11 @@ from durable_functions.host.functions import (
     LoadedApp,
     describe_bindings,
 )
-from durable_functions.host.functions_v1 import function_folders, read_function_json
+from durable_functions.host.functions_v1 import (
+    FunctionLoadError,
+    function_folders,
+    read_function_json,
+)
 from durable_functions.host.sessions import SessionOpener
 
 log = logging.getLogger("durable_functions.host")
@@ -149,6 +153,8 @@ class WorkerRuntime:
         # The runtime logs every invocation at INFO; the host's own log says what matters.
         logging.getLogger("azure_functions_worker").setLevel(logging.WARNING)
         logging.getLogger(runtime.handle_event.logger.name).setLevel(logging.WARNING)
+        self.load_errors: dict[str, FunctionLoadError] = {}
+        """The function.json functions the worker could not load, by function id."""
         self.loop = asyncio.new_event_loop()
         threading.Thread(
             target=self.loop.run_forever, name="durable-functions-worker", daemon=True
@@ -192,13 +198,20 @@ class WorkerRuntime:
             p.FunctionsMetadataRequest(function_app_directory=str(self.app_dir)),
         )
         metadata = list(response.function_metadata_results)
-        if response.use_default_metadata_indexing:
+        v1 = bool(response.use_default_metadata_indexing)
+        if v1:
             metadata = list(host_metadata or ())
         for item in metadata:
-            self.call(
-                "function_load_request",
-                p.FunctionLoadRequest(function_id=item.function_id, metadata=item),
-            )
+            request = p.FunctionLoadRequest(function_id=item.function_id, metadata=item)
+            if not v1:
+                self.call("function_load_request", request)
+                continue
+            # A function.json function that fails to load is in error alone, as in Azure.
+            loaded = self.send("function_load_request", request).result()
+            if loaded.result.status != _SUCCESS:
+                error = FunctionLoadError(item.name, loaded.result.exception.message)
+                log.error("%s", error)
+                self.load_errors[item.function_id] = error
         return metadata
 
     def invoke(self, function_id: str, inputs: Mapping[str, Any]) -> Future[Any]:
@@ -210,6 +223,13 @@ class WorkerRuntime:
             input_data=[p.ParameterBinding(name=k, data=v) for k, v in inputs.items()],
         )
         return self.send("invocation_request", request)
+
+
+def _not_loaded(error: FunctionLoadError) -> Any:
+    def not_loaded(*_args: Any, **_kwargs: Any) -> Any:
+        raise error
+
+    return not_loaded
 
 
 def metadata_bindings(item: Any) -> list[dict[str, Any]]:
@@ -243,11 +263,27 @@ class WorkerRuntimeApp(LoadedApp):
         functions: list[AppFunction] = []
         registry = worker.runtime.handle_event._functions
         for item in metadata:
-            info = registry.get_function(item.function_id)
             bindings = metadata_bindings(item)
-            fn = describe_bindings(item.name, _trigger_type(bindings), bindings, info.func)
-            # The worker decides who gets a ``func.Context``; the host only reports it.
-            fn = dataclasses.replace(fn, wants_context=bool(info.requires_context))
+            error = worker.load_errors.get(item.function_id)
+            if error is not None:  # not in the worker: calling it raises the load error
+                fn = describe_bindings(
+                    item.name, _trigger_type(bindings), bindings, _not_loaded(error), check=False
+                )
+            else:
+                info = registry.get_function(item.function_id)
+                fn = describe_bindings(item.name, _trigger_type(bindings), bindings, info.func)
+                # The worker decides who gets a ``func.Context``; the host only reports it.
+                fn = dataclasses.replace(fn, wants_context=bool(info.requires_context))
+            http_out = next(
+                (
+                    str(b.get("name"))
+                    for b in bindings
+                    if b.get("type") == "http" and b.get("direction") != "in"
+                ),
+                None,
+            )
+            if http_out not in (None, "$return"):
+                fn = dataclasses.replace(fn, http_output=http_out)
             functions.append(fn)
             self._ids[fn.name] = item.function_id
         super().__init__(app_dir, functions)
@@ -268,10 +304,14 @@ class WorkerRuntimeApp(LoadedApp):
     def _start(self, kind: str, name: str, trigger: Any) -> Future[str]:
         fn = self.find(kind, name)
         answer: Future[str] = Future()
+        error = self.worker.load_errors.get(self._ids[fn.name])
+        if error is not None:
+            answer.set_exception(error)
+            return answer
 
         def done(sent: Future[Any]) -> None:
             try:
-                answer.set_result(_return_text(sent.result()))
+                answer.set_result(_return_text(sent.result(), activity=kind == KIND_ACTIVITY))
             except BaseException as exc:  # noqa: BLE001 - the future carries it
                 answer.set_exception(exc)
 
@@ -309,6 +349,9 @@ class WorkerRuntimeApp(LoadedApp):
         body: bytes,
     ) -> HttpResult:
         """The request as ``RpcHttp`` (the body as raw bytes), the response read back from it."""
+        error = self.worker.load_errors.get(self._ids[fn.name])
+        if error is not None:
+            raise error
         p = self.worker.protos
         http = p.RpcHttp(
             method=method,
@@ -323,7 +366,7 @@ class WorkerRuntimeApp(LoadedApp):
         response = await asyncio.wrap_future(sent)
         if response.result.status != _SUCCESS:
             raise _failure(response)
-        return _http_result(response)
+        return _http_result(response, fn.http_output)
 
 
 class _NoPool(Executor):
@@ -344,13 +387,21 @@ def _typed_value(data: Any) -> Any:
     return None if kind is None else getattr(data, kind)
 
 
-def _return_text(response: Any) -> str:
-    """The ``$return`` value of a durable function as JSON text, or its failure raised."""
+def _return_text(response: Any, *, activity: bool = False) -> str:
+    """The ``$return`` value of a durable function as JSON text, or its failure raised.
+
+    An orchestrator's or entity's ``string`` is the JSON of its state. An activity's
+    ``string`` is its result: a function.json activity without a ``$return`` binding
+    returns ``str`` values as such, and the Durable extension stores them as JSON strings.
+    """
     if response.result.status != _SUCCESS:
         raise _failure(response)
-    value = _typed_value(response.return_value) if response.HasField("return_value") else None
+    data = response.return_value if response.HasField("return_value") else None
+    value = _typed_value(data) if data is not None else None
     if value is None:
         return "null"
+    if activity and data is not None and data.WhichOneof("data") == "string":
+        return json.dumps(value)
     if isinstance(value, bytes):
         return value.decode("utf-8")
     if isinstance(value, str):
@@ -358,11 +409,15 @@ def _return_text(response: Any) -> str:
     return json.dumps(value)
 
 
-def _http_result(response: Any) -> HttpResult:
-    """What the Functions host answers for an HTTP function's ``$return``."""
-    if not response.HasField("return_value"):
+def _http_result(response: Any, output: str | None) -> HttpResult:
+    """What the Functions host answers: the HTTP function's ``$return``, or its named
+    ``http`` output binding (``output``, a function.json app's ``message.set(...)``)."""
+    if output is not None:
+        data = next((b.data for b in response.output_data if b.name == output), None)
+    else:
+        data = response.return_value if response.HasField("return_value") else None
+    if data is None:
         return HttpResult(status=204)
-    data = response.return_value
     kind = data.WhichOneof("data")
     if kind != "http":
         value = _typed_value(data)

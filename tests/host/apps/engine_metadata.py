@@ -28,6 +28,7 @@ ENGINE_FIELDS = (
     "auth_level",
     "wants_context",
     "trigger_type",
+    "http_output",
 )
 
 

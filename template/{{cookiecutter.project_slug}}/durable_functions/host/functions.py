@@ -52,6 +52,8 @@ DURABLE_NAME_PROPERTY = {
     KIND_ACTIVITY: "activity",
     KIND_ENTITY: "entityName",
 }
+CLIENT_TYPES = ("durableClient", "orchestrationClient")
+"""The durable client binding, under its current and its Durable 1.x name."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -377,17 +379,25 @@ def _describe(app_dir: Path, raw: Any) -> AppFunction:
 
 
 def describe_bindings(
-    name: str, trigger_type: str, bindings: list[dict[str, Any]], user: Callable[..., Any]
+    name: str,
+    trigger_type: str,
+    bindings: list[dict[str, Any]],
+    user: Callable[..., Any],
+    *,
+    check: bool = True,
 ) -> AppFunction:
     """The AppFunction of a function with these binding dicts (also used for worker metadata).
+
+    ``check=False`` skips the signature check (a function the worker could not load).
 
     Raises:
         HostError: Azure's worker would refuse the function (``_indexing.check_signature``).
     """
-    check_signature(name, bindings, user)
+    if check:
+        check_signature(name, bindings, user)
     kind = TRIGGER_KINDS.get(trigger_type, KIND_OTHER)
     trigger_dict: dict[str, Any] = next((b for b in bindings if b.get("type") == trigger_type), {})
-    client = next((b for b in bindings if b.get("type") == "durableClient"), None)
+    client = next((b for b in bindings if b.get("type") in CLIENT_TYPES), None)
     binding_names = {str(b.get("name")) for b in bindings}
     try:
         params = inspect.signature(user).parameters
