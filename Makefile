@@ -8,11 +8,14 @@ STAMP := $(VENV)/.installed
 PY313 ?= $(shell for p in $$HOME/.pyenv/versions/3.13*/bin/python3.13 $$(command -v python3.13); do \
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { echo "$$p"; break; }; done)
 VENV313 := .venv313
+PY312 ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 $$(command -v python3.12); do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$$p"; break; }; done)
+VENV312 := .venv312
 PYTEST_ARGS ?=
 # Two workers: the suite is mostly I/O-bound (subprocess hosts, template renders).
 XDIST ?= -n 2
 
-.PHONY: venv demo test lint typecheck pytest test-sessions test-py313 bench clean
+.PHONY: venv demo test lint typecheck pytest test-sessions test-py313 test-py312 bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -53,12 +56,21 @@ test-py313:
 		tests/host/test_functions_indexing.py \
 		tests/template/test_template_e2e.py tests/template/test_template_engines.py $(PYTEST_ARGS)
 
+# The host's stop with an idle keep-alive client on Python 3.12 too (the template's default
+# Python), where a closing server waits for every open connection.
+test-py312:
+	@test -n "$(PY312)" || { echo "Python 3.12 not found (install it with pyenv)"; exit 1; }
+	test -x $(VENV312)/bin/python || $(PY312) -m venv $(VENV312)
+	$(VENV312)/bin/python -m pip install -q --upgrade pip
+	$(VENV312)/bin/python -m pip install -q -e . pytest pytest-asyncio pytest-timeout
+	$(VENV312)/bin/pytest tests/host/test_server_shutdown.py tests/host/test_server_connections.py $(PYTEST_ARGS)
+
 # The host and harness suites again in the differential session mode: every episode that runs
 # in a session is also computed by a full replay of the whole history, and must be identical.
 test-sessions: $(STAMP)
 	DURABLE_SESSION_CHECK=1 $(BIN)/pytest $(XDIST) tests/host tests/testing tests/client tests/differential/test_sessions.py -m "not slow" $(PYTEST_ARGS)
 
-test: lint typecheck pytest test-sessions test-py313
+test: lint typecheck pytest test-sessions test-py313 test-py312
 
 bench: $(STAMP)
 	$(BIN)/python bench/replay.py
