@@ -7,7 +7,8 @@ installed reference SDK (``reference``). The test drives it over HTTP as its cod
 intends (its HTTP starter, its routes, raised events; ``sample_drivers`` describes how,
 and ``test_sample_engines.py`` runs the same on both engines) and checks the output is what
 the code computes. Samples that call an outside service compute what they compute
-when it cannot be reached; each says so below. ``aml_monitoring`` is left out: it
+when it cannot be reached; each says so below (``fan_in_fan_out`` also runs against
+Azurite, where it completes). ``aml_monitoring`` is left out: it
 needs an Azure Machine Learning workspace and its SDK to do anything at all.
 """
 
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import azurite
 import pytest
 from apps.harness import Host, launch
 from apps.reference_samples import copy_sample
@@ -72,7 +74,7 @@ def test_function_chaining_custom_status(sdist: Path, tmp_path: Path, switch_imp
 def test_fan_in_fan_out_lists_the_files_then_fails_to_reach_blob_storage(
     sdist: Path, tmp_path: Path, switch_import: bool
 ) -> None:
-    """Needs Azure Blob Storage to finish: offline, the copy activities fail.
+    """Without Azure Blob Storage (the test below gives it Azurite), the copies fail.
 
     They fail to import ``azure.storage.blob`` where it is not installed, else to
     connect with the sample's empty ``AzureWebJobsStorage``; the orchestration fails
@@ -91,6 +93,32 @@ def test_fan_in_fan_out_lists_the_files_then_fails_to_reach_blob_storage(
             for file in ("__init__.py", "function.json")
         )
         assert sorted(listed) == expected
+
+
+def test_fan_in_fan_out_backs_its_own_function_files_up_to_azurite(
+    sdist: Path, tmp_path: Path, switch_import: bool, azurite_storage: str
+) -> None:
+    """With ``AzureWebJobsStorage`` pointing at Azurite, the copies succeed: the output is
+    the bytes copied, and the ``backups`` container holds each file as ``<folder>_<file>``."""
+    blob = azurite.blob_sdk()
+    app_dir = copy_sample(sdist, "samples", "fan_in_fan_out", tmp_path, switch_import=switch_import)
+    env = {**SAMPLES["samples/fan_in_fan_out"].env, "AzureWebJobsStorage": azurite_storage}
+    host = launch(app_dir, tmp_path / "hub.sqlite3", env=env)
+    try:
+        done = host.wait(_start(host, "fan_in_fan_out"))
+    finally:
+        host.stop()
+    files = {
+        f"{folder}_{name}": (app_dir / folder / name).read_bytes()
+        for folder in ("E2_BackupSiteContent", "E2_CopyFileToBlob", "E2_GetFileList")
+        for name in ("__init__.py", "function.json")
+    }
+    total = sum(len(content) for content in files.values())
+    assert (done["runtimeStatus"], done["output"]) == ("Completed", total), done
+    service = blob.BlobServiceClient.from_connection_string(azurite_storage)
+    backups = service.get_container_client("backups")
+    copied = {b.name: backups.download_blob(b.name).readall() for b in backups.list_blobs()}
+    assert copied == files
 
 
 def test_serialize_arguments_round_trips_a_custom_class(
