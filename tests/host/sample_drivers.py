@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apps.harness import Host
+from apps.harness import Host, launch
+from apps.reference_samples import copy_sample
 from engine_kit import EVENT_RAISED, TIMER_CREATED, Call, Case, raise_when, waiting_after
 
 Ready = Callable[[Host, str], bool]
@@ -213,3 +214,18 @@ SAMPLES = {
     )
 }
 """Every sample that runs offline (or stops at its outside service), by ``kind/name``."""
+
+
+def sample_host(
+    sdist: Path, folder: str, name: str, tmp_path: Path, switch: bool
+) -> Iterator[Host]:
+    """A host on a copy of the sample ``folder/name`` (with its environment), stopped after:
+    ``for host in sample_host(...)``. ``switch`` imports ``durable_functions`` instead of
+    the reference SDK."""
+    app_dir = copy_sample(sdist, folder, name, tmp_path, switch_import=switch)
+    env = dict(SAMPLES[f"{folder}/{name}"].env)
+    host = launch(app_dir, tmp_path / "hub.sqlite3", env=env)
+    try:
+        yield host
+    finally:
+        host.stop()

@@ -9,8 +9,8 @@ import random
 from pathlib import Path
 
 import pytest
-from apps.harness import Host, copy_app, launch, running_host
-from test_crash_e2e import wait_for_activities
+from apps.harness import copy_app, running_host
+from test_crash_e2e import HostSeries, wait_for_activities
 
 pytestmark = pytest.mark.e2e
 
@@ -83,9 +83,8 @@ def test_sigkill_in_the_middle_of_async_chains_loses_nothing(tmp_path: Path) -> 
         "DURABLE_SESSION_CHECK": "1",
     }
 
-    def start() -> Host:
-        return launch(app_dir, db, args=("--verbose",), env=env)
-
+    hosts = HostSeries(app_dir, db, env)
+    start = hosts.start
     chains, steps = 6, 20
     host = start()
     ids = [f"async-{i}" for i in range(chains)]
@@ -100,8 +99,8 @@ def test_sigkill_in_the_middle_of_async_chains_loses_nothing(tmp_path: Path) -> 
             status = host.wait(instance_id, timeout=120)
             assert status["runtimeStatus"] == "Completed", (seed, status)
             assert status["output"] == [f"{instance_id}:{i}".upper() for i in range(steps)]
-        log = host.log.read_text()
     finally:
         host.stop()
+    log = "".join(h.log.read_text() for h in hosts)
     assert "(session)" in log  # the chains did run in sessions between the kills
     assert "diverged" not in log and "internal error" not in log

@@ -50,6 +50,22 @@ def _commits_by_process(hosts: list[Host]) -> dict[tuple[str, int], int]:
     return committed
 
 
+class HostSeries(list[Host]):
+    """The host processes of one crash test, one after another on one app and file, each
+    with a log of its own (see ``_commits_by_process``) and ``--verbose`` commit lines."""
+
+    def __init__(self, app_dir: Path, db: Path, env: dict[str, str]) -> None:
+        super().__init__()
+        self.app_dir, self.db, self.env = app_dir, db, env
+
+    def start(self) -> Host:
+        log_name = f"host-{len(self)}.log"
+        self.append(
+            launch(self.app_dir, self.db, args=("--verbose",), env=self.env, log_name=log_name)
+        )
+        return self[-1]
+
+
 def kill_points(rng: random.Random, activities: int) -> list[int]:
     """KILLS distinct counts of logged activities, in order, between 10% and 75% of the work."""
     step = activities // 20
@@ -74,13 +90,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_reruns_only_uncommitted_wor
     # 600 activities of 0.1 s on 8 slots: ~7.5 s of work, longer than the 5 kill intervals.
     env = {"ACTIVITY_LOG": str(activity_log), "ACTIVITY_DELAY": "0.1"}
 
-    hosts: list[Host] = []
-
-    def start() -> Host:
-        log_name = f"host-{len(hosts)}.log"
-        hosts.append(launch(app_dir, db, args=("--verbose",), env=env, log_name=log_name))
-        return hosts[-1]
-
+    hosts = HostSeries(app_dir, db, env)
+    start = hosts.start
     host = start()
     ids = [f"chain-{i}" for i in range(CHAINS)] + [f"fan-{i}" for i in range(FAN_OUTS)]
     for instance_id in ids:

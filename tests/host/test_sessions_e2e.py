@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from apps.harness import Host, copy_app, launch
-from test_crash_e2e import _commits_by_process, kill_points, wait_for_activities
+from test_crash_e2e import HostSeries, _commits_by_process, kill_points, wait_for_activities
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -36,13 +36,8 @@ def test_sigkill_in_the_middle_of_long_chains_in_sessions_loses_nothing(tmp_path
     # 60 activities of 10 ms one after another per chain, 8 chains side by side.
     env = {"ACTIVITY_LOG": str(activity_log), "ACTIVITY_DELAY": "0.01"}
 
-    hosts: list[Host] = []
-
-    def start() -> Host:
-        log_name = f"host-{len(hosts)}.log"
-        hosts.append(launch(app_dir, db, args=("--verbose",), env=env, log_name=log_name))
-        return hosts[-1]
-
+    hosts = HostSeries(app_dir, db, env)
+    start = hosts.start
     host = start()
     ids = [f"long-{i}" for i in range(CHAINS)]
     for instance_id in ids:

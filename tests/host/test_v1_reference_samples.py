@@ -24,19 +24,13 @@ import azurite
 import pytest
 from apps.harness import Host, launch
 from apps.reference_samples import copy_sample
-from sample_drivers import SAMPLES, sms_code
+from sample_drivers import SAMPLES, sample_host, sms_code
 
 pytestmark = pytest.mark.e2e
 
 
 def _host(sdist: Path, name: str, tmp_path: Path, switch: bool) -> Iterator[Host]:
-    sample = SAMPLES[f"samples/{name}"]
-    app_dir = copy_sample(sdist, "samples", name, tmp_path, switch_import=switch)
-    host = launch(app_dir, tmp_path / "hub.sqlite3", env=dict(sample.env))
-    try:
-        yield host
-    finally:
-        host.stop()
+    return sample_host(sdist, "samples", name, tmp_path, switch)
 
 
 def _start(host: Host, name: str, run: str = "run") -> str:

@@ -22,7 +22,7 @@ import azurite
 import pytest
 from apps.harness import Host, launch
 from apps.reference_samples import copy_sample
-from sample_drivers import SAMPLES
+from sample_drivers import SAMPLES, sample_host
 
 from durable_functions.testing import OrchestrationTestEnv
 
@@ -30,12 +30,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:azure.functions df_:DeprecationW
 
 
 def _host(sdist: Path, name: str, tmp_path: Path, switch: bool) -> Iterator[Host]:
-    app_dir = copy_sample(sdist, "samples-v2", name, tmp_path, switch_import=switch)
-    host = launch(app_dir, tmp_path / "hub.sqlite3")
-    try:
-        yield host
-    finally:
-        host.stop()
+    return sample_host(sdist, "samples-v2", name, tmp_path, switch)
 
 
 def _start(host: Host, name: str, run: str = "run") -> str:
