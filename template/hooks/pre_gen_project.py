@@ -17,8 +17,10 @@ import re
 import sys
 
 PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
-# Python versions the azd infra may deploy: those Azure Functions Flex Consumption runs.
-FLEX_PYTHON_VERSIONS = ("3.10", "3.11", "3.12")
+# Python versions the azd infra may deploy: those Azure Functions Flex Consumption runs (all of
+# the above today; Microsoft's Get-AzFunctionAppFlexConsumptionRuntime reference lists 3.10-3.13
+# on FC1, see docs/template.md). Keep equal to the copier.yml validator and main.bicep @allowed.
+FLEX_PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
 BACKENDS = ("azure_storage", "durable_task_scheduler", "mssql")
 AUTH_LEVELS = ("function", "anonymous")
 FLAGS = ("include_entity", "include_azd_infra", "include_ci")

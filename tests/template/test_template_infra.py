@@ -123,12 +123,13 @@ def test_storage_allows_no_shared_keys(render: Render) -> None:
     assert "allowSharedKeyAccess: false" in storage
 
 
-def test_app_runs_on_flex_consumption_with_the_chosen_python(render: Render) -> None:
-    app = render("cookiecutter", python_version="3.11")
+@pytest.mark.parametrize("python", ["3.11", "3.13"])
+def test_app_runs_on_flex_consumption_with_the_chosen_python(render: Render, python: str) -> None:
+    app = render("cookiecutter", python_version=python)
     api = (app / "infra" / "app" / "api.bicep").read_text()
     main = (app / "infra" / "main.bicep").read_text()
     assert "name: 'FC1'" in api and "tier: 'FlexConsumption'" in api
-    assert "param pythonVersion string = '3.11'" in main
+    assert f"param pythonVersion string = '{python}'" in main
 
 
 def test_durable_task_scheduler_gets_a_scheduler_task_hub_and_role(render: Render) -> None:
@@ -222,10 +223,28 @@ def test_role_assignments_default_to_the_deployer_with_its_principal_type(
     assert user_roles and set(user_roles) == {"userPrincipalType"}
 
 
+def flex_python_versions() -> list[str]:
+    """FLEX_PYTHON_VERSIONS from the pre-generation hook (the rule the generators enforce)."""
+    hook = (ROOT / "template" / "hooks" / "pre_gen_project.py").read_text()
+    found = re.search(r"^FLEX_PYTHON_VERSIONS = \(([^)]*)\)$", hook, re.M)
+    assert found
+    return re.findall(r'"([^"]+)"', found.group(1))
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_azd_infra_offers_the_pythons_flex_consumption_runs(render: Render, backend: str) -> None:
     main = (infra(render, backend) / "main.bicep").read_text()
-    assert allowed(main, "pythonVersion") == ["3.10", "3.11", "3.12"]
+    assert allowed(main, "pythonVersion") == flex_python_versions()
+    assert flex_python_versions() == ["3.10", "3.11", "3.12", "3.13"]
+
+
+def test_copier_states_the_same_flex_consumption_pythons() -> None:
+    copier_yml = (ROOT / "copier.yml").read_text()
+    found = re.search(r"include_azd_infra and python_version not in \[([^\]]*)\]", copier_yml)
+    assert found
+    assert re.findall(r"'([^']+)'", found.group(1)) == flex_python_versions()
+    versions = ", ".join(flex_python_versions())
+    assert f"Flex Consumption runs Python {versions}; choose one" in copier_yml
 
 
 def test_mssql_uses_sql_authentication_with_the_password_in_key_vault(render: Render) -> None:

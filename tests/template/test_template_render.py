@@ -29,7 +29,6 @@ pytestmark = pytest.mark.e2e
 
 # Every back end x entity x auth level. Python 3.11/3.13 is spread over them so that every back
 # end, entity choice and auth level is rendered with both (the version changes only a few lines).
-# Python 3.13 is for local use only (Flex Consumption runs 3.10-3.12), so it comes without azd.
 MATRIX = [
     pytest.param(
         {
@@ -37,7 +36,6 @@ MATRIX = [
             "include_entity": entity,
             "http_auth_level": auth,
             "python_version": python,
-            "include_azd_infra": python != "3.13",
         },
         id=f"{backend}-{'entity' if entity else 'no_entity'}-{auth}-py{python}",
     )
