@@ -460,6 +460,16 @@ def test_several_instances_are_claimed_for_their_results_in_one_read(tmp_path: P
 # -- claims that skip the read (a chain committed by this process, nothing written since) --
 
 
+_OTHER_PROCESS_SENDS = """
+import datetime, sys
+from durable_functions.host import engine
+from durable_functions.host.store import SqliteStore
+store = SqliteStore(sys.argv[1], "Hub", recover=False)
+now = datetime.datetime(2024, 5, 1, 10, tzinfo=datetime.timezone.utc)
+store.send([engine.raise_event_message("i1", "e", "1", now=now)])
+"""
+
+
 def _chained(store: SqliteStore) -> tuple[ActivityWorkItem, engine.OrchestrationMessage]:
     """Start i1 and commit an episode that claims its activity in the same transaction,
     as the host does for a chain; return the activity with its result message."""
@@ -489,15 +499,8 @@ def test_a_chain_claim_sees_a_message_another_store_object_sent(tmp_path: Path) 
 def test_a_chain_claim_sees_a_message_another_process_sent(tmp_path: Path) -> None:
     store = _store(tmp_path)
     work, result = _chained(store)
-    other = """
-import datetime, sys
-from durable_functions.host import engine
-from durable_functions.host.store import SqliteStore
-store = SqliteStore(sys.argv[1], "Hub", recover=False)
-now = datetime.datetime(2024, 5, 1, 10, tzinfo=datetime.timezone.utc)
-store.send([engine.raise_event_message("i1", "e", "1", now=now)])
-"""
-    subprocess.run([sys.executable, "-c", other, str(tmp_path / "hub.sqlite3")], check=True)
+    path = str(tmp_path / "hub.sqlite3")
+    subprocess.run([sys.executable, "-c", _OTHER_PROCESS_SENDS, path], check=True)
     assert _kinds(store.claim_instance("i1", [(work, result)], NOW)) == [
         EventType.EventRaised,
         EventType.TaskCompleted,
@@ -532,3 +535,74 @@ def test_a_chain_claim_after_a_purge_claims_nothing(tmp_path: Path) -> None:
     work, result = _chained(store)
     store.purge(["i1"])
     assert store.claim_instance("i1", [(work, result)], NOW) is None
+
+
+def _step(
+    store: SqliteStore, work: ActivityWorkItem, result: engine.OrchestrationMessage, **changes: Any
+) -> tuple[ActivityWorkItem, engine.OrchestrationMessage]:
+    """One more step of i1's chain: consume ``result``, schedule and claim the next activity."""
+    item = store.claim_instance("i1", [(work, result)], NOW)
+    assert item is not None
+    activity = _activity(item, task_id=work.task_id + 1)
+    outcome = _running(item, activities=(activity,), **changes)
+    [following] = store.complete_orchestration_and_claim(item, outcome, claim=1)
+    return following, engine.activity_completed(following, "2", now=NOW)
+
+
+def test_a_chain_step_with_nothing_written_since_its_claim_reads_nothing(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    work, result = _step(store, *_chained(store))  # from here on, claims are quiet
+    statements: list[str] = []
+    store._conn().set_trace_callback(statements.append)
+    work, result = _step(store, work, result)
+    store._conn().set_trace_callback(None)
+    assert [s for s in statements if s.startswith("SELECT")] == []
+    assert store.get_history("i1") == list(store.claim_instance("i1", [(work, result)]).history)
+
+
+@pytest.mark.parametrize("sender", ["another process", "another store object"])
+def test_a_chain_step_sees_a_message_sent_while_it_ran(tmp_path: Path, sender: str) -> None:
+    store = _store(tmp_path)
+    work, result = _step(store, *_chained(store))
+    item = store.claim_instance("i1", [(work, result)], NOW)  # quiet: no read
+    assert item is not None
+    if sender == "another process":
+        path = str(tmp_path / "hub.sqlite3")
+        subprocess.run([sys.executable, "-c", _OTHER_PROCESS_SENDS, path], check=True)
+    else:
+        _store(tmp_path).send([engine.raise_event_message("i1", "e", "1", now=NOW)])
+    activity = _activity(item, task_id=work.task_id + 1)
+    [work] = store.complete_orchestration_and_claim(
+        item, _running(item, activities=(activity,)), claim=1
+    )
+    result = engine.activity_completed(work, "2", now=NOW)
+    assert _kinds(store.claim_instance("i1", [(work, result)], NOW)) == [
+        EventType.EventRaised,
+        EventType.TaskCompleted,
+    ]
+
+
+def test_a_chain_step_sees_the_timer_it_stored(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    work, result = _step(store, *_chained(store))
+    fired = engine.OrchestrationMessage(
+        instance_id="i1",
+        execution_id=work.execution_id,
+        event=engine.timer_fired_event(1, NOW, timestamp=NOW),
+    )
+    work, result = _step(store, work, result, timers=(TimerItem(fire_at=NOW, message=fired),))
+    assert _kinds(store.claim_instance("i1", [(work, result)], NOW)) == [
+        EventType.TimerFired,
+        EventType.TaskCompleted,
+    ]
+
+
+def test_a_chain_step_purged_while_it_ran_does_not_resurrect_it(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    work, result = _step(store, *_chained(store))
+    item = store.claim_instance("i1", [(work, result)], NOW)
+    assert item is not None
+    store.purge(["i1"])
+    store.complete_orchestration(item, _running(item, activities=(_activity(item, 9),)))
+    assert store.get_instance("i1") is None
+    assert store.counts() == {"instances": 0, "messages": 0, "activities": 0, "entity_messages": 0}

@@ -123,3 +123,7 @@ class _Lease:
     message_ids: tuple[int, ...]
     results: tuple[tuple[ActivityWorkItem, OrchestrationMessage], ...] = ()
     """Activity results held in memory that the episode consumes (see ``claim_instance``)."""
+    quiet: tuple[int, int, int] | None = None
+    """For a claim taken from memory with no read (``_claim_quiet``), the file's version
+    then (see ``_Known.version``): if the commit finds it unchanged, nothing was written
+    since, so the row, the history and the message queue are as this process left them."""

@@ -185,7 +185,7 @@ class EpisodeStore(StoreBase):
                 history=entry.history,
                 history_json=entry.history_json,
                 messages=tuple(message for _, message in results[key]),
-                lease=_Lease(key=key, message_ids=(), results=tuple(results[key])),
+                lease=_Lease(key=key, message_ids=(), results=tuple(results[key]), quiet=version),
             )
             for key, entry in known.items()
             if entry.version == version
@@ -329,7 +329,16 @@ class EpisodeStore(StoreBase):
                 claimed: list[ActivityWorkItem] = []
                 results[index] = claimed  # filled in place, so a failure can unclaim them
                 if not several:
-                    applied[index] = self._apply_episode(conn, item, outcome, claim, claimed)
+                    assert isinstance(item.lease, _Lease)
+                    # A chain's step: nothing written since its quiet claim, so its
+                    # row and queue need not be read back (see _Lease.quiet).
+                    unchanged = item.lease.quiet == (self._claims.writes, *version)
+                    written = self._apply_episode(
+                        conn, item, outcome, claim, claimed, unchanged=unchanged
+                    )
+                    if written is not None and unchanged and not _messages_itself(outcome):
+                        written = (written[0], written[1], True)
+                    applied[index] = written
                     continue
                 conn.execute("SAVEPOINT episode")
                 try:
@@ -343,7 +352,7 @@ class EpisodeStore(StoreBase):
                 conn.execute("RELEASE episode")
             # Last, once every episode of the batch sent its messages.
             for index, written in enumerate(applied):
-                if written is not None:
+                if written is not None and not written[2]:
                     key = episodes[index][0].instance.instance_id
                     applied[index] = (written[0], written[1], self._no_messages(conn, key))
 
@@ -413,10 +422,14 @@ class EpisodeStore(StoreBase):
         outcome: EpisodeOutcome,
         claim: int,
         claimed: list[ActivityWorkItem],
+        *,
+        unchanged: bool = False,
     ) -> _Written | None:
         """Write one episode's outcome; returns the status row's new last-updated text,
-        the JSON text of the events added to the history and whether no message of the
-        instance is left in the store, or None if its instance is gone or replaced."""
+        the JSON text of the events added to the history and False (whether no message
+        of the instance is left is for the caller to find), or None if its instance is
+        gone or replaced. ``unchanged``: nothing was written to the file since a quiet
+        claim, so the row is not read back."""
         lease = item.lease
         assert isinstance(lease, _Lease)
         inst = outcome.instance
@@ -430,12 +443,21 @@ class EpisodeStore(StoreBase):
             conn.executemany(
                 "DELETE FROM activities WHERE id=?", [(a.lease,) for a, _ in lease.results]
             )
-        owner = conn.execute(
-            "SELECT execution_id, last_updated_time,"
-            " (SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE hub=?1 AND instance_id=?2)"
-            " FROM instances WHERE hub=?1 AND instance_id=?2",
-            (self.hub, inst.instance_id),
-        ).fetchone()
+        known = self._claims.known.get(inst.instance_id)
+        if known is not None and known.instance is item.instance:  # claimed from memory
+            claimed_at = known.updated
+        else:
+            claimed_at = _ts(item.instance.last_updated_time)
+        if unchanged:
+            owner = (old_execution, claimed_at, len(item.history))
+        else:
+            owner = conn.execute(
+                "SELECT execution_id, last_updated_time,"
+                " (SELECT COALESCE(MAX(seq) + 1, 0) FROM history"
+                " WHERE hub=?1 AND instance_id=?2)"
+                " FROM instances WHERE hub=?1 AND instance_id=?2",
+                (self.hub, inst.instance_id),
+            ).fetchone()
         if owner is None or owner[0] != old_execution:
             # Purged, or replaced by a new instance with the same id, while this
             # episode ran: its outcome belongs to nothing any more.
@@ -454,11 +476,6 @@ class EpisodeStore(StoreBase):
                 (self.hub, inst.instance_id, old_execution),
             )
         added = self._append_history(conn, inst, outcome.history_added, start=start)
-        known = self._claims.known.get(inst.instance_id)
-        if known is not None and known.instance is item.instance:  # claimed from memory
-            claimed_at = known.updated
-        else:
-            claimed_at = _ts(item.instance.last_updated_time)
         updated = _ts(inst.last_updated_time)
         if owner[1] == claimed_at:
             self._update_instance(conn, item.instance, inst, updated)
@@ -606,6 +623,15 @@ def _plus(past: Sequence[T], added: Sequence[T]) -> HistoryLog[T]:
 _Written = tuple[str, tuple[str, ...], bool]
 """What ``_apply_episode`` wrote: the row's last-updated text, the added events' JSON
 text, and whether no message of the instance is left in the store."""
+
+
+def _messages_itself(outcome: EpisodeOutcome) -> bool:
+    """Whether an episode queued a message for its own instance (a timer, an event to
+    itself, or a sub-orchestration conflict answered to it)."""
+    key = outcome.instance.instance_id
+    return bool(outcome.timers or outcome.new_instances) or any(
+        message.instance_id == key for message in outcome.messages
+    )
 
 
 def _data_version(conn: sqlite3.Connection) -> tuple[int, int]:
