@@ -288,15 +288,7 @@ class HostServer:
             if not self.keys.allows(fn.auth_level, presented):
                 return error_response(401, f"function {fn.name!r} requires a key (?code=…)")
         try:
-            result = await self.app.invoke_http(
-                fn,
-                method=request.method,
-                url=request.url,
-                headers=request.headers,
-                params=request.query,
-                route_params=route_params,
-                body=request.body,
-            )
+            result = await self.app.invoke_http(fn, request, route_params)
         except Exception:
             log.exception("function %r raised", fn.name)
             return Response(status=500)
