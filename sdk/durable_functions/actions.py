@@ -140,7 +140,7 @@ class _ActivityCall(_TypedAction):
         return None
 
     def to_json(self) -> dict[str, Any]:
-        return _call_json(int(self._ACTION_TYPE), self.function_name, self.input_, self._retry())
+        return _call_json(self._ACTION_TYPE._value_, self.function_name, self.input_, self._retry())
 
 
 class CallActivityAction(_ActivityCall):
@@ -183,7 +183,7 @@ class _SubOrchestratorCall(_TypedAction):
 
     def to_json(self) -> dict[str, Any]:
         json_dict = _call_json(
-            int(self._ACTION_TYPE), self.function_name, self._input, self._retry()
+            self._ACTION_TYPE._value_, self.function_name, self._input, self._retry()
         )
         json_dict["instanceId"] = self.instance_id
         json_dict["version"] = self.version
