@@ -137,6 +137,7 @@ class _ActivityCall(_TypedAction):
         _require_name(function_name, "function_name")
 
     def _retry(self) -> RetryOptions | None:
+        """The ``retryOptions`` to send: none here, the retry variant's own."""
         return None
 
     def to_json(self) -> dict[str, Any]:
@@ -179,6 +180,7 @@ class _SubOrchestratorCall(_TypedAction):
         _require_name(function_name, "function_name")
 
     def _retry(self) -> RetryOptions | None:
+        """The ``retryOptions`` to send: none here, the retry variant's own."""
         return None
 
     def to_json(self) -> dict[str, Any]:
