@@ -18,6 +18,8 @@ _T = TypeVar("_T")
 class ReadOnly(property, Generic[_T]):
     """A ``property`` returning ``self.<attr>``: ``x = ReadOnly[int]("_x", "The x.")``.
 
+    ``attr`` may be dotted (``"_http.port"``): a value passed through from a held object.
+
     It is a real ``property`` (introspection, ``help()`` and setting it behave alike);
     the type argument is for type checkers.
     """

@@ -26,12 +26,15 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durable_functions.errors import FunctionNotFoundError, HostError
 from durable_functions.host._indexing import check_signature, check_single_app
 from durable_functions.host.bindings import Binding, binding_arguments, log_outputs
 from durable_functions.host.sessions import SessionOpener
+
+if TYPE_CHECKING:
+    from durable_functions.host.http import Request
 
 log = logging.getLogger("durable_functions.host")
 
@@ -291,15 +294,7 @@ class LoadedApp:
         return _as_text(converter.encode(result, expected_type=None).value)
 
     async def invoke_http(
-        self,
-        fn: AppFunction,
-        *,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        params: Mapping[str, str],
-        route_params: Mapping[str, str],
-        body: bytes,
+        self, fn: AppFunction, request: Request, route_params: Mapping[str, str]
     ) -> HttpResult:
         """Run an HTTP function off the server's loop and convert its return value."""
         from azure.functions import meta
@@ -308,21 +303,21 @@ class LoadedApp:
         def datum_map(values: Mapping[str, str]) -> dict[str, Any]:
             return {k: meta.Datum(type="string", value=v) for k, v in values.items()}
 
-        request = HttpRequestConverter.decode(
+        trigger = HttpRequestConverter.decode(
             meta.Datum(
                 type="http",
                 value={
-                    "method": meta.Datum(type="string", value=method),
-                    "url": meta.Datum(type="string", value=url),
-                    "headers": datum_map(headers),
-                    "query": datum_map(params),
+                    "method": meta.Datum(type="string", value=request.method),
+                    "url": meta.Datum(type="string", value=request.url),
+                    "headers": datum_map(request.headers),
+                    "query": datum_map(request.query),
                     "params": datum_map(route_params),
-                    "body": meta.Datum(type="bytes", value=body),
+                    "body": meta.Datum(type="bytes", value=request.body),
                 },
             ),
             trigger_metadata=None,
         )
-        kwargs = {fn.trigger_param: request, **self._extra_kwargs(fn)}
+        kwargs = {fn.trigger_param: trigger, **self._extra_kwargs(fn)}
         if fn.wants_context:
             kwargs["context"] = _invocation_context(fn, self.app_dir)
         if fn.is_async:

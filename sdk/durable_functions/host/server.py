@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
+from durable_functions._readonly import ReadOnly
 from durable_functions.errors import HostError, ManagementError
 from durable_functions.host.api import (
     ApiRequest,
@@ -185,25 +186,15 @@ class HostServer:
         for event in self._waiters.get(instance_id, ()):
             event.set()
 
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>`` once started."""
-        return self._http.base_url
-
-    @property
-    def public_url(self) -> str:
-        """Where other machines reach the host (``base_url`` unless bound to every address)."""
-        return self._http.public_url
-
-    @property
-    def exposed(self) -> bool:
-        """Whether the host is bound to a non-loopback address."""
-        return self._http.exposed
-
-    @property
-    def port(self) -> int:
-        """The bound port."""
-        return self._http.port
+    base_url = ReadOnly[str]("_http.base_url", "``http://127.0.0.1:<port>`` once started.")
+    public_url = ReadOnly[str](
+        "_http.public_url",
+        "Where other machines reach the host (``base_url`` unless bound to every address).",
+    )
+    exposed = ReadOnly[bool](
+        "_http.exposed", "Whether the host is bound to a non-loopback address."
+    )
+    port = ReadOnly[int]("_http.port", "The bound port.")
 
     def function_url(self, fn: AppFunction) -> str:
         """The public URL of an HTTP function, as the banner shows it."""
@@ -288,15 +279,7 @@ class HostServer:
             if not self.keys.allows(fn.auth_level, presented):
                 return error_response(401, f"function {fn.name!r} requires a key (?code=…)")
         try:
-            result = await self.app.invoke_http(
-                fn,
-                method=request.method,
-                url=request.url,
-                headers=request.headers,
-                params=request.query,
-                route_params=route_params,
-                body=request.body,
-            )
+            result = await self.app.invoke_http(fn, request, route_params)
         except Exception:
             log.exception("function %r raised", fn.name)
             return Response(status=500)

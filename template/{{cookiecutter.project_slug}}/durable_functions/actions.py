@@ -99,6 +99,16 @@ class Action(ABC):
         """The wire dict of this action."""
 
 
+class _TypedAction(Action):
+    """An action whose ``actionType`` is fixed by its class (``_ACTION_TYPE``)."""
+
+    _ACTION_TYPE: ActionType
+
+    @property
+    def action_type(self) -> int:
+        return self._ACTION_TYPE
+
+
 def _require_name(value: str, field: str) -> None:
     if not value:
         raise ValueError(f"{field} cannot be empty")
@@ -118,46 +128,43 @@ def _call_json(
     return json_dict
 
 
-class _ActivityCall(Action):
-    """What both activity actions hold and send; only the retry options differ."""
+class _ActivityCall(_TypedAction):
+    """What both activity actions hold and send; only the type and retry options differ."""
 
     def __init__(self, function_name: str, input_: Any = None) -> None:
         self.function_name = function_name
         self.input_ = _dumps(input_)
         _require_name(function_name, "function_name")
 
-    def _to_json(self, action_type: int, retry_options: RetryOptions | None) -> dict[str, Any]:
-        return _call_json(action_type, self.function_name, self.input_, retry_options)
+    def _retry(self) -> RetryOptions | None:
+        """The ``retryOptions`` to send: none here, the retry variant's own."""
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return _call_json(self._ACTION_TYPE._value_, self.function_name, self.input_, self._retry())
 
 
 class CallActivityAction(_ActivityCall):
     """Run an activity function once."""
 
-    @property
-    def action_type(self) -> int:
-        return ActionType.CALL_ACTIVITY
-
-    def to_json(self) -> dict[str, Any]:
-        return self._to_json(0, None)
+    _ACTION_TYPE = ActionType.CALL_ACTIVITY
 
 
 class CallActivityWithRetryAction(_ActivityCall):
     """Run an activity function; the host retries it per ``retry_options``."""
 
+    _ACTION_TYPE = ActionType.CALL_ACTIVITY_WITH_RETRY
+
     def __init__(self, function_name: str, retry_options: RetryOptions, input_: Any = None) -> None:
         self.retry_options = retry_options
         super().__init__(function_name, input_)
 
-    @property
-    def action_type(self) -> int:
-        return ActionType.CALL_ACTIVITY_WITH_RETRY
-
-    def to_json(self) -> dict[str, Any]:
-        return self._to_json(1, self.retry_options)
+    def _retry(self) -> RetryOptions | None:
+        return self.retry_options
 
 
-class _SubOrchestratorCall(Action):
-    """What both sub-orchestration actions hold and send; only the retry options differ."""
+class _SubOrchestratorCall(_TypedAction):
+    """What both sub-orchestration actions hold and send; only the type and retry options differ."""
 
     def __init__(
         self,
@@ -172,8 +179,14 @@ class _SubOrchestratorCall(Action):
         self.version = version
         _require_name(function_name, "function_name")
 
-    def _to_json(self, action_type: int, retry_options: RetryOptions | None) -> dict[str, Any]:
-        json_dict = _call_json(action_type, self.function_name, self._input, retry_options)
+    def _retry(self) -> RetryOptions | None:
+        """The ``retryOptions`` to send: none here, the retry variant's own."""
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        json_dict = _call_json(
+            self._ACTION_TYPE._value_, self.function_name, self._input, self._retry()
+        )
         json_dict["instanceId"] = self.instance_id
         json_dict["version"] = self.version
         return json_dict
@@ -182,16 +195,13 @@ class _SubOrchestratorCall(Action):
 class CallSubOrchestratorAction(_SubOrchestratorCall):
     """Start a sub-orchestration and wait for it."""
 
-    @property
-    def action_type(self) -> int:
-        return ActionType.CALL_SUB_ORCHESTRATOR
-
-    def to_json(self) -> dict[str, Any]:
-        return self._to_json(2, None)
+    _ACTION_TYPE = ActionType.CALL_SUB_ORCHESTRATOR
 
 
 class CallSubOrchestratorWithRetryAction(_SubOrchestratorCall):
     """Start a sub-orchestration; the host retries it per ``retry_options``."""
+
+    _ACTION_TYPE = ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY
 
     def __init__(
         self,
@@ -204,23 +214,17 @@ class CallSubOrchestratorWithRetryAction(_SubOrchestratorCall):
         self.retry_options = retry_options
         super().__init__(function_name, _input, instance_id, version)
 
-    @property
-    def action_type(self) -> int:
-        return ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY
-
-    def to_json(self) -> dict[str, Any]:
-        return self._to_json(3, self.retry_options)
+    def _retry(self) -> RetryOptions | None:
+        return self.retry_options
 
 
-class ContinueAsNewAction(Action):
+class ContinueAsNewAction(_TypedAction):
     """Restart the orchestration with a new input (history is truncated)."""
+
+    _ACTION_TYPE = ActionType.CONTINUE_AS_NEW
 
     def __init__(self, input_: Any = None) -> None:
         self.input_ = _dumps(input_)
-
-    @property
-    def action_type(self) -> int:
-        return ActionType.CONTINUE_AS_NEW
 
     def to_json(self) -> dict[str, Any]:
         return {"actionType": 4, "input": self.input_}
@@ -243,16 +247,14 @@ def _as_utc(fire_at: Any) -> datetime:
     )
 
 
-class CreateTimerAction(Action):
+class CreateTimerAction(_TypedAction):
     """A durable timer that fires at ``fire_at`` (always held as an aware UTC datetime)."""
+
+    _ACTION_TYPE = ActionType.CREATE_TIMER
 
     def __init__(self, fire_at: datetime, is_cancelled: bool = False) -> None:
         self.fire_at: datetime = _as_utc(fire_at)
         self.is_cancelled = is_cancelled
-
-    @property
-    def action_type(self) -> int:
-        return ActionType.CREATE_TIMER
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -262,17 +264,15 @@ class CreateTimerAction(Action):
         }
 
 
-class WaitForExternalEventAction(Action):
+class WaitForExternalEventAction(_TypedAction):
     """Wait for an event raised to this instance under ``external_event_name``."""
+
+    _ACTION_TYPE = ActionType.WAIT_FOR_EXTERNAL_EVENT
 
     def __init__(self, external_event_name: str) -> None:
         self.external_event_name = external_event_name
         self.reason = "ExternalEvent"
         _require_name(external_event_name, "external_event_name")
-
-    @property
-    def action_type(self) -> int:
-        return ActionType.WAIT_FOR_EXTERNAL_EVENT
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -300,20 +300,14 @@ def _entity_instance_id(entity_id: EntityId) -> str:
     return EntityId.get_scheduler_id(entity_id)
 
 
-class _EntityOperationAction(Action):
+class _EntityOperationAction(_TypedAction):
     """An operation on an entity; the subclasses differ only in ``actionType``."""
-
-    _ACTION_TYPE: ActionType
 
     def __init__(self, entity_id: EntityId, operation: str, input_: Any = None) -> None:
         self.entity_id = entity_id
         self.instance_id = _entity_instance_id(entity_id)
         self.operation = operation
         self.input_ = _dumps(input_)
-
-    @property
-    def action_type(self) -> int:
-        return self._ACTION_TYPE
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -336,15 +330,13 @@ class SignalEntityAction(_EntityOperationAction):
     _ACTION_TYPE = ActionType.SIGNAL_ENTITY
 
 
-class CallHttpAction(Action):
+class CallHttpAction(_TypedAction):
     """A durable HTTP request performed by the host."""
+
+    _ACTION_TYPE = ActionType.CALL_HTTP
 
     def __init__(self, http_request: DurableHttpRequest) -> None:
         self.http_request = http_request
-
-    @property
-    def action_type(self) -> int:
-        return ActionType.CALL_HTTP
 
     def to_json(self) -> dict[str, Any]:
         return {"actionType": 8, "httpRequest": self.http_request.to_json()}

@@ -140,15 +140,10 @@ class ReplayResult:
         assert self.encoded is not None
         return self.encoded
 
-    @property
-    def is_done(self) -> bool:
-        """Whether the orchestrator returned or continued as new."""
-        return self.state.is_done
-
-    @property
-    def output(self) -> Any:
-        """The orchestrator's return value, if done."""
-        return self.state.output
+    is_done = ReadOnly[bool](
+        "state.is_done", "Whether the orchestrator returned or continued as new."
+    )
+    output = ReadOnly[Any]("state.output", "The orchestrator's return value, if done.")
 
     @property
     def actions(self) -> list[list[dict[str, Any]]]:

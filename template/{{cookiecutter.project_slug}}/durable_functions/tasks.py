@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeAlias
 
 from durable_functions.actions import (
     Action,
+    CompoundAction,
     CreateTimerAction,
     NoOpAction,
     ReplaySchema,
@@ -285,12 +286,20 @@ class CompoundTask(TaskBase):
         raise NotImplementedError
 
 
-class WhenAllTask(CompoundTask):
-    """``task_all``: the list of child results, or the first child failure."""
+class _GroupTask(CompoundTask):
+    """``task_all`` or ``task_any``: its compound action is sent from schema V2 on only."""
+
+    _ACTION: type[CompoundAction]
 
     def __init__(self, task: list[TaskBase], replay_schema: ReplaySchema) -> None:
-        constructor = WhenAllAction if replay_schema.value >= ReplaySchema.V2.value else None
+        constructor = self._ACTION if replay_schema.value >= ReplaySchema.V2.value else None
         super().__init__(task, constructor)
+
+
+class WhenAllTask(_GroupTask):
+    """``task_all``: the list of child results, or the first child failure."""
+
+    _ACTION = WhenAllAction
 
     def try_set_value(self, child: TaskBase) -> None:
         if child.state is _SUCCEEDED:
@@ -301,12 +310,10 @@ class WhenAllTask(CompoundTask):
             self.set_value(is_error=True, value=self._first_error)
 
 
-class WhenAnyTask(CompoundTask):
+class WhenAnyTask(_GroupTask):
     """``task_any``: resolves with the first child to complete (the Task object itself)."""
 
-    def __init__(self, task: list[TaskBase], replay_schema: ReplaySchema) -> None:
-        constructor = WhenAnyAction if replay_schema.value >= ReplaySchema.V2.value else None
-        super().__init__(task, constructor)
+    _ACTION = WhenAnyAction
 
     def try_set_value(self, child: TaskBase) -> None:
         if self.state is _RUNNING:

@@ -31,7 +31,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durable_functions.errors import HostError
 from durable_functions.host.functions import (
@@ -49,6 +49,9 @@ from durable_functions.host.functions_v1 import (
     read_function_json,
 )
 from durable_functions.host.sessions import SessionOpener
+
+if TYPE_CHECKING:
+    from durable_functions.host.http import Request
 
 log = logging.getLogger("durable_functions.host")
 
@@ -338,15 +341,7 @@ class WorkerRuntimeApp(LoadedApp):
         return self._start(KIND_ENTITY, name, trigger).result()
 
     async def invoke_http(
-        self,
-        fn: AppFunction,
-        *,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        params: Mapping[str, str],
-        route_params: Mapping[str, str],
-        body: bytes,
+        self, fn: AppFunction, request: Request, route_params: Mapping[str, str]
     ) -> HttpResult:
         """The request as ``RpcHttp`` (the body as raw bytes), the response read back from it."""
         error = self.worker.load_errors.get(self._ids[fn.name])
@@ -354,14 +349,14 @@ class WorkerRuntimeApp(LoadedApp):
             raise error
         p = self.worker.protos
         http = p.RpcHttp(
-            method=method,
-            url=url,
-            headers=dict(headers),
-            query=dict(params),
+            method=request.method,
+            url=request.url,
+            headers=dict(request.headers),
+            query=dict(request.query),
             params=dict(route_params),
         )
-        if body:
-            http.body.CopyFrom(p.TypedData(bytes=body))
+        if request.body:
+            http.body.CopyFrom(p.TypedData(bytes=request.body))
         sent = self.worker.invoke(self._ids[fn.name], self._inputs(fn, p.TypedData(http=http)))
         response = await asyncio.wrap_future(sent)
         if response.result.status != _SUCCESS:
