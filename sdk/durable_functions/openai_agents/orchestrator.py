@@ -8,11 +8,13 @@ anywhere else (an activity, a script) it is the Agents SDK's plain runner.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
 import functools
 import json
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Coroutine, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -92,8 +94,10 @@ class DurableAgentRunner(AgentRunner):
             retry_options=run.context._model_retry_options,
             activity_name=run.activity_name,
         )
-        return self._plain.run_sync(
-            starting_agent, plain_input, run_config=replace(run_config, model=model), **kwargs
+        return _run_to_end(
+            self._plain.run(
+                starting_agent, plain_input, run_config=replace(run_config, model=model), **kwargs
+            )
         )
 
     async def run(self, starting_agent: Agent[Any], input: Any, **kwargs: Any) -> RunResult:
@@ -107,6 +111,42 @@ class DurableAgentRunner(AgentRunner):
         if _current.get() is not None:
             raise RuntimeError("Durable Functions do not support streaming.")
         return self._plain.run_streamed(starting_agent, input, **kwargs)
+
+
+def _run_to_end(coroutine: Coroutine[Any, Any, RunResult]) -> RunResult:
+    """Run an agent on an event loop of its own, closed after (the Agents SDK's ``run_sync``
+    would leave the thread's default loop open), without touching the thread's loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        coroutine.close()
+        raise RuntimeError(
+            "Runner.run_sync cannot run an agent in an orchestrator whose thread runs an event loop"
+        )
+    loop = asyncio.new_event_loop()
+    try:
+        task = loop.create_task(coroutine)
+        try:
+            return loop.run_until_complete(task)
+        except BaseException:
+            # A call to wait for (YieldException) or a failure: nothing may keep running.
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    loop.run_until_complete(task)
+            raise
+    finally:
+        try:
+            leftovers = asyncio.all_tasks(loop)
+            for leftover in leftovers:
+                leftover.cancel()
+            if leftovers:
+                loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
 
 
 _install_lock = threading.Lock()
