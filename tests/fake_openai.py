@@ -155,6 +155,8 @@ def azure_env(port: int, deployment: str = "fake-deployment") -> dict[str, str]:
         "AZURE_OPENAI_ENDPOINT": base,
         "AZURE_OPENAI_DEPLOYMENT": deployment,
         "AZURE_OPENAI_API_VERSION": "2025-03-01-preview",
+        # The model the Agents SDK asks for (on Azure, the deployment's name).
+        "OPENAI_DEFAULT_MODEL": deployment,
         # DefaultAzureCredential -> ManagedIdentityCredential (App Service) -> the fake.
         "IDENTITY_ENDPOINT": f"{base}/msi/token",
         "IDENTITY_HEADER": "fake-identity-header",

@@ -49,23 +49,18 @@ class DurableAIAgentContext(_ContextMembers):
         self._task_tracker = task_tracker
         self._model_retry_options = model_retry_options
 
-    def call_activity(
-        self, name: Any, input_: Any = None, expected_type: type | None = None
-    ) -> TaskBase:
+    # The reference's signatures (no ``expected_type``): a narrower override of the context's.
+    def call_activity(self, name: Any, input_: Any = None) -> TaskBase:  # type: ignore[override]
         """Schedule an activity (by name or decorated function), as on the real context."""
-        task = self._context.call_activity(name, input_, expected_type)
+        task = self._context.call_activity(name, input_)
         self._task_tracker.record_activity_call()
         return task
 
-    def call_activity_with_retry(
-        self,
-        name: Any,
-        retry_options: RetryOptions,
-        input_: Any = None,
-        expected_type: type | None = None,
+    def call_activity_with_retry(  # type: ignore[override]
+        self, name: Any, retry_options: RetryOptions, input_: Any = None
     ) -> TaskBase:
         """Schedule an activity with retries, as on the real context."""
-        task = self._context.call_activity_with_retry(name, retry_options, input_, expected_type)
+        task = self._context.call_activity_with_retry(name, retry_options, input_)
         self._task_tracker.record_activity_call()
         return task
 
