@@ -13,14 +13,13 @@ import contextlib
 import contextvars
 import functools
 import json
-import threading
 from collections.abc import Callable, Coroutine, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 from agents import Agent, ModelProvider, RunConfig, RunResult, RunResultStreaming
-from agents.run import AgentRunner, set_default_agent_runner
+from agents.run import AgentRunner, get_default_agent_runner, set_default_agent_runner
 from pydantic_core import to_json
 
 from durable_functions.context import DurableOrchestrationContext
@@ -149,16 +148,13 @@ def _run_to_end(coroutine: Coroutine[Any, Any, RunResult]) -> RunResult:
             loop.close()
 
 
-_install_lock = threading.Lock()
-_installed = False
+_RUNNER = DurableAgentRunner()
 
 
 def _install_runner() -> None:
-    global _installed
-    with _install_lock:
-        if not _installed:
-            set_default_agent_runner(DurableAgentRunner())
-            _installed = True
+    """Make ours the Agents SDK's default runner (again, if other code replaced it)."""
+    if get_default_agent_runner() is not _RUNNER:
+        set_default_agent_runner(_RUNNER)
 
 
 @contextmanager
