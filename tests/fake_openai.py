@@ -57,11 +57,16 @@ def last_user_text(body: dict[str, Any]) -> str:
 
 
 def tool_outputs(body: dict[str, Any]) -> list[str]:
-    """The outputs of the tool calls already made in this conversation (Responses input)."""
-    items = body.get("input", [])
+    """The outputs of the tool calls already made in this conversation (Responses input items
+    or Chat Completions ``tool`` messages)."""
+    items = body.get("input", body.get("messages", []))
     if isinstance(items, str):
         return []
-    return [str(i.get("output")) for i in items if i.get("type") == "function_call_output"]
+    return [
+        str(item.get("output") if item.get("type") == "function_call_output" else item["content"])
+        for item in items
+        if item.get("type") == "function_call_output" or item.get("role") == "tool"
+    ]
 
 
 _USAGE = {

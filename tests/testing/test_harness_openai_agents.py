@@ -13,7 +13,9 @@ import json
 import subprocess
 import sys
 import threading
+import types
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,10 +26,14 @@ from agents import (  # noqa: E402
     Agent,
     Model,
     ModelProvider,
+    OpenAIChatCompletionsModel,
     OpenAIResponsesModel,
     Runner,
     function_tool,
+    set_default_openai_api,
+    set_default_openai_client,
 )
+from agents.models import _openai_shared  # noqa: E402
 from fake_openai import FakeOpenAI, last_user_text, text, tool_call, tool_outputs  # noqa: E402
 from openai import AsyncOpenAI  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
@@ -64,6 +70,14 @@ class FakeProvider(ModelProvider):
     def get_model(self, model_name: str | None) -> Model:
         client = AsyncOpenAI(base_url=SERVER.base_url, api_key="test-key", max_retries=0)
         return OpenAIResponsesModel(model=model_name or "fake-model", openai_client=client)
+
+
+class ChatProvider(ModelProvider):
+    """The Agents SDK's Chat Completions model, on the fake server."""
+
+    def get_model(self, model_name: str | None) -> Model:
+        client = AsyncOpenAI(base_url=SERVER.base_url, api_key="test-key", max_retries=0)
+        return OpenAIChatCompletionsModel(model=model_name or "fake-model", openai_client=client)
 
 
 @pytest.fixture(autouse=True)
@@ -314,3 +328,80 @@ def test_importing_the_sdk_does_not_import_the_agents_sdk() -> None:
         "from durable_functions.openai_agents import DurableAIAgentContext"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_a_chat_completions_model_works_the_same() -> None:
+    chat_app = df.DFApp()
+
+    @chat_app.activity_trigger(input_name="max")
+    def pick_number(max: int) -> int:
+        """Pick a number between 0 and max."""
+        return max // 4
+
+    @chat_app.orchestration_trigger(context_name="context")
+    @chat_app.durable_openai_agent_orchestrator(model_provider=ChatProvider())
+    def numbers(context: DurableAIAgentContext) -> str:
+        agent = Agent(name="A", instructions="x", tools=[context.create_activity_tool(pick_number)])
+        return Runner.run_sync(agent, "Pick a number for me.").final_output
+
+    result = OrchestrationTestEnv(chat_app).run("numbers")
+
+    assert result.runtime_status == df.OrchestrationRuntimeStatus.Completed, result.error
+    assert [c.name for c in result.activity_calls] == ["run_model", "pick_number", "run_model"]
+    assert {path for path, _ in SERVER.requests} == {"/v1/chat/completions"}
+    # The chat transcript shows the activity's result as the tool's output.
+    last = SERVER.model_requests()[-1]["messages"][-1]
+    assert (last["role"], last["content"]) == ("tool", "25")
+
+
+def test_run_model_can_be_stood_in_for() -> None:
+    """A stand-in gets the request's JSON text and gives a ModelResponse's JSON text."""
+
+    def model(request_json: str) -> str:
+        request = json.loads(request_json)
+        said = request["input"][0]["content"]
+        return json.dumps(
+            {
+                "output": [
+                    {
+                        "type": "message",
+                        "id": "msg_1",
+                        "role": "assistant",
+                        "status": "completed",
+                        "content": [
+                            {"type": "output_text", "text": f"stub: {said}", "annotations": []}
+                        ],
+                    }
+                ],
+                "usage": {"requests": 1, "input_tokens": 1, "output_tokens": 1, "total_tokens": 2},
+                "response_id": None,
+            }
+        )
+
+    result = OrchestrationTestEnv(app).run("hello", input="hi", stubs={"run_model": model})
+
+    assert result.output == "stub: hi"
+    assert SERVER.model_requests() == []
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "openai-agents.md"
+
+
+def test_the_docs_example_runs() -> None:
+    code = DOC.read_text().split("```python\n", 1)[1].split("```", 1)[0]
+    module = types.ModuleType("agents_doc_app")
+    exec(compile(code, str(DOC), "exec"), module.__dict__)
+    previous = _openai_shared.get_default_openai_client()
+    set_default_openai_client(
+        AsyncOpenAI(base_url=SERVER.base_url, api_key="test-key", max_retries=0),
+        use_for_tracing=False,
+    )
+    set_default_openai_api("responses")
+    try:
+        result = OrchestrationTestEnv(module.app).run("weather_agent", input="weather in Oslo?")
+    finally:
+        _openai_shared.set_default_openai_client(previous)  # type: ignore[arg-type]
+
+    assert result.runtime_status == df.OrchestrationRuntimeStatus.Completed, result.error
+    assert result.output == "Sunny in Oslo"
+    assert [(c.name, c.input) for c in result.activity_calls][1] == ("get_weather", "Oslo")
