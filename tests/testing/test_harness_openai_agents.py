@@ -405,3 +405,16 @@ def test_the_docs_example_runs() -> None:
     assert result.runtime_status == df.OrchestrationRuntimeStatus.Completed, result.error
     assert result.output == "Sunny in Oslo"
     assert [(c.name, c.input) for c in result.activity_calls][1] == ("get_weather", "Oslo")
+
+
+def test_an_async_function_or_the_wrong_order_is_refused_when_decorated() -> None:
+    fresh = df.DFApp()
+
+    async def agent(context: DurableAIAgentContext) -> str:
+        return "never"
+
+    with pytest.raises(TypeError, match="'agent' is an async def function"):
+        fresh.durable_openai_agent_orchestrator(agent)
+    registered = fresh.orchestration_trigger(context_name="context")(lambda context: None)
+    with pytest.raises(TypeError, match="put it under @app.orchestration_trigger"):
+        fresh.durable_openai_agent_orchestrator(registered)

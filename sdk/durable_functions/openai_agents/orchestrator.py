@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import inspect
 import json
 from collections.abc import Callable, Coroutine, Generator, Iterator
 from contextlib import contextmanager
@@ -208,7 +209,23 @@ def check_model_provider(model_provider: Any) -> None:
 def agent_orchestrator(
     func: Callable[..., Any], model_retry_options: RetryOptions | None, activity_name: str
 ) -> Callable[[DurableOrchestrationContext], Generator[Any, Any, str]]:
-    """``func`` (a function of a ``DurableAIAgentContext``) as an orchestrator function."""
+    """``func`` (a function of a ``DurableAIAgentContext``) as an orchestrator function.
+
+    Raises:
+        TypeError: ``func`` is an ``async def`` function, or already a registered function
+            (the decorator must sit under ``orchestration_trigger``).
+    """
+    if hasattr(func, "_function") and hasattr(func, "add_trigger"):
+        raise TypeError(
+            "durable_openai_agent_orchestrator must be applied first: put it under "
+            "@app.orchestration_trigger(...)"
+        )
+    if inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func):
+        raise TypeError(
+            f"durable_openai_agent_orchestrator needs a plain (or generator) function that "
+            f"calls Runner.run_sync; {getattr(func, '__name__', func)!r} is an async def "
+            "function"
+        )
 
     @functools.wraps(func)
     def agent_orchestrator_function(
