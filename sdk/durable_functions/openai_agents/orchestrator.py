@@ -1,9 +1,10 @@
 """``durable_openai_agent_orchestrator``'s machinery: the agent runner and the orchestrator.
 
-The Agents SDK's ``Runner`` delegates to one process-wide default runner; we install
-:class:`DurableAgentRunner` as that runner once. While an agent orchestrator's code runs
-(on its thread, marked in a context variable) it runs every agent with the durable model;
-anywhere else (an activity, a script) it is the Agents SDK's plain runner.
+The Agents SDK's ``Runner`` delegates to one process-wide default runner; every agent
+orchestrator episode makes :class:`DurableAgentRunner` that runner (again, if other code
+replaced it). While an agent orchestrator's code runs (marked in a context variable) it runs
+every agent with the durable model; anywhere else (an activity, a script) it is the Agents
+SDK's plain runner.
 """
 
 from __future__ import annotations
