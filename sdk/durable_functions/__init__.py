@@ -87,7 +87,7 @@ _SUBMODULES = frozenset(
 
 # As in the reference, ``openai_agents`` is listed only where its optional packages are
 # installed; looked up without importing them (it imports on first use).
-if importlib.util.find_spec("agents") is not None:
+if all(importlib.util.find_spec(name) is not None for name in ("agents", "openai")):
     __all__.append("openai_agents")
 
 

@@ -156,7 +156,7 @@ DEEP_PATHS: dict[str, list[str]] = {
 }
 
 # The openai_agents preview needs the optional openai-agents package (the `openai` extra).
-HAS_AGENTS = importlib.util.find_spec("agents") is not None
+HAS_AGENTS = all(importlib.util.find_spec(name) is not None for name in ("agents", "openai"))
 if HAS_AGENTS:
     DEEP_PATHS["openai_agents"] = ["DurableAIAgentContext"]
     DEEP_PATHS["openai_agents.exceptions"] = ["YieldException"]
