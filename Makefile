@@ -47,8 +47,8 @@ test-py313:
 	@test -n "$(PY313)" || { echo "Python 3.13 not found (install it with pyenv)"; exit 1; }
 	test -x $(VENV313)/bin/python || $(PY313) -m venv $(VENV313)
 	$(VENV313)/bin/python -m pip install -q --upgrade pip
-	$(VENV313)/bin/python -m pip install -q -e '.[worker,reference]' 'azure-functions>=2' pytest pytest-asyncio \
-		pytest-timeout pytest-xdist hypothesis pydantic 'cookiecutter>=2.6'
+	$(VENV313)/bin/python -m pip install -q -e '.[worker,reference,openai]' 'azure-functions>=2' pytest \
+		pytest-asyncio pytest-timeout pytest-xdist hypothesis pydantic 'cookiecutter>=2.6' azure-identity
 	$(VENV313)/bin/python -c "import azure.functions as f; print('azure-functions', f.__version__)"
 	$(VENV313)/bin/pytest tests/sdk tests/host/test_server_shutdown.py tests/host/test_server_connections.py \
 		tests/host/test_server_store_lock.py -m "not reference" $(PYTEST_ARGS)

@@ -10,6 +10,7 @@ cheap: ``azure.functions`` and the client are only imported when first used.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -80,7 +81,14 @@ __all__ = [
 
 
 # Subpackages the reference makes reachable as attributes (``df.models.Task``, ...).
-_SUBMODULES = frozenset({"constants", "decorators", "entity", "models", "orchestrator"})
+_SUBMODULES = frozenset(
+    {"constants", "decorators", "entity", "models", "openai_agents", "orchestrator"}
+)
+
+# As in the reference, ``openai_agents`` is listed only where its optional packages are
+# installed; looked up without importing them (it imports on first use).
+if all(importlib.util.find_spec(name) is not None for name in ("agents", "openai")):
+    __all__.append("openai_agents")
 
 
 def __getattr__(name: str) -> Any:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -274,11 +275,15 @@ def run_app(
         host.stop()
 
 
-def engine_metadata(app_dir: Path, engine: str) -> dict[str, Any]:
-    """How ``engine`` indexes ``app_dir`` (see ``apps/engine_metadata.py``), in a fresh process."""
+def engine_metadata(
+    app_dir: Path, engine: str, env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """How ``engine`` indexes ``app_dir`` (see ``apps/engine_metadata.py``), in a fresh process
+    (with ``env`` added to the environment: settings the app reads when imported)."""
     done = subprocess.run(
         [sys.executable, str(METADATA_SCRIPT), engine],
         cwd=app_dir,
+        env={**os.environ, **env} if env else None,
         capture_output=True,
         text=True,
         timeout=120,

@@ -10,8 +10,10 @@ installed reference SDK (``reference``).
 
 Samples that need an outside service stop at it the same way on both engines: the monitor
 cannot reach GitHub, fan-in/fan-out cannot import or reach Azure Blob Storage. The v2
-``fan_in_fan_out`` and ``openai_agents`` cannot be imported without their packages: both
-engines must refuse them for the same missing module. Differences that are deliberate
+``fan_in_fan_out`` cannot be imported without its package (nor ``openai_agents`` without
+``openai-agents`` and ``azure-identity``): both engines must refuse them for the same
+missing module. ``openai_agents`` talks to a fake Azure OpenAI on 127.0.0.1
+(``sample_drivers.FakeModelEnv``). Differences that are deliberate
 (docs/compatibility.md) are mapped in ``DOCUMENTED_DIFFERENCES``.
 """
 
@@ -70,7 +72,9 @@ def test_both_engines_index_the_sample_alike(
     sdist: Path, tmp_path: Path, switch_import: bool, kind: str, name: str
 ) -> None:
     app_dir = copy_sample(sdist, kind, name, tmp_path, switch_import=switch_import)
-    ours, theirs = (engine_metadata(app_dir, engine) for engine in ENGINES)
+    described = SAMPLES.get(f"{kind}/{name}")
+    env = described.env if described is not None else None
+    ours, theirs = (engine_metadata(app_dir, engine, env) for engine in ENGINES)
     if "error" in theirs:  # a module the app imports is not installed: both refuse the app
         missing = _MISSING_MODULE.search(theirs["error"])
         assert missing is not None, theirs

@@ -4,24 +4,29 @@ Each runs switched to ``durable_functions`` (``ours``) and unmodified on the ins
 reference SDK (``reference``), driven as ``sample_drivers`` describes. ``fan_in_fan_out``
 copies files to Azure Blob Storage with ``azure-storage-blob``: it runs against Azurite (see
 ``azurite.py``), and with the package hidden, its failing import is a clear start-up error.
-``openai_agents`` needs Azure OpenAI, the OpenAI Agents SDK and the reference's preview
-``durable_openai_agent_orchestrator`` (not provided here, see docs/compatibility.md): it is
-not run.
+``openai_agents`` (the reference's preview ``durable_openai_agent_orchestrator``) runs with
+the OpenAI Agents SDK against a fake Azure OpenAI on 127.0.0.1 (``fake_openai.py``, whose
+``sample_script`` answers the sample's questions), authenticated by ``azure-identity``'s
+``DefaultAzureCredential`` through the fake's managed identity endpoint.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import azurite
 import pytest
 from apps.harness import Host, launch
 from apps.reference_samples import copy_sample
+from fake_openai import FakeOpenAI, azure_env, last_user_text, sample_script
 from sample_drivers import SAMPLES, sample_host
 
 from durable_functions.testing import OrchestrationTestEnv
@@ -187,3 +192,144 @@ def isolated_function_app() -> Iterator[None]:
     yield
     sys.path[:] = saved
     sys.modules.pop("function_app", None)
+
+
+# -- openai_agents ---------------------------------------------------------------------
+
+HAIKU = "Code calls itself, / smaller steps toward the base case, / then the stack unwinds."
+
+
+def _history(host: Host, instance_id: str) -> list[dict[str, Any]]:
+    reply = host.status(instance_id, "?showHistory=true&showHistoryOutput=true")
+    return list(reply.json()["historyEvents"])
+
+
+def _completed(history: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """(activity, result) of each TaskCompleted event, in order."""
+    return [
+        (event["FunctionName"], event["Result"])
+        for event in history
+        if event["EventType"] == "TaskCompleted"
+    ]
+
+
+def _agents_host(
+    sdist: Path, tmp_path: Path, switch: bool, fake: FakeOpenAI, log_name: str = "host.log"
+) -> Host:
+    app_dir = tmp_path / "openai_agents"
+    if not app_dir.exists():
+        copy_sample(sdist, "samples-v2", "openai_agents", tmp_path, switch_import=switch)
+    env = {**azure_env(fake.port), "TASKHUB_NAME": "default"}
+    return launch(app_dir, tmp_path / "hub.sqlite3", env=env, log_name=log_name)
+
+
+@pytest.fixture
+def fake_model() -> Iterator[FakeOpenAI]:
+    pytest.importorskip("agents", reason="the openai extra (openai-agents) is not installed")
+    pytest.importorskip("azure.identity", reason="the sample authenticates with azure-identity")
+    server = FakeOpenAI(sample_script)
+    yield server
+    server.close()
+
+
+@pytest.mark.e2e
+def test_openai_agents_hello_world_calls_the_model_through_run_model(
+    sdist: Path, tmp_path: Path, switch_import: bool, fake_model: FakeOpenAI
+) -> None:
+    host = _agents_host(sdist, tmp_path, switch_import, fake_model)
+    try:
+        instance = _start(host, "openai_agents", "hello_world")
+        done = host.wait(instance)
+        history = _history(host, instance)
+    finally:
+        host.stop()
+    assert (done["runtimeStatus"], done["output"]) == ("Completed", HAIKU), done
+    [(name, result)] = _completed(history)
+    assert name == "run_model"
+    assert json.loads(result)["output"][0]["content"][0]["text"] == HAIKU
+    [(path, body)] = fake_model.requests
+    assert path == "/openai/responses"
+    assert body["instructions"] == "You only respond in haikus."
+    assert body["model"] == "fake-deployment"  # AZURE_OPENAI_DEPLOYMENT
+
+
+@pytest.mark.e2e
+def test_openai_agents_function_tools_and_activity_tools(
+    sdist: Path, tmp_path: Path, fake_model: FakeOpenAI
+) -> None:
+    """``tools``: a function tool runs in the orchestrator; ``message_filter``: the
+    ``random_number_tool`` activity is the agent's tool, and the model reports its number."""
+    host = _agents_host(sdist, tmp_path, True, fake_model)
+    try:
+        tools = host.wait(_start_named(host, "tools"))
+        message_filter = _start_named(host, "message_filter")
+        done = host.wait(message_filter)
+        history = _history(host, message_filter)
+    finally:
+        host.stop()
+    assert tools["runtimeStatus"] == "Completed", tools
+    assert tools["output"] == (
+        "Tokyo now: city='Tokyo' temperature_range='14-20C' conditions='Sunny with wind.'"
+    )
+    assert done["runtimeStatus"] == "Completed", done
+    assert done["output"].startswith("You said: Por favor habla")
+    steps = _completed(history)
+    assert [name for name, _ in steps] == [
+        "run_model",  # Hi, my name is Sora.
+        "run_model",  # -> random_number_tool
+        "random_number_tool",
+        "run_model",  # Your number is N.
+        "run_model",  # New York
+        "run_model",  # Spanish
+    ]
+    number = steps[2][1]  # the status API gives results as JSON values
+    said = json.loads(steps[3][1])["output"][0]["content"][0]["text"]
+    assert said == f"Your number is {number}."
+    # One model request per model step: replays took the earlier ones from history.
+    assert len(fake_model.requests) == 2 + 5
+
+
+def _start_named(host: Host, orchestrator: str) -> str:
+    reply = host.request("POST", f"/api/orchestrators/{orchestrator}")
+    assert reply.status == 202, (reply.status, reply.body, host.tail())
+    return str(reply.json()["id"])
+
+
+@pytest.mark.e2e
+def test_openai_agents_after_a_host_restart_completed_model_steps_are_not_asked_again(
+    sdist: Path, tmp_path: Path, fake_model: FakeOpenAI
+) -> None:
+    """The host is killed while the model answers ``message_filter``'s third question; a
+    new host on the same file replays the first steps from history and asks only again what
+    had no result."""
+    gate, asked = threading.Event(), threading.Event()
+
+    def gated(body: dict[str, Any]) -> dict[str, Any]:
+        if "New York" in last_user_text(body) and not gate.is_set():
+            asked.set()
+            gate.wait(60)
+        return sample_script(body)
+
+    fake_model.script = gated
+    first = _agents_host(sdist, tmp_path, True, fake_model, log_name="host-0.log")
+    try:
+        instance = _start_named(first, "message_filter")
+        assert asked.wait(60), first.tail()
+    finally:
+        first.kill()
+    gate.set()
+    second = _agents_host(sdist, tmp_path, True, fake_model, log_name="host-1.log")
+    try:
+        done = second.wait(instance, timeout=60)
+        history = _history(second, instance)
+    finally:
+        second.stop()
+    assert done["runtimeStatus"] == "Completed", done
+    questions = [last_user_text(body) for _, body in fake_model.requests]
+    assert questions.count("Hi, my name is Sora.") == 1
+    random_steps = [q for q in questions if "random number" in q]
+    assert len(random_steps) == 2  # the tool call, then the answer: each once
+    assert sum("New York" in q for q in questions) == 2  # killed mid-call, asked again
+    assert sum("Por favor" in q for q in questions) == 1
+    assert [name for name, _ in _completed(history)].count("random_number_tool") == 1
+    assert re.search(r"Your number is \d+\.", json.dumps(history))

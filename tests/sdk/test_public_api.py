@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import importlib
+import importlib.util
 import inspect
 import subprocess
 import sys
@@ -154,17 +155,24 @@ DEEP_PATHS: dict[str, list[str]] = {
     "testing": ["orchestrator_generator_wrapper"],
 }
 
+# The openai_agents preview needs the optional openai-agents package (the `openai` extra).
+HAS_AGENTS = all(importlib.util.find_spec(name) is not None for name in ("agents", "openai"))
+if HAS_AGENTS:
+    DEEP_PATHS["openai_agents"] = ["DurableAIAgentContext"]
+    DEEP_PATHS["openai_agents.exceptions"] = ["YieldException"]
+
 # Reference members deliberately absent here (each is listed in docs/compatibility.md).
-NOT_PROVIDED = {
-    "Blueprint.durable_openai_agent_orchestrator": "the openai_agents preview is not implemented",
-    "DFApp.durable_openai_agent_orchestrator": "the openai_agents preview is not implemented",
-}
+NOT_PROVIDED: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", TOP_LEVEL)
 def test_top_level_name_is_exported(name: str) -> None:
     assert name in durable_functions.__all__
     assert getattr(durable_functions, name) is not None
+
+
+def test_openai_agents_is_listed_only_where_its_packages_are_installed() -> None:
+    assert ("openai_agents" in durable_functions.__all__) == HAS_AGENTS
 
 
 @pytest.mark.parametrize("name", ["validate_extension_bundles", "validate_v1_programming_model"])

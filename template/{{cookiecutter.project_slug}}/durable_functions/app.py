@@ -37,6 +37,7 @@ from azure.functions.decorators.core import InputBinding, Trigger
 from azure.functions.decorators.function_app import FunctionBuilder
 
 from durable_functions.entity import Entity
+from durable_functions.options import RetryOptions
 from durable_functions.serialization import decode_as, df_dumps
 
 __all__ = [
@@ -49,6 +50,10 @@ __all__ = [
 ]
 
 Decorator = Callable[[Callable[..., Any]], FunctionBuilder]
+
+_MODEL_RETRY_OPTIONS = RetryOptions(
+    first_retry_interval_in_milliseconds=2000, max_number_of_attempts=5
+)
 
 
 # ---------------------------------------------------------------------------
@@ -358,6 +363,42 @@ class Blueprint(TriggerApi, BindingApi, SettingsApi):  # type: ignore[misc]
             return fb
 
         return wrap  # type: ignore[no-any-return]
+
+    def durable_openai_agent_orchestrator(
+        self,
+        _func: Callable[..., Any] | None = None,
+        *,
+        model_provider: Any = None,
+        model_retry_options: RetryOptions | None = _MODEL_RETRY_OPTIONS,
+    ) -> Any:
+        """Make a plain function that runs OpenAI agents (``Runner.run_sync``) an orchestrator.
+
+        Stack it under ``orchestration_trigger``, bare or with arguments. The function gets a
+        ``durable_functions.openai_agents.DurableAIAgentContext``; each model call becomes a
+        call of the ``run_model`` activity (registered on this app once), retried with
+        ``model_retry_options``. Needs the optional ``openai-agents`` package.
+
+        Args:
+            model_provider: the ``agents.ModelProvider`` the ``run_model`` activity asks
+                (by default the Agents SDK's ``OpenAIProvider``).
+            model_retry_options: how the host retries a failed model call (``None``: never).
+        """
+        from durable_functions.openai_agents import orchestrator as agents
+        from durable_functions.openai_agents.orchestrator import ACTIVITY_NAME
+
+        agents.check_model_provider(model_provider)
+        if not self._is_durable_openai_agent_setup:
+            self._is_durable_openai_agent_setup = True
+
+            # The Functions function is named as the reference's (run_model_activity).
+            @self.activity_trigger(input_name="input", activity=ACTIVITY_NAME)
+            async def run_model_activity(input: str) -> str:
+                return await agents.run_model_activity(input, model_provider)
+
+        def decorator(func: Callable[..., Any]) -> Any:
+            return agents.agent_orchestrator(func, model_retry_options, ACTIVITY_NAME)
+
+        return decorator if _func is None else decorator(_func)
 
 
 class DFApp(Blueprint, FunctionRegister):  # type: ignore[misc]

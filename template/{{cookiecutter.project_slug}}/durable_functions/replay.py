@@ -768,5 +768,8 @@ class Orchestrator:
                 fn, payload, input_type=getattr(handle, "_df_input_type", None)
             )
 
-        handle.open_session = open_session  # type: ignore[attr-defined]
+        # Code that cannot be resumed where an episode stopped it (agent orchestrators, see
+        # openai_agents) replays the whole history every episode: no session.
+        if not getattr(fn, "_df_full_replay", False):
+            handle.open_session = open_session  # type: ignore[attr-defined]
         return handle
