@@ -86,6 +86,7 @@ def default_client() -> Iterator[None]:
     previous = _openai_shared.get_default_openai_client()
     yield
     _openai_shared.set_default_openai_client(previous)  # type: ignore[arg-type]
+    _close_leftover_loops()  # the replays after run_with made more
 
 
 def run_with(df: ModuleType, name: str, **run: Any) -> tuple[Any, dict[str, Any]]:

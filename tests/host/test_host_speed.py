@@ -5,6 +5,7 @@ WhenAll/WhenAny, and logs that say little per event."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -311,3 +312,28 @@ def test_the_payload_reuses_the_stored_text_of_past_events_and_says_the_same(
     assert json.loads(text) == episode.payload
     without = engine.prepare_episode(replace(again, history_json=None), now=NOW)
     assert json.loads(payload_json(without)) == without.payload
+
+
+def _summed(log: str, what: str) -> int:
+    """The counts of ``what`` over the host's INFO summaries ("work done: 3 episodes, ...")."""
+    return sum(int(n) for n in re.findall(rf"(\d+) {re.escape(what)}(?:,|$)", log, re.M))
+
+
+def test_a_lone_chain_goes_on_on_its_activity_thread_and_runs_each_step_once(
+    tmp_path: Path,
+) -> None:
+    activity_log = tmp_path / "activities.jsonl"
+    app_dir = copy_app("sdk_app", tmp_path)
+    host = launch(app_dir, tmp_path / "hub.sqlite3", env={"ACTIVITY_LOG": str(activity_log)})
+    try:
+        status = host.wait(host.start("logged_long_chain", "solo:100"))
+    finally:
+        assert host.stop() == 0
+    assert status["output"] == [f"SOLO:{i}" for i in range(100)], status
+    runs = [json.loads(line)[1] for line in activity_log.read_text().splitlines()]
+    assert sorted(runs) == sorted(f"solo:{i}" for i in range(100))
+    log = host.log.read_text()
+    # The first episode is the orchestration worker's; the steps after it (nearly all:
+    # a worker that wakes to poll takes the odd step back) ran where their activity ran.
+    assert _summed(log, "episodes on an activity thread") >= 80, log
+    assert _summed(log, "episodes") >= 101, log

@@ -17,8 +17,6 @@ from test_crash_e2e import HostSeries, _commits_by_process, kill_points, wait_fo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CHAINS = 8
-STEPS = 60
 _IN_SESSION = re.compile(r"orchestrator logged_long_chain \(long-\d+\) .* \(session\)$", re.M)
 
 
@@ -27,23 +25,28 @@ def _sessions_used(log_text: str) -> int:
     return len(_IN_SESSION.findall(log_text))
 
 
-def test_sigkill_in_the_middle_of_long_chains_in_sessions_loses_nothing(tmp_path: Path) -> None:
+# Eight chains side by side (the orchestration worker runs them), and one alone (it goes on
+# on its activity's thread while the worker sleeps).
+@pytest.mark.parametrize(("chains", "steps"), [(8, 60), (1, 300)])
+def test_sigkill_in_the_middle_of_long_chains_in_sessions_loses_nothing(
+    tmp_path: Path, chains: int, steps: int
+) -> None:
     seed = int(os.environ.get("CRASH_SEED", str(random.randrange(1 << 30))))
     rng = random.Random(seed)
     activity_log = tmp_path / "activities.jsonl"
     app_dir = copy_app("sdk_app", tmp_path)
     db = tmp_path / "hub.sqlite3"
-    # 60 activities of 10 ms one after another per chain, 8 chains side by side.
+    # Activities of 10 ms one after another.
     env = {"ACTIVITY_LOG": str(activity_log), "ACTIVITY_DELAY": "0.01"}
 
     hosts = HostSeries(app_dir, db, env)
     start = hosts.start
     host = start()
-    ids = [f"long-{i}" for i in range(CHAINS)]
+    ids = [f"long-{i}" for i in range(chains)]
     for instance_id in ids:
-        host.start("logged_long_chain", f"{instance_id}:{STEPS}", instance_id=instance_id)
+        host.start("logged_long_chain", f"{instance_id}:{steps}", instance_id=instance_id)
     # Kills at random points of the chains' progress, as in the crash test.
-    for done in kill_points(rng, CHAINS * STEPS):
+    for done in kill_points(rng, chains * steps):
         wait_for_activities(activity_log, done)
         host.kill()
         host = start()
@@ -51,7 +54,7 @@ def test_sigkill_in_the_middle_of_long_chains_in_sessions_loses_nothing(tmp_path
         for instance_id in ids:
             status = host.wait(instance_id, timeout=120)
             assert status["runtimeStatus"] == "Completed", (seed, status)
-            expected = [f"{instance_id}:{i}".upper() for i in range(STEPS)]
+            expected = [f"{instance_id}:{i}".upper() for i in range(steps)]
             assert status["output"] == expected, (seed, status)
     finally:
         host.stop()
@@ -63,7 +66,7 @@ def test_sigkill_in_the_middle_of_long_chains_in_sessions_loses_nothing(tmp_path
         key, _, step = value.rpartition(":")
         runs[(key, int(step))].append(pids.index(pid))
     committed = _commits_by_process(hosts)
-    assert len(runs) == CHAINS * STEPS
+    assert len(runs) == chains * steps
     for task, processes in runs.items():
         assert len(processes) == len(set(processes)), (seed, task, processes)
         if task in committed:
@@ -71,7 +74,7 @@ def test_sigkill_in_the_middle_of_long_chains_in_sessions_loses_nothing(tmp_path
     assert not any("internal error" in h.log.read_text() for h in hosts)
     # The kills landed while the chains ran, and the chains really ran in sessions.
     assert len(set(committed.values())) >= 2, (seed, sorted(set(committed.values())))
-    assert sum(_sessions_used(h.log.read_text()) for h in hosts) > CHAINS * STEPS // 2, seed
+    assert sum(_sessions_used(h.log.read_text()) for h in hosts) > chains * steps // 2, seed
 
 
 def _raise(host: Host, instance_id: str, name: str, value: object) -> None:

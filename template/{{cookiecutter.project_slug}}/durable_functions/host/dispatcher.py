@@ -13,6 +13,9 @@ protocol; this module adds the threads and what makes a busy host fast:
   episode that consumes it (deleting its work item in the same transaction, so a
   committed activity never runs again, and one whose result was not committed runs
   again after a crash);
+* a chain continues where its activity ran: while the orchestration worker sleeps,
+  the activity thread runs the instance's next episode itself, and the next activity
+  too when it is the only one (one chain at a time; see ``_continue_chain``);
 * one entity worker: entity batches, one entity at a time, requests in order;
 * timers are messages that become visible at their fire time: workers sleep until
   the next one is due, or until the server or another worker wakes them.
@@ -26,8 +29,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import datetime
+from typing import Any, TypeVar
 
 from durable_functions._protocol import RuntimeStatus
 from durable_functions.host import driver, engine
@@ -45,6 +49,8 @@ from durable_functions.host.sessions import SessionCache, SessionSettings
 from durable_functions.host.store import SqliteStore
 
 log = logging.getLogger("durable_functions.host")
+
+T = TypeVar("T")
 
 _Results = list[ActivityResult]
 """Activity results and the messages that carry them to their instances."""
@@ -76,6 +82,21 @@ class _SemaphoreSlots:
     def give_back(self, count: int) -> None:
         for _ in range(count):
             self._semaphore.release()
+
+
+class _Here(Executor):
+    """Runs what it is given at once, on the calling thread (a chain's next activity)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+_HERE = _Here()
 
 
 class Dispatcher:
@@ -116,7 +137,14 @@ class Dispatcher:
         self._slots = threading.Semaphore(max_activities)
         self._slot_pool = _SemaphoreSlots(self._slots)
         self._results: queue.Queue[tuple[ActivityWorkItem, OrchestrationMessage]] = queue.Queue()
-        self._pool = ThreadPoolExecutor(max_activities, thread_name_prefix="activity")
+        self._pool = ThreadPoolExecutor(
+            max_activities, thread_name_prefix="activity", initializer=self._mark_activity_thread
+        )
+        self._local = threading.local()
+        self._orchestrator_idle = False
+        """The orchestration worker sleeps with nothing to do (see ``_continue_chain``)."""
+        self._chain = threading.Lock()
+        """Held by the activity thread that runs a chain (one at a time)."""
         self._threads: list[threading.Thread] = []
         self._counts_lock = threading.Lock()
         self._counts: dict[str, int] = {}
@@ -152,6 +180,9 @@ class Dispatcher:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._pool.shutdown(wait=False, cancel_futures=True)
+        # A chain running on an activity thread stops after its current episode.
+        if self._chain.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            self._chain.release()
         self._flush_results()
         self._maybe_summarize(force=True)
 
@@ -223,7 +254,11 @@ class Dispatcher:
                 and self._results.empty()
                 and not self._stop.is_set()
             ):
-                self._orchestration_wake.wait(wait)
+                self._orchestrator_idle = True
+                try:
+                    self._orchestration_wake.wait(wait)
+                finally:
+                    self._orchestrator_idle = False
 
     def _orchestration_loop(self) -> None:
         # The store is asked for claimable instances only when it may hold some: a
@@ -298,15 +333,20 @@ class Dispatcher:
             log.debug("committed activity results: %s", done)
 
     def run_episodes(
-        self, items: list[OrchestrationWorkItem], consumed: dict[str, _Results] | None = None
-    ) -> None:
+        self,
+        items: list[OrchestrationWorkItem],
+        consumed: dict[str, _Results] | None = None,
+        *,
+        start: bool = True,
+    ) -> list[ActivityWorkItem]:
         """Run claimed episodes, then commit them in one transaction (one savepoint each).
 
         An episode that fails inside the host is logged and released unchanged, so its
         messages are claimed again (the activity results it ``consumed``, by instance
         id, are stored as messages); the others are unaffected. Activities the episodes
         schedule start right away on free slots, claimed in the episodes' own
-        transaction; the rest wait for the activity claimer.
+        transaction (returned; with ``start=False`` the caller starts them); the rest
+        wait for the activity claimer.
         """
         consumed = consumed or {}
         hits = self.sessions.hits
@@ -319,6 +359,7 @@ class Dispatcher:
             slots=self._slot_pool,
             on_error=self._episode_failed,
         )
+        claimed: list[ActivityWorkItem] = []
         self._count("episodes", len(committed))
         if self.sessions.hits > hits:
             self._count("in a session", self.sessions.hits - hits)
@@ -334,9 +375,12 @@ class Dispatcher:
                 self._stop.wait(0.2)  # its messages are claimed again: do not spin
                 continue
             self._log_committed(consumed.get(item.instance.instance_id, []))
-            for activity in started:
-                self._start_activity(activity)
             self._after_episode(item, outcome, len(started))
+            claimed += started
+        if start:
+            for activity in claimed:
+                self._start_activity(activity)
+        return claimed
 
     def _episode_failed(self, item: OrchestrationWorkItem) -> None:
         """An episode failed inside the host; the driver released it already."""
@@ -396,51 +440,130 @@ class Dispatcher:
             for item in items:
                 self._start_activity(item)
 
+    def _mark_activity_thread(self) -> None:
+        self._local.activity_thread = True
+
     def _start_activity(self, item: ActivityWorkItem) -> None:
         log.debug("activity %s (%s #%d) started", item.name, item.instance_id, item.task_id)
         started = time.perf_counter()
-
-        def finish(result: str | None, error: BaseException | None) -> None:
-            try:
-                ms = (time.perf_counter() - started) * 1000
-                if error is None:
-                    log.debug(
-                        "activity %s (%s #%d) completed in %.0f ms",
-                        item.name,
-                        item.instance_id,
-                        item.task_id,
-                        ms,
-                    )
-                else:
-                    log.warning(
-                        "activity %s (%s #%d) failed: %s: %s",
-                        item.name,
-                        item.instance_id,
-                        item.task_id,
-                        type(error).__name__,
-                        error,
-                    )
-                message = driver.activity_result_message(item, result, error, now=self.clock.now())
-                self._results.put((item, message))
-            finally:
-                self._slots.release()
-            with self._orchestration_wake:  # the results queue is no store work: no signal
-                self._orchestration_wake.notify()
-
         try:
             future: Future[str] = driver.start_activity(item, self.app, self._pool)
         except Exception as exc:  # unknown activity, decode error, …
-            finish(None, exc)
+            self._deliver(item, self._activity_result(item, started, None, exc))
             return
+
+        self._watch(item, started, future)
+
+    def _activity_result(
+        self,
+        item: ActivityWorkItem,
+        started: float,
+        future: Future[str] | None,
+        error: BaseException | None = None,
+    ) -> OrchestrationMessage:
+        """Log how the activity ended, free its slot, and build its result message."""
+        try:
+            result = None
+            if future is not None:
+                error = future.exception()
+                result = None if error else future.result()
+            ms = (time.perf_counter() - started) * 1000
+            if error is None:
+                log.debug(
+                    "activity %s (%s #%d) completed in %.0f ms",
+                    item.name,
+                    item.instance_id,
+                    item.task_id,
+                    ms,
+                )
+            else:
+                log.warning(
+                    "activity %s (%s #%d) failed: %s: %s",
+                    item.name,
+                    item.instance_id,
+                    item.task_id,
+                    type(error).__name__,
+                    error,
+                )
+            return driver.activity_result_message(item, result, error, now=self.clock.now())
+        finally:
+            self._slots.release()
+
+    def _deliver(self, item: ActivityWorkItem, message: OrchestrationMessage) -> None:
+        """Hand an activity result to the orchestration worker."""
+        self._results.put((item, message))
+        with self._orchestration_wake:  # the results queue is no store work: no signal
+            self._orchestration_wake.notify()
+
+    def _chain_may_go_on(self) -> bool:
+        return self._orchestrator_idle and self._results.empty() and not self._stop.is_set()
+
+    def _watch(self, item: ActivityWorkItem, started: float, future: Future[str]) -> None:
+        """Deliver the activity's result when it ends (or go on with its chain)."""
 
         def done(f: Future[str]) -> None:
             if f.cancelled():
                 self._slots.release()  # host shutting down; the work item stays claimed
                 return
-            exc = f.exception()
-            finish(None if exc else f.result(), exc)
+            message = self._activity_result(item, started, f)
+            if (
+                getattr(self._local, "activity_thread", False)
+                and self._chain_may_go_on()
+                and self._chain.acquire(blocking=False)
+            ):
+                try:
+                    self._continue_chain(item, message)
+                finally:
+                    self._chain.release()
+                return
+            self._deliver(item, message)
 
         future.add_done_callback(done)
+
+    def _continue_chain(self, item: ActivityWorkItem, message: OrchestrationMessage) -> None:
+        """Run the episode that consumes ``message`` here, on the activity's thread, and
+        the next activity too when the episode starts only that one, and so on.
+
+        Only while the orchestration worker sleeps with nothing queued (see ``_watch``):
+        a lone chain then costs no hand-off between threads per step, while under load
+        results go to the worker, which commits them in batches. One chain at a time
+        (``_chain``), so at most two threads run episodes. The claims and commits are
+        the worker's (a crash loses nothing more); episodes and sync activities do not
+        care which thread runs them.
+        """
+        while True:
+            key = item.instance_id
+            work: dict[str, OrchestrationWorkItem] = {}
+            if not self._stop.is_set():
+                try:
+                    work = self.backend.claim_instances({key: [(item, message)]}, self.clock.now())
+                except Exception:
+                    log.debug("chain of %s handed over: claim failed", key, exc_info=True)
+            if key not in work:  # stopping, claimed elsewhere or gone: the worker decides
+                self._deliver(item, message)
+                return
+            self._count("activity results")
+            self._count("episodes on an activity thread")
+            following = self.run_episodes([work[key]], {key: [(item, message)]}, start=False)
+            if len(following) != 1 or not self._chain_may_go_on():
+                for activity in following:
+                    if self._stop.is_set():
+                        self._slots.release()  # stays claimed, like a cancelled one
+                    else:
+                        self._start_activity(activity)
+                return
+            item = following[0]
+            log.debug("activity %s (%s #%d) started", item.name, key, item.task_id)
+            started = time.perf_counter()
+            try:
+                future: Future[str] = driver.start_activity(item, self.app, _HERE)
+            except Exception as exc:
+                message = self._activity_result(item, started, None, exc)
+                continue
+            if not future.done():  # an async activity, on the app's event loop
+                self._watch(item, started, future)
+                return
+            message = self._activity_result(item, started, future)
 
     def _drain_results(
         self, batch: list[tuple[ActivityWorkItem, OrchestrationMessage]]
