@@ -338,15 +338,16 @@ class Dispatcher:
         consumed: dict[str, _Results] | None = None,
         *,
         start: bool = True,
-    ) -> list[ActivityWorkItem]:
+    ) -> list[tuple[ActivityWorkItem, bool]]:
         """Run claimed episodes, then commit them in one transaction (one savepoint each).
 
         An episode that fails inside the host is logged and released unchanged, so its
         messages are claimed again (the activity results it ``consumed``, by instance
         id, are stored as messages); the others are unaffected. Activities the episodes
         schedule start right away on free slots, claimed in the episodes' own
-        transaction (returned; with ``start=False`` the caller starts them); the rest
-        wait for the activity claimer.
+        transaction (returned, each with whether it is its episode's only activity, a
+        chain's step; with ``start=False`` the caller starts them); the rest wait for
+        the activity claimer.
         """
         consumed = consumed or {}
         hits = self.sessions.hits
@@ -359,7 +360,7 @@ class Dispatcher:
             slots=self._slot_pool,
             on_error=self._episode_failed,
         )
-        claimed: list[ActivityWorkItem] = []
+        claimed: list[tuple[ActivityWorkItem, bool]] = []
         self._count("episodes", len(committed))
         if self.sessions.hits > hits:
             self._count("in a session", self.sessions.hits - hits)
@@ -376,10 +377,10 @@ class Dispatcher:
                 continue
             self._log_committed(consumed.get(item.instance.instance_id, []))
             self._after_episode(item, outcome, len(started))
-            claimed += started
+            claimed += [(activity, len(outcome.activities) == 1) for activity in started]
         if start:
-            for activity in claimed:
-                self._start_activity(activity)
+            for activity, step in claimed:
+                self._start_activity(activity, chain=step)
         return claimed
 
     def _episode_failed(self, item: OrchestrationWorkItem) -> None:
@@ -443,7 +444,7 @@ class Dispatcher:
     def _mark_activity_thread(self) -> None:
         self._local.activity_thread = True
 
-    def _start_activity(self, item: ActivityWorkItem) -> None:
+    def _start_activity(self, item: ActivityWorkItem, *, chain: bool = False) -> None:
         log.debug("activity %s (%s #%d) started", item.name, item.instance_id, item.task_id)
         started = time.perf_counter()
         try:
@@ -452,7 +453,7 @@ class Dispatcher:
             self._deliver(item, self._activity_result(item, started, None, exc))
             return
 
-        self._watch(item, started, future)
+        self._watch(item, started, future, chain=chain)
 
     def _activity_result(
         self,
@@ -498,8 +499,11 @@ class Dispatcher:
     def _chain_may_go_on(self) -> bool:
         return self._orchestrator_idle and self._results.empty() and not self._stop.is_set()
 
-    def _watch(self, item: ActivityWorkItem, started: float, future: Future[str]) -> None:
-        """Deliver the activity's result when it ends (or go on with its chain)."""
+    def _watch(
+        self, item: ActivityWorkItem, started: float, future: Future[str], *, chain: bool = False
+    ) -> None:
+        """Deliver the activity's result when it ends (or, for a ``chain``'s step, go on
+        with the chain)."""
 
         def done(f: Future[str]) -> None:
             if f.cancelled():
@@ -507,7 +511,8 @@ class Dispatcher:
                 return
             message = self._activity_result(item, started, f)
             if (
-                getattr(self._local, "activity_thread", False)
+                chain
+                and getattr(self._local, "activity_thread", False)
                 and self._chain_may_go_on()
                 and self._chain.acquire(blocking=False)
             ):
@@ -524,7 +529,8 @@ class Dispatcher:
         """Run the episode that consumes ``message`` here, on the activity's thread, and
         the next activity too when the episode starts only that one, and so on.
 
-        Only while the orchestration worker sleeps with nothing queued (see ``_watch``):
+        Only for an episode's only activity, and only while the orchestration worker
+        sleeps with nothing queued (see ``_watch``):
         a lone chain then costs no hand-off between threads per step, while under load
         results go to the worker, which commits them in batches. One chain at a time
         (``_chain``), so at most two threads run episodes. The claims and commits are
@@ -545,14 +551,14 @@ class Dispatcher:
             self._count("activity results")
             self._count("episodes on an activity thread")
             following = self.run_episodes([work[key]], {key: [(item, message)]}, start=False)
-            if len(following) != 1 or not self._chain_may_go_on():
-                for activity in following:
+            if len(following) != 1 or not following[0][1] or not self._chain_may_go_on():
+                for activity, step in following:
                     if self._stop.is_set():
                         self._slots.release()  # stays claimed, like a cancelled one
                     else:
-                        self._start_activity(activity)
+                        self._start_activity(activity, chain=step)
                 return
-            item = following[0]
+            item = following[0][0]
             log.debug("activity %s (%s #%d) started", item.name, key, item.task_id)
             started = time.perf_counter()
             try:
@@ -561,7 +567,7 @@ class Dispatcher:
                 message = self._activity_result(item, started, None, exc)
                 continue
             if not future.done():  # an async activity, on the app's event loop
-                self._watch(item, started, future)
+                self._watch(item, started, future, chain=True)
                 return
             message = self._activity_result(item, started, future)
 
