@@ -450,6 +450,9 @@ class Dispatcher:
         try:
             future: Future[str] = driver.start_activity(item, self.app, self._pool)
         except Exception as exc:  # unknown activity, decode error, …
+            if self._stop.is_set():  # the pool is shut down: the work item stays claimed
+                self._slots.release()
+                return
             self._deliver(item, self._activity_result(item, started, None, exc))
             return
 
@@ -520,6 +523,9 @@ class Dispatcher:
                     self._continue_chain(item, message)
                 finally:
                     self._chain.release()
+                    # Messages that came for the instance while this thread held it
+                    # found the worker unable to claim it: let it look again.
+                    self._wake_orchestrations(1)
                 return
             self._deliver(item, message)
 
@@ -553,10 +559,7 @@ class Dispatcher:
             following = self.run_episodes([work[key]], {key: [(item, message)]}, start=False)
             if len(following) != 1 or not following[0][1] or not self._chain_may_go_on():
                 for activity, step in following:
-                    if self._stop.is_set():
-                        self._slots.release()  # stays claimed, like a cancelled one
-                    else:
-                        self._start_activity(activity, chain=step)
+                    self._start_activity(activity, chain=step)
                 return
             item = following[0][0]
             log.debug("activity %s (%s #%d) started", item.name, key, item.task_id)
