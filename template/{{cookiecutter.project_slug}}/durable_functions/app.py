@@ -383,8 +383,15 @@ class Blueprint(TriggerApi, BindingApi, SettingsApi):  # type: ignore[misc]
                 (by default the Agents SDK's ``OpenAIProvider``).
             model_retry_options: how the host retries a failed model call (``None``: never).
         """
-        from durable_functions.openai_agents import orchestrator as agents
-        from durable_functions.openai_agents.orchestrator import ACTIVITY_NAME
+        try:
+            from durable_functions.openai_agents import orchestrator as agents
+            from durable_functions.openai_agents.orchestrator import ACTIVITY_NAME
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(
+                f"durable_openai_agent_orchestrator needs the OpenAI Agents SDK ({exc}): "
+                "pip install 'openai-agents>=0.24'",
+                name=exc.name,
+            ) from exc
 
         agents.check_model_provider(model_provider)
         if not self._is_durable_openai_agent_setup:

@@ -1,6 +1,6 @@
 """Durable orchestrations of OpenAI agents (the reference's preview ``openai_agents``).
 
-Needs the optional ``openai-agents`` package (``pip install durable-functions-py[openai]``);
+Needs the optional ``openai-agents`` package (``pip install "openai-agents>=0.24"``);
 importing this module without it raises ``ImportError``, and ``import durable_functions``
 never imports it. Decorate a plain function with ``DFApp.durable_openai_agent_orchestrator``
 under ``orchestration_trigger``: it receives a :class:`DurableAIAgentContext`, and each
