@@ -7,6 +7,7 @@ HTTP starter has run. This file also runs under Python 3.13 (``make test-py313``
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -69,3 +70,40 @@ def test_a_second_ctrl_c_while_stopping_ends_the_host_at_once(tmp_path: Path) ->
         if host.process.poll() is None:
             host.kill()
     assert host.process.returncode is not None
+
+
+def test_ctrl_c_in_the_middle_of_a_lone_chain_stops_at_once_and_a_restart_finishes_it(
+    tmp_path: Path,
+) -> None:
+    """A lone chain runs on its activity's thread (see the dispatcher): Ctrl+C still stops
+    the host within the grace period, and nothing of the chain is lost."""
+    activity_log = tmp_path / "activities.jsonl"
+    app_dir = copy_app("sdk_app", tmp_path)
+    db = tmp_path / "hub.sqlite3"
+    # 3,000 steps of 2 ms: the chain would run on for seconds past the Ctrl+C.
+    env = {"ACTIVITY_LOG": str(activity_log), "ACTIVITY_DELAY": "0.002"}
+    host = launch(app_dir, db, env=env)
+    try:
+        instance_id = host.start("logged_long_chain", "solo:3000")
+        deadline = time.monotonic() + 30
+        while not activity_log.exists() or len(activity_log.read_bytes().splitlines()) < 200:
+            assert time.monotonic() < deadline, host.tail()
+            time.sleep(0.01)
+        elapsed = _interrupt(host.process, within=10)
+    finally:
+        if host.process.poll() is None:
+            host.kill()
+    log = host.tail(200)
+    assert host.process.returncode == 0, log
+    assert elapsed < 4, log  # the chain stopped after its step, not at the 5 s deadline
+    assert "Traceback" not in log
+    host = launch(app_dir, db, env=env)
+    try:
+        status = host.wait(instance_id, timeout=120)
+    finally:
+        host.stop()
+    assert status["output"] == [f"SOLO:{i}" for i in range(3000)], str(status)[:300]
+    runs = [json.loads(line)[1] for line in activity_log.read_text().splitlines()]
+    assert set(runs) == {f"solo:{i}" for i in range(3000)}
+    # At most the step in flight at the stop runs again (its result was not committed).
+    assert len(runs) - len(set(runs)) <= 1, sorted(r for r in set(runs) if runs.count(r) > 1)
