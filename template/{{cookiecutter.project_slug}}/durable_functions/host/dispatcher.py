@@ -500,7 +500,13 @@ class Dispatcher:
             self._orchestration_wake.notify()
 
     def _chain_may_go_on(self) -> bool:
-        return self._orchestrator_idle and self._results.empty() and not self._stop.is_set()
+        """The worker sleeps with nothing queued, and two episodes may run at once."""
+        return (
+            self._orchestrator_idle
+            and self._results.empty()
+            and self.max_orchestrations > 1
+            and not self._stop.is_set()
+        )
 
     def _watch(
         self, item: ActivityWorkItem, started: float, future: Future[str], *, chain: bool = False
