@@ -542,12 +542,11 @@ class Dispatcher:
         the next activity too when the episode starts only that one, and so on.
 
         Only for an episode's only activity, and only while the orchestration worker
-        sleeps with nothing queued (see ``_watch``):
-        a lone chain then costs no hand-off between threads per step, while under load
-        results go to the worker, which commits them in batches. One chain at a time
-        (``_chain``), so at most two threads run episodes. The claims and commits are
-        the worker's (a crash loses nothing more); episodes and sync activities do not
-        care which thread runs them.
+        sleeps with nothing queued (see ``_watch``): a lone chain then costs no hand-off
+        between threads per step, while under load results go to the worker, which
+        commits them in batches. One chain at a time (``_chain``), so at most two threads
+        run episodes. The claims and commits are the worker's (a crash loses nothing
+        more); episodes and sync activities do not care which thread runs them.
         """
         while True:
             key = item.instance_id
