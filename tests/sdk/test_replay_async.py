@@ -22,31 +22,13 @@ from factories import (
     timer_created,
     timer_fired,
 )
+from order_example import process_order
 
 import durable_functions as df
 from durable_functions.errors import NonDurableAwaitError, OrchestratorExecutionError
 from durable_functions.replay import OrchestrationSession, Orchestrator
 
 FRESH = HistoryBuilder().events
-
-
-async def process_order(context: df.DurableOrchestrationContext):
-    """The issue's example: every kind of await in one orchestrator."""
-    order = context.get_input()
-    await context.call_activity("reserve", order)
-    results = await context.task_all(
-        [context.call_activity("charge", p) for p in order["payments"]]
-    )
-    winner = await context.task_any(
-        [
-            context.wait_for_external_event("cancel"),
-            context.create_timer(context.current_utc_datetime + timedelta(hours=1)),
-        ]
-    )
-    summary = await context.call_sub_orchestrator("ship", order)
-    return {"results": results, "summary": summary, "cancelled": winner.result}
-
-
 ORDER = {"payments": [10, 20]}
 
 

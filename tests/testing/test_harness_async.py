@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import order_example
 import pytest
 
 import durable_functions as df
@@ -17,23 +18,7 @@ from durable_functions.testing.replayer import parse_history, replay_history
 
 app = df.DFApp()
 bp = df.Blueprint()
-
-
-@bp.orchestration_trigger(context_name="context")
-async def process_order(context: df.DurableOrchestrationContext):
-    order = context.get_input()
-    await context.call_activity("reserve", order)
-    results = await context.task_all(
-        [context.call_activity("charge", p) for p in order["payments"]]
-    )
-    winner = await context.task_any(
-        [
-            context.wait_for_external_event("cancel"),
-            context.create_timer(context.current_utc_datetime + timedelta(hours=1)),
-        ]
-    )
-    summary = await context.call_sub_orchestrator("ship", order)
-    return {"results": results, "summary": summary, "cancelled": winner.result}
+process_order = bp.orchestration_trigger(context_name="context")(order_example.process_order)
 
 
 @bp.orchestration_trigger(context_name="context")
