@@ -465,7 +465,8 @@ class Dispatcher:
         future: Future[str] | None,
         error: BaseException | None = None,
     ) -> OrchestrationMessage:
-        """Log how the activity ended, free its slot, and build its result message."""
+        """Log how the activity ended and build its result message (whoever then hands
+        the message on frees the activity's slot)."""
         try:
             result = None
             if future is not None:
@@ -490,12 +491,17 @@ class Dispatcher:
                     error,
                 )
             return driver.activity_result_message(item, result, error, now=self.clock.now())
-        finally:
-            self._slots.release()
+        except BaseException:
+            self._slots.release()  # no message to hand on
+            raise
 
     def _deliver(self, item: ActivityWorkItem, message: OrchestrationMessage) -> None:
-        """Hand an activity result to the orchestration worker."""
-        self._results.put((item, message))
+        """Hand an activity result to the orchestration worker, then free its slot (in
+        that order: the activity claimer that the slot wakes finds the result queued)."""
+        try:
+            self._results.put((item, message))
+        finally:
+            self._slots.release()
         with self._orchestration_wake:  # the results queue is no store work: no signal
             self._orchestration_wake.notify()
 
@@ -559,6 +565,7 @@ class Dispatcher:
             if key not in work:  # stopping, claimed elsewhere or gone: the worker decides
                 self._deliver(item, message)
                 return
+            self._slots.release()  # the activity's; the episode takes the next one's
             self._count("activity results")
             self._count("episodes on an activity thread")
             following = self.run_episodes([work[key]], {key: [(item, message)]}, start=False)

@@ -41,6 +41,8 @@ class TaskTracker:
         self._activities_called = 0
         self._answered: list[TaskBase] = []
         """Tasks answered from history, still to be yielded (in call order)."""
+        self._results: list[str] | None = None
+        """The ``TaskCompleted`` results of history (which an episode does not change)."""
 
     def record_activity_call(self) -> None:
         """Count an activity call made outside the tracker (``context.call_activity``)."""
@@ -55,15 +57,16 @@ class TaskTracker:
         else:
             task = self._context.call_activity_with_retry(name, retry_options, input_)
         self.record_activity_call()
-        completed = [
-            event
-            for event in self._context.histories
-            if event.event_type == HistoryEventType.TASK_COMPLETED
-        ]
-        if len(completed) < self._activities_called:
+        if self._results is None:
+            self._results = [
+                event.Result
+                for event in self._context.histories
+                if event.event_type == HistoryEventType.TASK_COMPLETED
+            ]
+        if len(self._results) < self._activities_called:
             raise YieldException(task)
         self._answered.append(task)
-        return json.loads(completed[self._activities_called - 1].Result)
+        return json.loads(self._results[self._activities_called - 1])
 
     def _flush(self) -> Iterator[TaskBase]:
         answered, self._answered = self._answered, []
