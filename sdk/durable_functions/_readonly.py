@@ -1,4 +1,4 @@
-"""Read-only properties over private attributes, one line each.
+"""Properties over private attributes, one line each.
 
 The public classes mirror the reference SDK, whose attributes are read-only properties
 over underscored fields; spelling each as a decorated method repeated the same four
@@ -10,7 +10,7 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
 
-__all__ = ["ReadOnly"]
+__all__ = ["ReadOnly", "ReadWrite"]
 
 _T = TypeVar("_T")
 
@@ -40,3 +40,15 @@ class ReadOnly(property, Generic[_T]):
 
         # Read-only for type checkers too, as a decorated property is.
         def __set__(self, instance: Any, value: NoReturn, /) -> None: ...  # type: ignore[override]
+
+
+class ReadWrite(ReadOnly[_T]):
+    """A :class:`ReadOnly` that assignment sets too (``attr`` not dotted)."""
+
+    def __init__(self, attr: str, doc: str) -> None:
+        property.__init__(self, attrgetter(attr), lambda obj, value: setattr(obj, attr, value))
+        self.__doc__ = doc
+
+    if TYPE_CHECKING:
+
+        def __set__(self, instance: Any, value: _T, /) -> None: ...

@@ -14,8 +14,9 @@ from durable_functions.errors import (
     OrchestrationNotFoundError,
 )
 from durable_functions.host import management
-from durable_functions.host.api import ApiRequest, ApiResponse, ManagementApi, management_rest
+from durable_functions.host.api import ApiResponse, ManagementApi
 from durable_functions.host.clock import VirtualClock
+from durable_functions.host.http import Request
 from durable_functions.host.memory import MemoryBackend
 
 START = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
@@ -48,22 +49,21 @@ def call(
     body: Any = None,
     headers: dict[str, str] | None = None,
 ) -> ApiResponse:
-    path, _, query = target.partition("?")
-    rest = management_rest(path)
-    assert rest is not None
     raw = b"" if body is None else json.dumps(body).encode()
     sent = dict(headers or ({"content-type": "application/json"} if body is not None else {}))
-    return api.handle(
-        ApiRequest(
-            method=method,
-            path=path,
-            rest=rest,
-            query=dict(p.split("=", 1) for p in query.split("&") if p),
-            headers=sent,
-            body=raw,
-            base_url=BASE,
-            url=BASE + target,
-        )
+    return api.handle(_request(method, target, sent, raw))
+
+
+def _request(method: str, target: str, headers: dict[str, str], body: bytes) -> Request:
+    path, _, query = target.partition("?")
+    return Request(
+        method=method,
+        target=target,
+        path=path,
+        query=dict(p.split("=", 1) for p in query.split("&") if p),
+        headers=headers,
+        body=body,
+        base_url=BASE,
     )
 
 
@@ -167,21 +167,7 @@ def test_management_refusals_carry_their_http_status() -> None:
 
 
 def _raw(api: ManagementApi, target: str, raw: bytes) -> ApiResponse:
-    path, _, query = target.partition("?")
-    rest = management_rest(path)
-    assert rest is not None
-    return api.handle(
-        ApiRequest(
-            method="POST",
-            path=path,
-            rest=rest,
-            query=dict(p.split("=", 1) for p in query.split("&") if p),
-            headers={"content-type": "application/json"},
-            body=raw,
-            base_url=BASE,
-            url=BASE + target,
-        )
-    )
+    return api.handle(_request("POST", target, {"content-type": "application/json"}, raw))
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -144,6 +145,7 @@ class _Retry(_Node):
                 sim.retry_attempt(self)
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class _Replay:
     """Replays an action list against history the way DTFx replays the out-of-proc shim.
 
@@ -154,21 +156,15 @@ class _Replay:
     history has not seen yet become new scheduling events and outgoing work.
     """
 
-    def __init__(
-        self,
-        *,
-        instance: InstanceState,
-        history: Sequence[Event],
-        now: datetime,
-        new_id: Callable[[], str],
-        default_version: str | None = None,
-    ) -> None:
-        self.instance = instance
-        self.history = history
-        self.now = now
-        self.new_id = new_id
-        self.default_version = default_version
-        """host.json ``defaultVersion``, for sub-orchestrations started without a version."""
+    instance: InstanceState
+    history: Sequence[Event]
+    now: datetime
+    new_id: Callable[[], str]
+    default_version: str | None = None
+    """host.json ``defaultVersion``, for sub-orchestrations started without a version."""
+
+    def __post_init__(self) -> None:
+        history, now = self.history, self.now
         self.counter = 0
         """Next sequence id; ids 0..counter-1 are exactly the ones the code reached."""
         self.scheduled: dict[int, Event] = {}
@@ -547,14 +543,8 @@ class _Replay:
             else:
                 name = str(action.get("functionName"))
                 input_text = action.get("input")
-            event = history_event(
-                EventType.TaskScheduled,
-                timestamp=now,
-                event_id=task_id,
-                Name=name,
-                Version="",
-                Input=input_text,
-            )
+            kind = EventType.TaskScheduled
+            fields: dict[str, Any] = {"Name": name, "Version": "", "Input": input_text}
             self.activities.append(
                 ActivityWorkItem(
                     instance_id=instance.instance_id,
@@ -572,23 +562,16 @@ class _Replay:
             version = action.get("version")
             if version is None:
                 version = self.default_version
-            child_input = action.get("input")
-            event = history_event(
-                EventType.SubOrchestrationInstanceCreated,
-                timestamp=now,
-                event_id=task_id,
-                Name=name,
-                Version=version,
-                InstanceId=child_id,
-                Input=child_input,
-            )
+            input_text = action.get("input")
+            kind = EventType.SubOrchestrationInstanceCreated
+            fields = {"Name": name, "Version": version, "InstanceId": child_id, "Input": input_text}
             self.new_instances.append(
                 sub_orchestration_instance(
                     instance,
                     task_id,
                     name,
                     str(child_id),
-                    child_input,
+                    input_text,
                     now=now,
                     execution_id=self.new_id(),
                     version=version if version is not None else "",
@@ -596,12 +579,7 @@ class _Replay:
             )
         elif leaf.kind == "timer":
             fire_at = parse_timestamp(str(action.get("fireAt")))
-            event = history_event(
-                EventType.TimerCreated,
-                timestamp=now,
-                event_id=task_id,
-                FireAt=format_timestamp(fire_at),
-            )
+            kind, fields = EventType.TimerCreated, {"FireAt": format_timestamp(fire_at)}
             if not action.get("isCanceled"):
                 fired = timer_fired_event(task_id, fire_at, timestamp=max(fire_at, now))
                 message = OrchestrationMessage(
@@ -627,15 +605,14 @@ class _Replay:
                     "Timestamp": format_timestamp(now),
                 }
             )
-            event = history_event(
-                EventType.EventSent,
-                timestamp=now,
-                event_id=task_id,
-                InstanceId=entity_id,
-                Name=operation,
-                Input=json.dumps(request, separators=(",", ":")),
-            )
+            kind = EventType.EventSent
+            fields = {
+                "InstanceId": entity_id,
+                "Name": operation,
+                "Input": json.dumps(request, separators=(",", ":")),
+            }
             self.entity_messages.append(EntityMessage(entity_id=entity_id, request=request))
+        event = history_event(kind, timestamp=now, event_id=task_id, **fields)
         self._new.append((task_id, event))
         self.scheduled[task_id] = event
         self.lowest, self.highest = min(self.lowest, task_id), max(self.highest, task_id)

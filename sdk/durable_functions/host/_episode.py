@@ -70,12 +70,7 @@ def prepare_episode(
     history = item.history  # not copied: a store's HistoryLog is immutable per version
     current = [m for m in item.messages if m.execution_id in (None, instance.execution_id)]
     if instance.runtime_status.is_terminal:
-        return Episode(
-            item=item,
-            instance=instance,
-            history=history,
-            discard=True,
-        )
+        return Episode(item=item, instance=instance, discard=True)
     started_type = int(EventType.ExecutionStarted)
     if not history:
         starts = [m for m in current if m.event.get("EventType") == started_type]
@@ -83,12 +78,7 @@ def prepare_episode(
         if not starts:
             # The execution has not started yet (its ExecutionStarted is still queued
             # behind these): keep them for the episode that starts it.
-            return Episode(
-                item=item,
-                instance=instance,
-                history=history,
-                requeue=tuple(current),
-            )
+            return Episode(item=item, instance=instance, requeue=tuple(current))
         current = starts[:1] + others
     else:
         current = [m for m in current if m.event.get("EventType") != started_type]
@@ -107,7 +97,6 @@ def prepare_episode(
             return Episode(
                 item=item,
                 instance=instance,
-                history=history,
                 new_events=(orchestrator_started_event(now), message.event),
                 terminated=reason if reason is not None else "",
             )
@@ -135,12 +124,7 @@ def prepare_episode(
     if status is not instance.runtime_status:
         episode_instance = replace(instance, runtime_status=status)
     if not consumed:
-        return Episode(
-            item=item,
-            instance=episode_instance,
-            history=history,
-            requeue=tuple(buffered),
-        )
+        return Episode(item=item, instance=episode_instance, requeue=tuple(buffered))
     new_events = (orchestrator_started_event(now), *consumed)
     built = (
         build_orchestrator_payload(episode_instance, (*history, *new_events), config=config)
@@ -150,12 +134,10 @@ def prepare_episode(
     return Episode(
         item=item,
         instance=episode_instance,
-        history=history,
         new_events=new_events,
         requeue=tuple(buffered),
         payload=built,
-        preserve_unprocessed_events=config.preserve_unprocessed_events,
-        default_version=config.default_version,
+        config=config,
     )
 
 
@@ -357,7 +339,7 @@ def _complete(
             history=history,
             now=now,
             new_id=new_id,
-            default_version=episode.default_version,
+            default_version=episode.config.default_version,
         )
         sim = fresh()
         if state is not None:
@@ -603,7 +585,7 @@ def _continue_as_new(
         )
         for event in (
             sim.unprocessed_events((*episode.history, *episode.new_events))
-            if episode.preserve_unprocessed_events
+            if episode.config.preserve_unprocessed_events
             else []
         )
     ]

@@ -1,10 +1,11 @@
 """The Durable management HTTP API as a route table, independent of any transport.
 
-``ManagementApi.handle`` maps a request (method, path segments, query, headers,
-body) to a management operation (``management.py``) and answers with a status,
-a JSON body and headers, as the extension does (protocol §11). The local host's
-HTTP server and the in-memory test client both answer through it, so a test
-sees the host's status codes, bodies and refusal texts.
+``ManagementApi.handle`` maps a request (an ``http.Request``: method, path, query,
+headers, body; the test client builds one without a socket) to a management
+operation (``management.py``) and answers with a status, a JSON body and headers,
+as the extension does (protocol §11). The local host's HTTP server and the
+in-memory test client both answer through it, so a test sees the host's status
+codes, bodies and refusal texts.
 
 Waiting (``?timeout=`` on start and restart) is the transport's business: the
 answer carries a ``Wait`` and the host holds the request until the instance ends.
@@ -26,6 +27,7 @@ from durable_functions.host import engine, management
 from durable_functions.host.backend import Backend
 from durable_functions.host.clock import Clock
 from durable_functions.host.engine import InstanceState
+from durable_functions.host.http import Request
 from durable_functions.host.payloads import (
     check_status_payload,
     parse_json_text,
@@ -53,24 +55,6 @@ def management_rest(path: str) -> str | None:
         if lowered == prefix or lowered.startswith(prefix + "/"):
             return path[len(prefix) :]
     return None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ApiRequest:
-    """One management request; header names are lower-cased."""
-
-    method: str
-    path: str
-    """The raw (percent-encoded) request path, as refusal texts quote it."""
-    rest: str
-    """The raw path after the management prefix (see ``management_rest``)."""
-    query: Mapping[str, str]
-    headers: Mapping[str, str]
-    body: bytes
-    base_url: str
-    """``scheme://host:port`` the client used; the check-status links point there."""
-    url: str
-    """The absolute request URL (the ``Location`` of a running instance's status)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +164,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
 
 
-def _json_body(request: ApiRequest) -> tuple[bool, Any]:
+def _json_body(request: Request) -> tuple[bool, Any]:
     """``(has_body, value)``; a malformed body (``NaN``, nesting too deep, …) is a 400."""
     if not request.body.strip():
         return False, None
@@ -191,7 +175,7 @@ def _json_body(request: ApiRequest) -> tuple[bool, Any]:
         raise _bad_request(f"the request body is not valid JSON: {reason}") from None
 
 
-def _wait(request: ApiRequest, instance_id: str) -> Wait | None:
+def _wait(request: Request, instance_id: str) -> Wait | None:
     timeout_text = request.query.get("timeout")
     if not timeout_text:
         return None
@@ -211,7 +195,7 @@ def _wait(request: ApiRequest, instance_id: str) -> Wait | None:
 class _Call:
     """A matched route: the request, the task hub's backend and the path parameters."""
 
-    request: ApiRequest
+    request: Request
     backend: Backend
     hub: str
     params: dict[str, str]
@@ -258,7 +242,7 @@ class ManagementApi:
     wake: Callable[..., None] = _wake_nobody
     system_key: str | None = None
 
-    def handle(self, request: ApiRequest) -> ApiResponse:
+    def handle(self, request: Request) -> ApiResponse:
         """Answer one request; refusals become error answers, never exceptions."""
         try:
             return self._route(request)
@@ -270,8 +254,13 @@ class ManagementApi:
             log.warning("management request failed: %s", exc)
             return error_answer(500, str(exc))
 
-    def _route(self, request: ApiRequest) -> ApiResponse:
-        rest = request.rest.strip("/")
+    def _route(self, request: Request) -> ApiResponse:
+        rest = management_rest(request.path)
+        if rest is None:
+            raise ManagementError(
+                f"no management route for {request.method} {request.path}", status=404
+            )
+        rest = rest.strip("/")
         segments = [unquote(s) for s in rest.split("/")] if rest else []
         if not segments:
             raise ManagementError("no such management route", status=404)

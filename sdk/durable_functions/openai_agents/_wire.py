@@ -11,6 +11,7 @@ history written by either SDK replays under the other.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from enum import IntEnum
 from typing import Any, Union
 
@@ -86,28 +87,11 @@ class DurableHandoff(BaseModel):
 
     @classmethod
     def describe(cls, handoff: Handoff[Any, Any]) -> DurableHandoff:
-        return cls(
-            tool_name=handoff.tool_name,
-            tool_description=handoff.tool_description,
-            input_json_schema=handoff.input_json_schema,
-            agent_name=handoff.agent_name,
-            strict_json_schema=handoff.strict_json_schema,
-        )
+        return cls(**_fields(cls, handoff))
 
     def to_handoff(self) -> Handoff[Any, Any]:
         """A handoff the model can be offered; it is never invoked in the activity."""
-
-        async def not_invoked(ctx: Any, arguments: str) -> Any:
-            raise UserError("a handoff runs in the orchestrator, not in the run_model activity")
-
-        return Handoff(
-            tool_name=self.tool_name,
-            tool_description=self.tool_description,
-            input_json_schema=self.input_json_schema,
-            agent_name=self.agent_name,
-            strict_json_schema=self.strict_json_schema,
-            on_invoke_handoff=not_invoked,
-        )
+        return Handoff(**dict(self), on_invoke_handoff=_not_invoked("a handoff"))
 
 
 class DurableAgentOutputSchema(AgentOutputSchemaBase, BaseModel):  # type: ignore[misc]
@@ -211,12 +195,7 @@ def tool_description(tool: Tool) -> DurableTool:
     if isinstance(tool, HostedMCPTool):
         return DurableMCPToolConfig(tool_config=tool.tool_config)
     if isinstance(tool, FunctionTool):
-        return DurableFunctionTool(
-            name=tool.name,
-            description=tool.description,
-            params_json_schema=tool.params_json_schema,
-            strict_json_schema=tool.strict_json_schema,
-        )
+        return DurableFunctionTool(**_fields(DurableFunctionTool, tool))
     raise ValueError(f"Unsupported tool type for Durable Functions: {type(tool).__name__}")
 
 
@@ -227,18 +206,22 @@ def tool_from_description(described: DurableTool) -> Tool:
     if isinstance(described, DurableMCPToolConfig):
         return HostedMCPTool(tool_config=described.tool_config)
     if isinstance(described, DurableFunctionTool):
-
-        async def not_invoked(ctx: Any, arguments: str) -> Any:
-            raise UserError("a function tool runs in the orchestrator, not in run_model")
-
-        return FunctionTool(
-            name=described.name,
-            description=described.description,
-            params_json_schema=described.params_json_schema,
-            on_invoke_tool=not_invoked,
-            strict_json_schema=described.strict_json_schema,
-        )
+        return FunctionTool(**dict(described), on_invoke_tool=_not_invoked("a function tool"))
     raise UserError(f"Unsupported tool type: {described}")
+
+
+def _fields(model: type[BaseModel], source: Any) -> dict[str, Any]:
+    """``model``'s fields as ``source`` (the Agents SDK object of the same field names) has them."""
+    return {name: getattr(source, name) for name in model.model_fields}
+
+
+def _not_invoked(what: str) -> Callable[[Any, str], Awaitable[Any]]:
+    """The invoke callback of a tool or handoff offered to the model but run elsewhere."""
+
+    async def not_invoked(ctx: Any, arguments: str) -> Any:
+        raise UserError(f"{what} runs in the orchestrator, not in the run_model activity")
+
+    return not_invoked
 
 
 _MODEL_RESPONSE: TypeAdapter[ModelResponse] = TypeAdapter(ModelResponse)

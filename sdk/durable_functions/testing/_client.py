@@ -22,7 +22,8 @@ from durable_functions.client import (
     get_async_request,
     post_async_request,
 )
-from durable_functions.host.api import ApiRequest, ManagementApi, error_answer, management_rest
+from durable_functions.host.api import ManagementApi
+from durable_functions.host.http import Request
 from durable_functions.host.payloads import client_binding_payload
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -82,23 +83,17 @@ class TestDurableClient(DurableOrchestrationClient):
             self.env.run_until_idle()
         parts = urlsplit(url)
         target = requote(url)  # what the SDK's transport sends as the request target
-        path = urlsplit(target).path
-        rest = management_rest(path)
-        if rest is None:
-            answer = error_answer(404, f"no management route for {method} {path}")
-        else:
-            answer = self._api.handle(
-                ApiRequest(
-                    method=method,
-                    path=path,
-                    rest=rest,
-                    query=dict(parse_qsl(urlsplit(target).query, keep_blank_values=True)),
-                    headers=lowered,
-                    body=body or b"",
-                    base_url=f"{parts.scheme}://{parts.netloc}",
-                    url=f"{parts.scheme}://{parts.netloc}{target}",
-                )
+        answer = self._api.handle(
+            Request(
+                method=method,
+                target=target,
+                path=urlsplit(target).path,
+                query=dict(parse_qsl(urlsplit(target).query, keep_blank_values=True)),
+                headers=lowered,
+                body=body or b"",
+                base_url=f"{parts.scheme}://{parts.netloc}",
             )
+        )
         if self.auto_run and method != "GET":
             self.env.run_until_idle()
         # The answer as the SDK's transport reads one off the wire.

@@ -18,7 +18,7 @@ from durable_functions._decoding import loads
 from durable_functions._function_refs import resolve_activity, resolve_name
 from durable_functions._nondeterminism import Descriptor, nondeterminism_error, recorded_descriptor
 from durable_functions._protocol import parse_timespan
-from durable_functions._readonly import ReadOnly
+from durable_functions._readonly import ReadOnly, ReadWrite
 from durable_functions.actions import (
     Action,
     CallActivityAction,
@@ -237,14 +237,10 @@ class DurableOrchestrationContext:
     def _set_is_replaying(self, is_replaying: bool) -> None:
         self._is_replaying = is_replaying
 
-    @property
-    def current_utc_datetime(self) -> datetime:
-        """The deterministic current time: the start of the episode that resumed the code."""
-        return self._current_utc_datetime
-
-    @current_utc_datetime.setter
-    def current_utc_datetime(self, value: datetime) -> None:
-        self._current_utc_datetime = value
+    current_utc_datetime = ReadWrite[datetime](
+        "_current_utc_datetime",
+        "The deterministic current time: the start of the episode that resumed the code.",
+    )
 
     custom_status = ReadOnly[Any](
         "_custom_status", "The last value given to :meth:`set_custom_status`."

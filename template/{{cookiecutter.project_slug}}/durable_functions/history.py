@@ -12,7 +12,7 @@ from enum import IntEnum
 from typing import Any
 
 from durable_functions._protocol import EventType, parse_timestamp
-from durable_functions._readonly import ReadOnly
+from durable_functions._readonly import ReadOnly, ReadWrite
 from durable_functions.errors import PayloadError
 
 __all__ = ["HistoryEvent", "HistoryEventType", "parse_timestamp"]
@@ -96,14 +96,9 @@ class HistoryEvent:
         "_is_played", "Whether the backend marked the event as already processed."
     )
 
-    @property
-    def is_processed(self) -> bool:
-        """Free flag kept for compatibility with the reference SDK."""
-        return self._is_processed
-
-    @is_processed.setter
-    def is_processed(self, value: bool) -> None:
-        self._is_processed = value
+    is_processed = ReadWrite[bool](
+        "_is_processed", "Free flag kept for compatibility with the reference SDK."
+    )
 
     timestamp = ReadOnly[datetime](
         "_timestamp", "When the host recorded the event (aware, UTC offset)."

@@ -249,7 +249,6 @@ class Episode:
     item: OrchestrationWorkItem
     instance: InstanceState
     """The instance as the episode sees it (status after suspend/resume messages)."""
-    history: Sequence[Event]
     new_events: tuple[Event, ...] = ()
     """OrchestratorStarted followed by the consumed messages' events."""
     requeue: tuple[OrchestrationMessage, ...] = ()
@@ -261,10 +260,13 @@ class Episode:
     """Reason, when a terminate message ends the instance without an invocation."""
     discard: bool = False
     """True when the messages target a finished instance: they are dropped."""
-    preserve_unprocessed_events: bool = True
-    """From ``EngineConfig``: carry unconsumed events across continue-as-new."""
-    default_version: str | None = None
-    """From ``EngineConfig``: the version of a sub-orchestration started without one."""
+    config: EngineConfig = EngineConfig()
+    """What the outcome needs of the host's knobs (unconsumed events, default version)."""
+
+    @property
+    def history(self) -> Sequence[Event]:
+        """The execution's history before this episode (the claimed item's)."""
+        return self.item.history
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

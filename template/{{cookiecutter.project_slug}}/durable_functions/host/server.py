@@ -38,7 +38,6 @@ from typing import Any
 from durable_functions._readonly import ReadOnly
 from durable_functions.errors import HostError, ManagementError
 from durable_functions.host.api import (
-    ApiRequest,
     ApiResponse,
     ManagementApi,
     Wait,
@@ -239,7 +238,7 @@ class HostServer:
         if dashboard:
             return self.dashboard.handle(request)
         if rest is not None:
-            return await self._management(request, rest)
+            return await self._management(request)
         lowered = request.path.lower()
         if lowered in ("", "/"):
             return Response(
@@ -311,27 +310,17 @@ class HostServer:
             return True
         return request.from_loopback and request.path.lower().startswith("/durabletask")
 
-    async def _management(self, request: Request, rest: str) -> Response:
+    async def _management(self, request: Request) -> Response:
         if not self._management_allowed(request):
             return error_response(
                 401,
                 "the management API requires the task hub's system key "
                 "(?code=… or the x-functions-key header; see .durable/keys.json)",
             )
-        api_request = ApiRequest(
-            method=request.method,
-            path=request.path,
-            rest=rest,
-            query=request.query,
-            headers=request.headers,
-            body=request.body,
-            base_url=request.base_url,
-            url=request.url,
-        )
         pool = self._reads if request.method in ("GET", "HEAD") else self._writes
         try:
             answer, first = await asyncio.get_running_loop().run_in_executor(
-                pool, self._answer, api_request
+                pool, self._answer, request
             )
         except RuntimeError:  # the pools have shut down: the host is stopping
             return error_response(503, "the host is stopping", [("Retry-After", "1")])
@@ -341,7 +330,7 @@ class HostServer:
             status=answer.status, headers=answer.wire_headers(), body=answer.wire_body()
         )
 
-    def _answer(self, request: ApiRequest) -> tuple[ApiResponse, _First | None]:
+    def _answer(self, request: Request) -> tuple[ApiResponse, _First | None]:
         """On a pool thread: the API's answer and, for a wait, its instance's first read.
 
         Reading here saves the wait a second trip to a pool thread. The notice count is

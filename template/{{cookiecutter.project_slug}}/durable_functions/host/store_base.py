@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, fields
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -39,6 +40,27 @@ from durable_functions.host.store_schema import (
     _parse_ts,
     _ts,
 )
+
+_INSTANCE_FIELDS = tuple(field.name for field in fields(InstanceState))
+"""The ``instances`` columns after ``hub``: the fields of ``InstanceState``, in its order."""
+
+_UPSERT_INSTANCE = (
+    f"INSERT INTO instances (hub, {', '.join(_INSTANCE_FIELDS)})"
+    f" VALUES ({', '.join('?' * (len(_INSTANCE_FIELDS) + 1))})"
+    " ON CONFLICT (hub, instance_id) DO UPDATE SET "
+    + ", ".join(f"{column}=excluded.{column}" for column in _INSTANCE_FIELDS[1:])
+)
+
+
+def _instance_row(inst: InstanceState) -> tuple[Any, ...]:
+    """The column values of ``inst``'s status row, in ``_INSTANCE_FIELDS`` order."""
+    values = {name: getattr(inst, name) for name in _INSTANCE_FIELDS}
+    values["runtime_status"] = inst.runtime_status.value
+    values["created_time"] = _ts(inst.created_time)
+    values["last_updated_time"] = _ts(inst.last_updated_time)
+    values["parent"] = None if inst.parent is None else json.dumps(asdict(inst.parent))
+    values["failure"] = None if inst.failure is None else json.dumps(inst.failure)
+    return tuple(values.values())
 
 
 class StoreBase(Backend):
@@ -254,117 +276,41 @@ class StoreBase(Backend):
 
     # -- row mapping -------------------------------------------------------------------
     def _instance(self, row: sqlite3.Row | tuple[Any, ...]) -> InstanceState:
-        (
-            instance_id,
-            execution_id,
-            name,
-            version,
-            status,
-            input_,
-            output,
-            custom,
-            created,
-            updated,
-            parent,
-            failure,
-        ) = row
-        parent_obj = None
-        if parent:
-            p = json.loads(parent)
-            parent_obj = ParentInstance(**p)
-        return InstanceState(
-            instance_id=instance_id,
-            execution_id=execution_id,
-            name=name,
-            version=version,
-            runtime_status=RuntimeStatus(status),
-            input=input_,
-            output=output,
-            custom_status=custom,
-            created_time=_parse_ts(created) or self.clock.now(),
-            last_updated_time=_parse_ts(updated) or self.clock.now(),
-            parent=parent_obj,
-            failure=json.loads(failure) if failure else None,
-        )
+        """A status row (``_INSTANCE_COLUMNS``) as the instance it stores."""
+        values = dict(zip(_INSTANCE_FIELDS, row))
+        parent, failure = values["parent"], values["failure"]
+        values["runtime_status"] = RuntimeStatus(values["runtime_status"])
+        values["created_time"] = _parse_ts(values["created_time"]) or self.clock.now()
+        values["last_updated_time"] = _parse_ts(values["last_updated_time"]) or self.clock.now()
+        values["parent"] = ParentInstance(**json.loads(parent)) if parent else None
+        values["failure"] = json.loads(failure) if failure else None
+        return InstanceState(**values)
 
-    _INSTANCE_COLUMNS = (
-        "instance_id, execution_id, name, version, runtime_status, input, output, "
-        "custom_status, created_time, last_updated_time, parent, failure"
-    )
+    _INSTANCE_COLUMNS = ", ".join(_INSTANCE_FIELDS)
 
     def _upsert_instance(
         self, conn: sqlite3.Connection, inst: InstanceState, *, release: bool = False
     ) -> None:
         """Insert or update the status row; ``release`` also clears the claim."""
-        parent = None
-        if inst.parent is not None:
-            p = inst.parent
-            parent = json.dumps(
-                {
-                    "instance_id": p.instance_id,
-                    "execution_id": p.execution_id,
-                    "name": p.name,
-                    "version": p.version,
-                    "task_schedule_id": p.task_schedule_id,
-                }
-            )
         conn.execute(
-            "INSERT INTO instances (hub, instance_id, execution_id, name, version, runtime_status,"
-            " input, output, custom_status, created_time, last_updated_time, parent, failure)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT (hub, instance_id) DO UPDATE SET execution_id=excluded.execution_id,"
-            " name=excluded.name, version=excluded.version,"
-            " runtime_status=excluded.runtime_status, input=excluded.input,"
-            " output=excluded.output, custom_status=excluded.custom_status,"
-            " created_time=excluded.created_time, last_updated_time=excluded.last_updated_time,"
-            " parent=excluded.parent, failure=excluded.failure"
-            + (", locked_by=NULL" if release else ""),
-            (
-                self.hub,
-                inst.instance_id,
-                inst.execution_id,
-                inst.name,
-                inst.version,
-                inst.runtime_status.value,
-                inst.input,
-                inst.output,
-                inst.custom_status,
-                _ts(inst.created_time),
-                _ts(inst.last_updated_time),
-                parent,
-                json.dumps(inst.failure) if inst.failure is not None else None,
-            ),
+            _UPSERT_INSTANCE + (", locked_by=NULL" if release else ""),
+            (self.hub, *_instance_row(inst)),
         )
 
     def _update_instance(
-        self, conn: sqlite3.Connection, old: InstanceState, inst: InstanceState, updated: str
+        self, conn: sqlite3.Connection, old: InstanceState, inst: InstanceState
     ) -> None:
         """Write what changed in an existing status row, and release its claim.
 
         Only the changed columns: an index whose columns are not set (status,
         creation time) is left alone, so most episodes write fewer pages.
         """
-        columns = ["last_updated_time=?", "locked_by=NULL"]
-        values: list[Any] = [updated]
-        for column, before, after in (
-            ("execution_id", old.execution_id, inst.execution_id),
-            ("name", old.name, inst.name),
-            ("version", old.version, inst.version),
-            ("runtime_status", old.runtime_status.value, inst.runtime_status.value),
-            ("input", old.input, inst.input),
-            ("output", old.output, inst.output),
-            ("custom_status", old.custom_status, inst.custom_status),
-        ):
+        columns = ["locked_by=NULL"]
+        values: list[Any] = []
+        for column, before, after in zip(_INSTANCE_FIELDS, _instance_row(old), _instance_row(inst)):
             if before != after:
                 columns.append(f"{column}=?")
                 values.append(after)
-        if old.created_time != inst.created_time:
-            columns.append("created_time=?")
-            values.append(_ts(inst.created_time))
-        if old.parent != inst.parent or old.failure != inst.failure:
-            # Rare (continue-as-new, failure): the full row.
-            self._upsert_instance(conn, inst, release=True)
-            return
         conn.execute(
             f"UPDATE instances SET {', '.join(columns)} WHERE hub=? AND instance_id=?",
             (*values, self.hub, inst.instance_id),

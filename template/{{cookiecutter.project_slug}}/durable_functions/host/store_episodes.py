@@ -478,7 +478,7 @@ class EpisodeStore(StoreBase):
         added = self._append_history(conn, inst, outcome.history_added, start=start)
         updated = _ts(inst.last_updated_time)
         if owner[1] == claimed_at:
-            self._update_instance(conn, item.instance, inst, updated)
+            self._update_instance(conn, item.instance, inst)
         else:  # the row changed since the claim read it: write all of it
             self._upsert_instance(conn, inst, release=True)
         for message in outcome.messages:
