@@ -50,6 +50,14 @@ class HistoryEvent:
     Example: ``event.Name``, ``event.Result``, ``event.TaskScheduledId``.
     """
 
+    # Fields most readers look at: ``None`` on the events that do not carry them.
+    Name: Any = None
+    InstanceId: Any = None
+    TaskScheduledId: Any = None
+    Reason: Any = None
+    Details: Any = None
+    Input: Any = None
+
     def __init__(
         self, EventType: int, EventId: int, IsPlayed: bool, Timestamp: str, **kwargs: Any
     ) -> None:
@@ -58,12 +66,6 @@ class HistoryEvent:
         self._is_played = IsPlayed
         self._timestamp = parse_timestamp(Timestamp)
         self._is_processed = False
-        self.Name: Any = None
-        self.InstanceId: Any = None
-        self.TaskScheduledId: Any = None
-        self.Reason: Any = None
-        self.Details: Any = None
-        self.Input: Any = None
         for key, value in kwargs.items():
             setattr(self, key, value)
 
@@ -86,23 +88,11 @@ class HistoryEvent:
         # Only reached for fields this event does not carry.
         raise AttributeError(f"{type(self).__name__} has no field {name!r}")
 
-    event_type = ReadOnly[int](
-        "_event_type", "The raw ``EventType`` (compare with :class:`HistoryEventType`)."
-    )
-    event_id = ReadOnly[int](
-        "_event_id", "The sequence number of scheduling events, ``-1`` for most others."
-    )
-    is_played = ReadOnly[bool](
-        "_is_played", "Whether the backend marked the event as already processed."
-    )
-
-    is_processed = ReadWrite[bool](
-        "_is_processed", "Free flag kept for compatibility with the reference SDK."
-    )
-
-    timestamp = ReadOnly[datetime](
-        "_timestamp", "When the host recorded the event (aware, UTC offset)."
-    )
+    event_type = ReadOnly[int]("_event_type", "The raw ``EventType`` (see ``HistoryEventType``).")
+    event_id = ReadOnly[int]("_event_id", "The sequence number of scheduling events, else ``-1``.")
+    is_played = ReadOnly[bool]("_is_played", "Whether the backend marked the event as processed.")
+    is_processed = ReadWrite[bool]("_is_processed", "Free flag, as in the reference SDK.")
+    timestamp = ReadOnly[datetime]("_timestamp", "When the host recorded the event (aware, UTC).")
 
     def __repr__(self) -> str:
         try:

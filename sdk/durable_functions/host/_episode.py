@@ -364,51 +364,21 @@ def _complete(
         common["entity_messages"] = tuple(sim.entity_messages)
     instance = replace(instance, custom_status=custom_status, last_updated_time=now)
     done = bool(state and state.get("isDone"))
+    end = functools.partial(_close, instance, added, event_id=sim.counter, now=now, common=common)
     if error is not None:
         reason = f"Orchestrator function '{instance.name}' failed: {error}"
         failure = failure_details(error_type, error, details)
-        return _close(
-            instance,
-            added,
-            RuntimeStatus.Failed,
-            result=reason,
-            output=json.dumps(reason),
-            reason=reason,
-            failure=failure,
-            event_id=sim.counter,
-            now=now,
-            common=common,
-        )
+        return end(RuntimeStatus.Failed, reason=reason, failure=failure)
     if done and sim.continue_as_new is not None:
-        added.extend(
-            [
-                history_event(
-                    EventType.ContinueAsNew,
-                    timestamp=now,
-                    event_id=sim.continue_as_new_id,
-                    OrchestrationStatus=RuntimeStatus.ContinuedAsNew.dtfx_value,
-                    Result=(sim.continue_as_new or {}).get("input"),
-                    FailureDetails=None,
-                ),
-                orchestrator_completed_event(now),
-            ]
-        )
+        result = sim.continue_as_new.get("input")
+        added.extend(_closing(RuntimeStatus.ContinuedAsNew, result, sim.continue_as_new_id, now))
         return _continue_as_new(
             episode, sim, instance, now=now, new_id=new_id, common=common, closed=added
         )
     if done:
         output = state.get("output") if state else None
         output_json = None if output is None else json.dumps(output, separators=(",", ":"))
-        return _close(
-            instance,
-            added,
-            RuntimeStatus.Completed,
-            result=output_json,
-            output=output_json,
-            event_id=sim.counter,
-            now=now,
-            common=common,
-        )
+        return end(RuntimeStatus.Completed, result=output_json)
     added.append(orchestrator_completed_event(now))
     return EpisodeOutcome(
         instance=instance,
@@ -478,14 +448,9 @@ def _next_session(
 
 
 def _terminate(episode: Episode, reason: str, *, now: datetime) -> EpisodeOutcome:
+    instance = replace(episode.instance, last_updated_time=now)
     return _close(
-        replace(episode.instance, last_updated_time=now),
-        list(episode.new_events),
-        RuntimeStatus.Terminated,
-        result=reason,
-        output=json.dumps(reason),
-        reason=reason,
-        now=now,
+        instance, list(episode.new_events), RuntimeStatus.Terminated, reason=reason, now=now
     )
 
 
@@ -494,26 +459,21 @@ def _close(
     added: list[Event],
     status: RuntimeStatus,
     *,
-    result: str | None,
-    output: str | None,
     now: datetime,
+    result: str | None = None,
     reason: str | None = None,
     failure: dict[str, Any] | None = None,
     event_id: int = -1,
     common: dict[str, Any] | None = None,
 ) -> EpisodeOutcome:
-    """End the execution in ``status``: one shape for completed, failed and terminated."""
-    added.append(
-        history_event(
-            EventType.ExecutionCompleted,
-            timestamp=now,
-            event_id=event_id,
-            OrchestrationStatus=status.dtfx_value,
-            Result=result,
-            FailureDetails=failure,
-        )
-    )
-    added.append(orchestrator_completed_event(now))
+    """End the execution in ``status``: one shape for completed, failed and terminated.
+
+    A failed or terminated execution's ``reason`` is its result, and as JSON its output.
+    """
+    output = result
+    if reason is not None:
+        result, output = reason, json.dumps(reason)
+    added.extend(_closing(status, result, event_id, now, failure))
     instance = replace(instance, runtime_status=status, output=output)
     if failure is not None:
         instance = replace(instance, failure=failure)
@@ -523,6 +483,23 @@ def _close(
         messages=tuple(_notify_parent(instance, reason=reason, now=now)),
         **(common or {}),
     )
+
+
+def _closing(
+    status: RuntimeStatus,
+    result: str | None,
+    event_id: int,
+    now: datetime,
+    failure: dict[str, Any] | None = None,
+) -> tuple[Event, Event]:
+    """The two events that end an execution in ``status``: ExecutionCompleted (ContinueAsNew
+    for a continue-as-new), then OrchestratorCompleted."""
+    kind = EventType.ExecutionCompleted
+    if status is RuntimeStatus.ContinuedAsNew:
+        kind = EventType.ContinueAsNew
+    fields = {"OrchestrationStatus": status.dtfx_value, "Result": result, "FailureDetails": failure}
+    closed = history_event(kind, timestamp=now, event_id=event_id, **fields)
+    return closed, orchestrator_completed_event(now)
 
 
 def _notify_parent(
@@ -590,15 +567,11 @@ def _continue_as_new(
         )
     ]
     requeued = [replace(m, execution_id=None) for m in episode.requeue]
+    # The new execution's row: ContinuedAsNew until its first episode, created when the first was.
     next_instance = replace(
-        instance,
-        execution_id=execution_id,
+        fresh.instance,
         runtime_status=RuntimeStatus.ContinuedAsNew,
-        input=input_json,
-        output=None,
-        custom_status=None,
-        failure=None,
-        last_updated_time=now,
+        created_time=instance.created_time,
     )
     return EpisodeOutcome(
         instance=next_instance,

@@ -1,4 +1,4 @@
-"""Messages between instances: management requests, activity results, sub-orchestration starts.
+"""Messages between instances: management requests, results, timers, sub-orchestration starts.
 
 Every function returns the message (or new instance) a backend queues; none of them
 reads a clock: the caller passes ``now``.
@@ -19,6 +19,7 @@ from durable_functions.host._events import (
     history_event,
     task_completed_event,
     task_failed_event,
+    timer_fired_event,
 )
 from durable_functions.host._ids import compact_json
 from durable_functions.host._types import (
@@ -29,6 +30,7 @@ from durable_functions.host._types import (
     NewInstance,
     OrchestrationMessage,
     ParentInstance,
+    TimerItem,
 )
 
 
@@ -105,6 +107,17 @@ def sub_orchestration_instance(
             task_schedule_id=task_id,
         ),
     )
+
+
+def timer_item(
+    instance: InstanceState, timer_id: int, fire_at: datetime, *, now: datetime
+) -> TimerItem:
+    """The TimerFired message of a durable timer that ``instance`` created, due at ``fire_at``."""
+    fired = timer_fired_event(timer_id, fire_at, timestamp=max(fire_at, now))
+    message = OrchestrationMessage(
+        instance_id=instance.instance_id, execution_id=instance.execution_id, event=fired
+    )
+    return TimerItem(fire_at=fire_at, message=message)
 
 
 def raise_event_message(

@@ -23,16 +23,15 @@ from durable_functions._protocol import (
 )
 from durable_functions._protocol import parse_utc_timestamp as parse_timestamp
 from durable_functions.host._events import SCHEDULING as _SCHEDULING
-from durable_functions.host._events import history_event, timer_fired_event
+from durable_functions.host._events import history_event
 from durable_functions.host._ids import derived_id, parse_entity_id, sub_orchestration_instance_id
-from durable_functions.host._messages import sub_orchestration_instance
+from durable_functions.host._messages import sub_orchestration_instance, timer_item
 from durable_functions.host._types import (
     ActivityWorkItem,
     EntityMessage,
     Event,
     InstanceState,
     NewInstance,
-    OrchestrationMessage,
     TimerItem,
 )
 
@@ -581,13 +580,7 @@ class _Replay:
             fire_at = parse_timestamp(str(action.get("fireAt")))
             kind, fields = EventType.TimerCreated, {"FireAt": format_timestamp(fire_at)}
             if not action.get("isCanceled"):
-                fired = timer_fired_event(task_id, fire_at, timestamp=max(fire_at, now))
-                message = OrchestrationMessage(
-                    instance_id=instance.instance_id,
-                    execution_id=instance.execution_id,
-                    event=fired,
-                )
-                self.timers.append(TimerItem(fire_at=fire_at, message=message))
+                self.timers.append(timer_item(instance, task_id, fire_at, now=now))
         else:  # entity call or signal
             entity_id = str(action.get("instanceId"))
             parse_entity_id(entity_id)  # a bad id fails the orchestration, not the entity worker

@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, fields
 from datetime import datetime
 from pathlib import Path
@@ -315,6 +315,43 @@ class StoreBase(Backend):
             f"UPDATE instances SET {', '.join(columns)} WHERE hub=? AND instance_id=?",
             (*values, self.hub, inst.instance_id),
         )
+
+    # -- enqueueing ---------------------------------------------------------------------
+    def create_instance(self, new: NewInstance, *, replace_finished: bool = True) -> bool:
+        """Store a new instance and its ExecutionStarted message.
+
+        An existing instance with the same id is replaced only when it is finished
+        (and ``replace_finished``); returns False when the id is taken by a live one.
+        """
+
+        return self._write(lambda conn: self._create(conn, new, replace_finished=replace_finished))
+
+    def send(self, messages: Iterable[OrchestrationMessage]) -> None:
+        """Enqueue messages for instances (raised events, terminate, suspend, …)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            for message in messages:
+                self._enqueue(conn, message)
+
+        self._write(run)
+
+    def schedule(self, timers: Iterable[TimerItem]) -> None:
+        """Enqueue messages that become visible at their ``fire_at``."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            for timer in timers:
+                self._enqueue_timer(conn, timer)
+
+        self._write(run)
+
+    def send_entity(self, messages: Iterable[EntityMessage]) -> None:
+        """Enqueue entity operation requests (signals from clients)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            for message in messages:
+                self._enqueue_entity(conn, message)
+
+        self._write(run)
 
     def _enqueue(
         self,

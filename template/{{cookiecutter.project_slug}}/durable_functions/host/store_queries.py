@@ -1,4 +1,4 @@
-"""The SQLite store's instance operations: create, enqueue, read, list, purge, rewind."""
+"""The SQLite store's instance operations outside episodes: read, list, purge, rewind."""
 
 from __future__ import annotations
 
@@ -9,14 +9,7 @@ from typing import Any
 
 from durable_functions.errors import HostError
 from durable_functions.host.backend import HistoryRewrite, InstancePage, InstanceQuery
-from durable_functions.host.engine import (
-    EntityMessage,
-    Event,
-    InstanceState,
-    NewInstance,
-    OrchestrationMessage,
-    TimerItem,
-)
+from durable_functions.host.engine import Event, InstanceState
 from durable_functions.host.store_base import StoreBase
 from durable_functions.host.store_schema import (
     _loads_all,
@@ -27,43 +20,7 @@ from durable_functions.host.store_schema import (
 
 
 class QueryStore(StoreBase):
-    """Instances and their messages outside of episodes: management writes and status reads."""
-
-    def create_instance(self, new: NewInstance, *, replace_finished: bool = True) -> bool:
-        """Store a new instance and its ExecutionStarted message.
-
-        An existing instance with the same id is replaced only when it is finished
-        (and ``replace_finished``); returns False when the id is taken by a live one.
-        """
-
-        return self._write(lambda conn: self._create(conn, new, replace_finished=replace_finished))
-
-    def send(self, messages: Iterable[OrchestrationMessage]) -> None:
-        """Enqueue messages for instances (raised events, terminate, suspend, …)."""
-
-        def run(conn: sqlite3.Connection) -> None:
-            for message in messages:
-                self._enqueue(conn, message)
-
-        self._write(run)
-
-    def schedule(self, timers: Iterable[TimerItem]) -> None:
-        """Enqueue messages that become visible at their ``fire_at``."""
-
-        def run(conn: sqlite3.Connection) -> None:
-            for timer in timers:
-                self._enqueue_timer(conn, timer)
-
-        self._write(run)
-
-    def send_entity(self, messages: Iterable[EntityMessage]) -> None:
-        """Enqueue entity operation requests (signals from clients)."""
-
-        def run(conn: sqlite3.Connection) -> None:
-            for message in messages:
-                self._enqueue_entity(conn, message)
-
-        self._write(run)
+    """Status and history reads, listing, purge and rewind (management, outside episodes)."""
 
     def get_instance(self, instance_id: str) -> InstanceState | None:
         """The status row of an instance, or None."""
