@@ -126,7 +126,10 @@ class ParentInstance:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InstanceState:
-    """The status row of one orchestration instance (what status queries show)."""
+    """The status row of one orchestration instance (what status queries show).
+
+    Each field is a column of the store's ``instances`` table under the same name.
+    """
 
     instance_id: str
     execution_id: str

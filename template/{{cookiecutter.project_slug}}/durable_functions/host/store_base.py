@@ -52,15 +52,25 @@ _UPSERT_INSTANCE = (
 )
 
 
+_ENCODE: dict[str, Callable[[Any], Any]] = {
+    "runtime_status": lambda status: status.value,
+    "created_time": _ts,
+    "last_updated_time": _ts,
+    "parent": lambda parent: json.dumps(asdict(parent)),
+    "failure": json.dumps,
+}
+"""How a field of ``InstanceState`` is stored, where its value is not stored as it is."""
+
+
+def _column(name: str, value: Any) -> Any:
+    """The stored value of field ``name`` (``None`` stays ``None``)."""
+    encode = _ENCODE.get(name)
+    return value if encode is None or value is None else encode(value)
+
+
 def _instance_row(inst: InstanceState) -> tuple[Any, ...]:
     """The column values of ``inst``'s status row, in ``_INSTANCE_FIELDS`` order."""
-    values = {name: getattr(inst, name) for name in _INSTANCE_FIELDS}
-    values["runtime_status"] = inst.runtime_status.value
-    values["created_time"] = _ts(inst.created_time)
-    values["last_updated_time"] = _ts(inst.last_updated_time)
-    values["parent"] = None if inst.parent is None else json.dumps(asdict(inst.parent))
-    values["failure"] = None if inst.failure is None else json.dumps(inst.failure)
-    return tuple(values.values())
+    return tuple(_column(name, getattr(inst, name)) for name in _INSTANCE_FIELDS)
 
 
 class StoreBase(Backend):
@@ -307,10 +317,11 @@ class StoreBase(Backend):
         """
         columns = ["locked_by=NULL"]
         values: list[Any] = []
-        for column, before, after in zip(_INSTANCE_FIELDS, _instance_row(old), _instance_row(inst)):
-            if before != after:
-                columns.append(f"{column}=?")
-                values.append(after)
+        for name in _INSTANCE_FIELDS:
+            after = getattr(inst, name)
+            if getattr(old, name) != after:
+                columns.append(f"{name}=?")
+                values.append(_column(name, after))
         conn.execute(
             f"UPDATE instances SET {', '.join(columns)} WHERE hub=? AND instance_id=?",
             (*values, self.hub, inst.instance_id),
