@@ -48,6 +48,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def script(body: dict[str, Any]) -> dict[str, Any]:
     question = last_user_text(body)
     outputs = tool_outputs(body)
+    if "hola" in question:  # the triage agent hands off; the Spanish agent answers
+        if body.get("instructions") == "Hand Spanish to the Spanish agent.":
+            return tool_call("transfer_to_spanish", {})
+        return text(f"{body.get('instructions')} ¡Hola!")
     if "weather" in question:
         return tool_call("get_weather", {"city": "Oslo"}) if not outputs else text(outputs[-1])
     if "number" in question:
@@ -138,6 +142,17 @@ class CityFacts(BaseModel):
 
 
 @app.orchestration_trigger(context_name="context")
+@app.durable_openai_agent_orchestrator
+def triage(context: DurableAIAgentContext) -> str:
+    spanish = Agent(name="Spanish", instructions="Answer in Spanish.")
+    agent = Agent(
+        name="Triage", instructions="Hand Spanish to the Spanish agent.", handoffs=[spanish]
+    )
+    result = Runner.run_sync(agent, "hola")
+    return f"{result.last_agent.name}: {result.final_output}"
+
+
+@app.orchestration_trigger(context_name="context")
 @app.durable_openai_agent_orchestrator()
 def structured(context: DurableAIAgentContext) -> CityFacts:
     agent = Agent(name="Facts", instructions="Answer in JSON.", output_type=CityFacts)
@@ -223,6 +238,25 @@ def test_tools_run_in_the_orchestrator_and_activity_tools_as_activities(
     assert described[1]["description"] == "Pick a number between 0 and max."
     # Five episodes replayed the earlier steps from history: the model was asked 4 times.
     assert len(SERVER.model_requests()) == 4
+
+
+def test_a_handoff_runs_in_the_orchestrator_and_the_next_agent_answers(
+    env: OrchestrationTestEnv,
+) -> None:
+    result = env.run("triage")
+
+    assert result.runtime_status == df.OrchestrationRuntimeStatus.Completed, result.error
+    assert result.output == "Spanish: Answer in Spanish. ¡Hola!"
+    first, second = (json.loads(call.input) for call in model_calls(result))
+    assert [(h["tool_name"], h["agent_name"]) for h in first["handoffs"]] == [
+        ("transfer_to_spanish", "Spanish")
+    ]
+    assert first["system_instructions"] == "Hand Spanish to the Spanish agent."
+    assert second["system_instructions"] == "Answer in Spanish."
+    asked = SERVER.model_requests()
+    assert len(asked) == 2
+    # The run_model activity offered the model the handoff as a tool.
+    assert [tool["name"] for tool in asked[0]["tools"]] == ["transfer_to_spanish"]
 
 
 def test_a_structured_output_is_returned_as_its_json(env: OrchestrationTestEnv) -> None:
