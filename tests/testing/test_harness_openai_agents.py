@@ -24,6 +24,7 @@ pytest.importorskip("agents", reason="the openai extra (openai-agents) is not in
 
 from agents import (  # noqa: E402
     Agent,
+    HostedMCPTool,
     Model,
     ModelProvider,
     OpenAIChatCompletionsModel,
@@ -48,6 +49,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def script(body: dict[str, Any]) -> dict[str, Any]:
     question = last_user_text(body)
     outputs = tool_outputs(body)
+    if "docs" in question:
+        return text("Found in the docs.")
     if "hola" in question:  # the triage agent hands off; the Spanish agent answers
         if body.get("instructions") == "Hand Spanish to the Spanish agent.":
             return tool_call("transfer_to_spanish", {})
@@ -150,6 +153,21 @@ def triage(context: DurableAIAgentContext) -> str:
     )
     result = Runner.run_sync(agent, "hola")
     return f"{result.last_agent.name}: {result.final_output}"
+
+
+MCP = {
+    "type": "mcp",
+    "server_label": "docs",
+    "server_url": "https://mcp.example/sse",
+    "require_approval": "never",
+}
+
+
+@app.orchestration_trigger(context_name="context")
+@app.durable_openai_agent_orchestrator
+def hosted_mcp(context: DurableAIAgentContext) -> str:
+    agent = Agent(name="Reader", instructions="Read.", tools=[HostedMCPTool(tool_config=MCP)])
+    return Runner.run_sync(agent, "search the docs").final_output
 
 
 @app.orchestration_trigger(context_name="context")
@@ -257,6 +275,19 @@ def test_a_handoff_runs_in_the_orchestrator_and_the_next_agent_answers(
     assert len(asked) == 2
     # The run_model activity offered the model the handoff as a tool.
     assert [tool["name"] for tool in asked[0]["tools"]] == ["transfer_to_spanish"]
+
+
+def test_a_hosted_mcp_tool_reaches_the_model_as_its_configuration(
+    env: OrchestrationTestEnv,
+) -> None:
+    result = env.run("hosted_mcp")
+
+    assert result.runtime_status == df.OrchestrationRuntimeStatus.Completed, result.error
+    assert result.output == "Found in the docs."
+    [call] = model_calls(result)
+    assert json.loads(call.input)["tools"] == [{"tool_config": MCP}]
+    [asked] = SERVER.model_requests()
+    assert asked["tools"] == [MCP]
 
 
 def test_a_structured_output_is_returned_as_its_json(env: OrchestrationTestEnv) -> None:
