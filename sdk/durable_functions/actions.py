@@ -227,7 +227,7 @@ class ContinueAsNewAction(_TypedAction):
         self.input_ = _dumps(input_)
 
     def to_json(self) -> dict[str, Any]:
-        return {"actionType": 4, "input": self.input_}
+        return {"actionType": self._ACTION_TYPE._value_, "input": self.input_}
 
 
 _UTC = timezone.utc
@@ -258,7 +258,7 @@ class CreateTimerAction(_TypedAction):
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "actionType": 5,
+            "actionType": self._ACTION_TYPE._value_,
             "fireAt": self.fire_at.strftime(DATETIME_STRING_FORMAT),
             "isCanceled": self.is_cancelled,
         }
@@ -276,7 +276,7 @@ class WaitForExternalEventAction(_TypedAction):
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "actionType": 6,
+            "actionType": self._ACTION_TYPE._value_,
             "externalEventName": self.external_event_name,
             "reason": self.reason,
         }
@@ -311,7 +311,7 @@ class _EntityOperationAction(_TypedAction):
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "actionType": self._ACTION_TYPE.value,
+            "actionType": self._ACTION_TYPE._value_,
             "instanceId": self.instance_id,
             "operation": self.operation,
             "input": self.input_,
@@ -339,7 +339,7 @@ class CallHttpAction(_TypedAction):
         self.http_request = http_request
 
     def to_json(self) -> dict[str, Any]:
-        return {"actionType": 8, "httpRequest": self.http_request.to_json()}
+        return {"actionType": self._ACTION_TYPE._value_, "httpRequest": self.http_request.to_json()}
 
 
 class CompoundAction(Action):

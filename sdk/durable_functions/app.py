@@ -385,7 +385,6 @@ class Blueprint(TriggerApi, BindingApi, SettingsApi):  # type: ignore[misc]
         """
         try:
             from durable_functions.openai_agents import orchestrator as agents
-            from durable_functions.openai_agents.orchestrator import ACTIVITY_NAME
         except ModuleNotFoundError as exc:
             raise ModuleNotFoundError(
                 f"durable_openai_agent_orchestrator needs the OpenAI Agents SDK ({exc}): "
@@ -398,12 +397,12 @@ class Blueprint(TriggerApi, BindingApi, SettingsApi):  # type: ignore[misc]
             self._is_durable_openai_agent_setup = True
 
             # The Functions function is named as the reference's (run_model_activity).
-            @self.activity_trigger(input_name="input", activity=ACTIVITY_NAME)
+            @self.activity_trigger(input_name="input", activity=agents.ACTIVITY_NAME)
             async def run_model_activity(input: str) -> str:
                 return await agents.run_model_activity(input, model_provider)
 
         def decorator(func: Callable[..., Any]) -> Any:
-            return agents.agent_orchestrator(func, model_retry_options, ACTIVITY_NAME)
+            return agents.agent_orchestrator(func, model_retry_options, agents.ACTIVITY_NAME)
 
         return decorator if _func is None else decorator(_func)
 

@@ -336,13 +336,14 @@ class EpisodeStore(StoreBase):
                     written = self._apply_episode(
                         conn, item, outcome, claim, claimed, unchanged=unchanged
                     )
-                    if written is not None and unchanged and not _messages_itself(outcome):
-                        written = (written[0], written[1], True)
-                    applied[index] = written
+                    if written is not None:
+                        empty = unchanged and not _messages_itself(outcome)
+                        applied[index] = (*written, empty)
                     continue
                 conn.execute("SAVEPOINT episode")
                 try:
-                    applied[index] = self._apply_episode(conn, item, outcome, claim, claimed)
+                    written = self._apply_episode(conn, item, outcome, claim, claimed)
+                    applied[index] = None if written is None else (*written, False)
                 except Exception as exc:
                     conn.execute("ROLLBACK TO episode")
                     conn.execute("RELEASE episode")
@@ -351,10 +352,10 @@ class EpisodeStore(StoreBase):
                     continue
                 conn.execute("RELEASE episode")
             # Last, once every episode of the batch sent its messages.
-            for index, written in enumerate(applied):
-                if written is not None and not written[2]:
+            for index, done in enumerate(applied):
+                if done is not None and not done[2]:
                     key = episodes[index][0].instance.instance_id
-                    applied[index] = (written[0], written[1], self._no_messages(conn, key))
+                    applied[index] = (done[0], done[1], self._no_messages(conn, key))
 
         committed = False
         try:
@@ -424,12 +425,11 @@ class EpisodeStore(StoreBase):
         claimed: list[ActivityWorkItem],
         *,
         unchanged: bool = False,
-    ) -> _Written | None:
-        """Write one episode's outcome; returns the status row's new last-updated text,
-        the JSON text of the events added to the history and False (whether no message
-        of the instance is left is for the caller to find), or None if its instance is
-        gone or replaced. ``unchanged``: nothing was written to the file since a quiet
-        claim, so the row is not read back."""
+    ) -> tuple[str, tuple[str, ...]] | None:
+        """Write one episode's outcome; returns the status row's new last-updated text and
+        the JSON text of the events added to the history, or None if its instance is gone
+        or replaced. ``unchanged``: nothing was written to the file since a quiet claim,
+        so the row is not read back."""
         lease = item.lease
         assert isinstance(lease, _Lease)
         inst = outcome.instance
@@ -518,7 +518,7 @@ class EpisodeStore(StoreBase):
             )
         for request in outcome.entity_messages:
             self._enqueue_entity(conn, request)
-        return updated, added, False  # quiet or not: see complete_orchestrations
+        return updated, added
 
     def abandon_orchestration(self, item: OrchestrationWorkItem) -> None:
         """Release a claim without changes (the messages become visible again, and
@@ -621,8 +621,8 @@ def _plus(past: Sequence[T], added: Sequence[T]) -> HistoryLog[T]:
 
 
 _Written = tuple[str, tuple[str, ...], bool]
-"""What ``_apply_episode`` wrote: the row's last-updated text, the added events' JSON
-text, and whether no message of the instance is left in the store."""
+"""What ``_apply_episode`` wrote (the row's last-updated text, the added events' JSON
+text), and whether no message of the instance is left in the store (False until known)."""
 
 
 def _messages_itself(outcome: EpisodeOutcome) -> bool:
